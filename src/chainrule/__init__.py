@@ -1,0 +1,47 @@
+"""chainrule: every way a computer finds a derivative, cross-checked and explained.
+
+>>> import chainrule as cr
+>>> x = cr.tensor(3.0, requires_grad=True)
+>>> y = x**2 - 3*x - 2
+>>> y.backward()
+>>> float(x.grad)
+3.0
+"""
+
+from chainrule import random
+from chainrule.core.config import (
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from chainrule.core.primitive import Primitive, primitive
+from chainrule.creation import (
+    arange,
+    eye,
+    full,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from chainrule.gradcheck import GradcheckError, gradcheck
+from chainrule.ops import *  # noqa: F403 - the operations, named as in NumPy
+from chainrule.ops import __all__ as _ops_all
+from chainrule.tensor import Tensor
+from chainrule.transforms import grad, value_and_grad, vjp
+
+__version__ = "0.1.0"
+
+__all__ = [
+    *_ops_all,
+    "Primitive", "GradcheckError", "Tensor", "__version__", "arange", "detect_anomaly",
+    "enable_grad", "eye", "full", "grad", "gradcheck", "is_grad_enabled", "linspace",
+    "no_grad", "ones", "ones_like", "primitive", "rand", "randn", "random",
+    "set_grad_enabled", "tensor", "value_and_grad", "vjp", "zeros", "zeros_like",
+]

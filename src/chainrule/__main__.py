@@ -1,0 +1,7 @@
+"""``python -m chainrule``."""
+
+import sys
+
+from chainrule.cli import main
+
+sys.exit(main())

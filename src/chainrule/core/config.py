@@ -1,0 +1,85 @@
+"""Global switches: gradient recording, anomaly detection, transform depth.
+
+They live in one small mutable object so the hot path reads a single
+attribute instead of calling a function.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+
+class _State:
+    __slots__ = ("grad_enabled", "anomaly", "depth")
+
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        self.anomaly = False
+        self.depth = 0  # how many functional transforms are running
+
+
+state = _State()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations on tensors currently record a graph."""
+    return state.grad_enabled
+
+
+@contextlib.contextmanager
+def _grad_mode(enabled: bool) -> Iterator[None]:
+    previous = state.grad_enabled
+    state.grad_enabled = enabled
+    try:
+        yield
+    finally:
+        state.grad_enabled = previous
+
+
+def no_grad() -> contextlib.AbstractContextManager[None]:
+    """Record nothing inside the block (evaluation, parameter updates).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor(2.0, requires_grad=True)
+    >>> with cr.no_grad():
+    ...     y = x * 3
+    >>> y.requires_grad
+    False
+    """
+    return _grad_mode(False)
+
+
+def enable_grad() -> contextlib.AbstractContextManager[None]:
+    """Record again inside a ``no_grad`` block."""
+    return _grad_mode(True)
+
+
+def set_grad_enabled(enabled: bool) -> contextlib.AbstractContextManager[None]:
+    """Switch recording on or off for the block."""
+    return _grad_mode(bool(enabled))
+
+
+@contextlib.contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Raise at the first primitive whose forward or backward makes NaN or Inf.
+
+    Nodes recorded inside the block remember the user's file and line, so
+    the error says where the offending operation was written.
+    """
+    previous = state.anomaly
+    state.anomaly = True
+    try:
+        yield
+    finally:
+        state.anomaly = previous
+
+
+@contextlib.contextmanager
+def transform_scope() -> Iterator[int]:
+    """Mark that a functional transform runs; yields its nesting depth."""
+    state.depth += 1
+    try:
+        yield state.depth
+    finally:
+        state.depth -= 1

@@ -1,0 +1,77 @@
+"""Elementary functions: each primitive is its NumPy implementation plus one
+partial derivative, from which ``defpartials`` makes both rules.
+
+Comments on a rule's line note where the derivative is infinite or undefined.
+"""
+
+from __future__ import annotations
+
+import math
+
+from chainrule.backend import xp
+from chainrule.core.primitive import Primitive, defpartials
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _unary(name, impl, partial):
+    prim = Primitive(name, impl)
+    defpartials(prim, partial)
+    return prim
+
+
+exp = _unary("exp", xp.exp, lambda out, x: out)
+expm1 = _unary("expm1", xp.expm1, lambda out, x: out + 1)
+log = _unary("log", xp.log, lambda out, x: 1 / x)  # pole at x == 0
+log1p = _unary("log1p", xp.log1p, lambda out, x: 1 / (x + 1))  # pole at x == -1
+log2 = _unary("log2", xp.log2, lambda out, x: 1 / (x * _LN2))  # pole at x == 0
+log10 = _unary("log10", xp.log10, lambda out, x: 1 / (x * _LN10))  # pole at x == 0
+sqrt = _unary("sqrt", xp.sqrt, lambda out, x: 0.5 / out)  # +inf at x == 0
+cbrt = _unary("cbrt", xp.cbrt, lambda out, x: 1 / (3 * out * out))  # +inf at x == 0
+sin = _unary("sin", xp.sin, lambda out, x: cos(x))
+cos = _unary("cos", xp.cos, lambda out, x: -sin(x))
+tan = _unary("tan", xp.tan, lambda out, x: 1 + out * out)
+arcsin = _unary("arcsin", xp.arcsin, lambda out, x: 1 / sqrt(1 - x * x))  # inf at |x| == 1
+arccos = _unary("arccos", xp.arccos, lambda out, x: -1 / sqrt(1 - x * x))  # inf at |x| == 1
+arctan = _unary("arctan", xp.arctan, lambda out, x: 1 / (1 + x * x))
+sinh = _unary("sinh", xp.sinh, lambda out, x: cosh(x))
+cosh = _unary("cosh", xp.cosh, lambda out, x: sinh(x))
+tanh = _unary("tanh", xp.tanh, lambda out, x: 1 - out * out)
+arcsinh = _unary("arcsinh", xp.arcsinh, lambda out, x: 1 / sqrt(x * x + 1))
+arctanh = _unary("arctanh", xp.arctanh, lambda out, x: 1 / (1 - x * x))  # inf at |x| == 1
+
+arctan2 = Primitive("arctan2", xp.arctan2)  # arctan2(y, x); undefined at (0, 0)
+defpartials(arctan2,
+            lambda out, y, x: x / (x * x + y * y),
+            lambda out, y, x: -y / (x * x + y * y))
+
+
+def _sigmoid_impl(x):
+    # exp of a non-positive number only, so neither branch overflows
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+sigmoid = _unary("sigmoid", _sigmoid_impl, lambda out, x: out * (1 - out))
+
+
+def _softplus_impl(x):
+    # log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)), exact for large |x|
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+softplus = _unary("softplus", _softplus_impl, lambda out, x: sigmoid(x))
+
+_erf_scalar = xp.frompyfunc(math.erf, 1, 1)
+
+
+def _erf_impl(x):
+    # math.erf is correctly rounded; frompyfunc maps it over the array.
+    x = xp.asarray(x)
+    dtype = x.dtype if x.dtype.kind == "f" else xp.dtype(xp.float64)
+    return xp.asarray(_erf_scalar(x), dtype=dtype)
+
+
+erf = _unary("erf", _erf_impl, lambda out, x: _TWO_OVER_SQRT_PI * exp(-(x * x)))

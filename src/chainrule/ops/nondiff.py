@@ -1,0 +1,42 @@
+"""Primitives whose derivative is zero wherever it exists.
+
+They have no rules: engines treat their outputs as constants, which is the
+symbolic zero the sweeps skip.
+"""
+
+from __future__ import annotations
+
+from chainrule.backend import xp
+from chainrule.core.primitive import Primitive
+
+floor = Primitive("floor", xp.floor)
+ceil = Primitive("ceil", xp.ceil)
+round = Primitive("round", xp.round)  # noqa: A001 - NumPy's name
+equal = Primitive("equal", xp.equal)
+not_equal = Primitive("not_equal", xp.not_equal)
+less = Primitive("less", xp.less)
+less_equal = Primitive("less_equal", xp.less_equal)
+greater = Primitive("greater", xp.greater)
+greater_equal = Primitive("greater_equal", xp.greater_equal)
+logical_and = Primitive("logical_and", xp.logical_and)
+logical_or = Primitive("logical_or", xp.logical_or)
+logical_not = Primitive("logical_not", xp.logical_not)
+isfinite = Primitive("isfinite", xp.isfinite)
+isnan = Primitive("isnan", xp.isnan)
+all = Primitive("all", lambda x, axis=None, keepdims=False: xp.all(x, axis=axis, keepdims=keepdims))  # noqa: A001,E501
+any = Primitive("any", lambda x, axis=None, keepdims=False: xp.any(x, axis=axis, keepdims=keepdims))  # noqa: A001,E501
+argmax = Primitive("argmax", xp.argmax)
+argmin = Primitive("argmin", xp.argmin)
+
+
+def _one_hot_impl(labels, num_classes, dtype=xp.float32):
+    labels = xp.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"labels must be integers, got {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"labels must lie in [0, {num_classes}), "
+                         f"got range [{labels.min()}, {labels.max()}]")
+    return (labels[..., None] == xp.arange(num_classes)).astype(dtype)
+
+
+one_hot = Primitive("one_hot", _one_hot_impl)

@@ -1,0 +1,257 @@
+"""Shape primitives: they move values around, so their rules move cotangents back.
+
+Each rule is another shape operation, hence differentiable again.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+from chainrule.backend import dtype_of, ndim_of, shape_of, xp
+from chainrule.core.primitive import Primitive
+from chainrule.core.project import sum_axes
+
+
+def _sum_to_impl(x, shape):
+    x = xp.asarray(x)
+    if x.shape == shape:
+        return x
+    if len(x.shape) < len(shape):  # a cotangent smaller than its input: spread it
+        return xp.broadcast_to(x, shape)
+    axes, lead = sum_axes(x.shape, shape)
+    out = xp.sum(x, axis=axes, keepdims=True) if axes else x
+    return out.reshape(shape) if lead or out.shape != shape else out
+
+
+sum_to_p = Primitive("sum_to", _sum_to_impl)
+sum_to_p.defvjp(lambda g, out, x, shape: broadcast_to(g, shape_of(x)))
+sum_to_p.defjvp(lambda dx, out, x, shape: sum_to(dx, shape=shape))
+
+broadcast_to_p = Primitive("broadcast_to", lambda x, shape: xp.broadcast_to(x, shape))
+broadcast_to_p.defvjp(lambda g, out, x, shape: sum_to(g, shape=shape_of(x)))
+broadcast_to_p.defjvp(lambda dx, out, x, shape: broadcast_to(dx, shape=shape))
+
+reshape_p = Primitive("reshape", lambda x, shape: xp.reshape(x, shape))
+reshape_p.defvjp(lambda g, out, x, shape: reshape(g, shape=shape_of(x)))
+reshape_p.defjvp(lambda dx, out, x, shape: reshape(dx, shape=shape_of(out)))
+
+
+def _inverse_axes(axes, ndim):
+    if axes is None:
+        return None
+    return tuple(xp.argsort([a % ndim for a in axes]))
+
+
+transpose_p = Primitive("transpose", lambda x, axes=None: xp.transpose(x, axes))
+transpose_p.defvjp(lambda g, out, x, axes=None:
+                 transpose(g, axes=_inverse_axes(axes, ndim_of(x))))
+transpose_p.defjvp(lambda dx, out, x, axes=None: transpose(dx, axes=axes))
+
+expand_dims_p = Primitive("expand_dims", lambda x, axis: xp.expand_dims(x, axis))
+expand_dims_p.defvjp(lambda g, out, x, axis: reshape(g, shape=shape_of(x)))
+expand_dims_p.defjvp(lambda dx, out, x, axis: expand_dims(dx, axis=axis))
+
+squeeze_p = Primitive("squeeze", lambda x, axis=None: xp.squeeze(x, axis))
+squeeze_p.defvjp(lambda g, out, x, axis=None: reshape(g, shape=shape_of(x)))
+squeeze_p.defjvp(lambda dx, out, x, axis=None: squeeze(dx, axis=axis))
+
+flip_p = Primitive("flip", lambda x, axis=None: xp.flip(x, axis))
+flip_p.defvjp(lambda g, out, x, axis=None: flip(g, axis=axis))
+flip_p.defjvp(lambda dx, out, x, axis=None: flip(dx, axis=axis))
+
+astype_p = Primitive("astype", lambda x, dtype: xp.asarray(x).astype(dtype))
+astype_p.defvjp(lambda g, out, x, dtype: astype(g, dtype=dtype_of(x)))
+astype_p.defjvp(lambda dx, out, x, dtype: astype(dx, dtype=dtype))
+
+
+def _normalize_index(index):
+    # tensors used as indices become their arrays; they carry no derivative
+    if isinstance(index, tuple):
+        return tuple(_normalize_index(i) for i in index)
+    data = getattr(index, "data", None)
+    if data is not None and not isinstance(index, (xp.ndarray, builtins.slice)):
+        return data
+    return index
+
+
+def _scatter_add_impl(g, shape, index):
+    out = xp.zeros(shape, dtype=dtype_of(g))
+    xp.add.at(out, index, g)  # accumulates repeated indices
+    return out
+
+
+getitem_p = Primitive("getitem", lambda x, index: xp.asarray(x)[index])
+getitem_p.defvjp(lambda g, out, x, index: scatter_add_p(g, shape=shape_of(x), index=index))
+getitem_p.defjvp(lambda dx, out, x, index: getitem(dx, index=index))
+
+scatter_add_p = Primitive("scatter_add", _scatter_add_impl)
+scatter_add_p.defvjp(lambda g, out, dx, shape, index: getitem(g, index=index))
+scatter_add_p.defjvp(lambda ddx, out, dx, shape, index:
+                     scatter_add_p(ddx, shape=shape, index=index))
+
+
+def _concatenate_impl(*xs, axis=0):
+    return xp.concatenate(xs, axis=axis)
+
+
+def _concat_vjp(i, g, out, *xs, axis=0):
+    ax = axis % ndim_of(out)
+    start = builtins.sum(shape_of(x)[ax] for x in xs[:i])
+    index = (builtins.slice(None),) * ax + (builtins.slice(start, start + shape_of(xs[i])[ax]),)
+    return getitem(g, index=index)
+
+
+def _concat_jvp(i, dx, out, *xs, axis=0):
+    parts = [dx if j == i else xp.zeros(shape_of(x), dtype=dtype_of(dx))
+             for j, x in enumerate(xs)]
+    return concatenate(parts, axis=axis)
+
+
+concatenate_p = Primitive("concatenate", _concatenate_impl)
+concatenate_p.defvjp_variadic(_concat_vjp)
+concatenate_p.defjvp_variadic(_concat_jvp)
+
+
+def _pad_impl(x, pad_width, constant_values=0):
+    return xp.pad(x, pad_width, mode="constant", constant_values=constant_values)
+
+
+def _unpad_index(x, pad_width):
+    widths = xp.broadcast_to(xp.asarray(pad_width, dtype=int).reshape(-1, 2)
+                             if ndim_of(pad_width) else xp.asarray([[pad_width] * 2]),
+                             (ndim_of(x), 2))
+    return tuple(builtins.slice(int(lo), int(lo) + n) for (lo, _), n in zip(widths, shape_of(x)))
+
+
+pad_p = Primitive("pad", _pad_impl)
+pad_p.defvjp(lambda g, out, x, pad_width, constant_values=0:
+           getitem(g, index=_unpad_index(x, pad_width)))
+pad_p.defjvp(lambda dx, out, x, pad_width, constant_values=0:
+           pad(dx, pad_width=pad_width, constant_values=0))
+
+
+# Public functions: NumPy's signatures over the primitives above.
+
+def _as_shape(shape):
+    if isinstance(shape, int):
+        return (shape,)
+    return tuple(int(n) for n in shape)
+
+
+def sum_to(x, shape):
+    """Sum ``x`` over broadcast axes so it has ``shape`` (the inverse of broadcasting)."""
+    return sum_to_p(x, shape=_as_shape(shape))
+
+
+def broadcast_to(x, shape):
+    """Like ``numpy.broadcast_to``; the cotangent is summed back."""
+    return broadcast_to_p(x, shape=_as_shape(shape))
+
+
+def reshape(x, shape, *more):
+    """Like ``numpy.reshape``; also ``reshape(x, 2, 3)``."""
+    if more:
+        shape = (shape, *more)
+    shape = _as_shape(shape)
+    if -1 in shape:  # resolve -1 now so rules always see a concrete shape
+        shape = xp.empty(shape_of(x), dtype=bool).reshape(shape).shape
+    return reshape_p(x, shape=shape)
+
+
+def transpose(x, axes=None):
+    """Like ``numpy.transpose``; with no ``axes`` the order of axes is reversed."""
+    return transpose_p(x, axes=None if axes is None else tuple(int(a) for a in axes))
+
+
+def swapaxes(x, axis1, axis2):
+    """Like ``numpy.swapaxes``."""
+    axes = list(range(ndim_of(x)))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(x, axes)
+
+
+def moveaxis(x, source, destination):
+    """Like ``numpy.moveaxis``."""
+    ndim = ndim_of(x)
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    src = [a % ndim for a in src]
+    dst = [a % ndim for a in dst]
+    order = [a for a in range(ndim) if a not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return transpose(x, order)
+
+
+def expand_dims(x, axis):
+    """Like ``numpy.expand_dims``."""
+    return expand_dims_p(x, axis=axis if isinstance(axis, int) else tuple(axis))
+
+
+def squeeze(x, axis=None):
+    """Like ``numpy.squeeze``."""
+    return squeeze_p(x, axis=axis if axis is None or isinstance(axis, int) else tuple(axis))
+
+
+def flip(x, axis=None):
+    """Like ``numpy.flip``."""
+    return flip_p(x, axis=axis if axis is None or isinstance(axis, int) else tuple(axis))
+
+
+def astype(x, dtype):
+    """Cast to ``dtype``; the cotangent is cast back to the input's dtype."""
+    return astype_p(x, dtype=xp.dtype(dtype))
+
+
+def getitem(x, index):
+    """``x[index]`` with basic and advanced indexing; repeated indices accumulate."""
+    return getitem_p(x, index=_normalize_index(index))
+
+
+def concatenate(arrays, axis=0):
+    """Like ``numpy.concatenate``."""
+    arrays = tuple(arrays)
+    if not arrays:
+        raise ValueError("concatenate: need at least one array")
+    return concatenate_p(*arrays, axis=axis)
+
+
+def stack(arrays, axis=0):
+    """Like ``numpy.stack``: a new axis, then concatenate."""
+    arrays = tuple(arrays)
+    if not arrays:
+        raise ValueError("stack: need at least one array")
+    shapes = {shape_of(a) for a in arrays}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all arrays must have the same shape, got {sorted(shapes)}")
+    return concatenate([expand_dims(a, axis) for a in arrays], axis=axis)
+
+
+def split(x, indices_or_sections, axis=0):
+    """Like ``numpy.split``: a list of slices of ``x``."""
+    n = shape_of(x)[axis]
+    if isinstance(indices_or_sections, int):
+        if n % indices_or_sections:
+            raise ValueError(f"split: axis {axis} of length {n} does not divide "
+                             f"into {indices_or_sections} equal sections")
+        step = n // indices_or_sections
+        bounds = list(range(0, n + 1, step))
+    else:
+        bounds = [0, *indices_or_sections, n]
+    ax = axis % ndim_of(x)
+    lead = (builtins.slice(None),) * ax
+    return [getitem(x, lead + (builtins.slice(lo, hi),)) for lo, hi in zip(bounds, bounds[1:])]
+
+
+def pad(x, pad_width, constant_values=0):
+    """Like ``numpy.pad`` in constant mode."""
+    if hasattr(pad_width, "tolist"):
+        pad_width = pad_width.tolist()
+    if isinstance(pad_width, list):
+        pad_width = tuple(tuple(p) if isinstance(p, list) else p for p in pad_width)
+    return pad_p(x, pad_width=pad_width, constant_values=constant_values)
+
+
+identity_p = Primitive("identity", lambda x: x)
+identity_p.defvjp(lambda g, out, x: g)
+identity_p.defjvp(lambda dx, out, x: dx)

@@ -1,0 +1,312 @@
+"""Tensor: a NumPy array that records the operations applied to it.
+
+Applying a primitive to tensors evaluates it on their arrays and, when any
+input requires grad and recording is on, remembers a graph node in the
+output. ``backward`` runs the reverse sweep from there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from typing import Any
+
+from chainrule import ops
+from chainrule.backend import is_float_dtype, ndarray, xp
+from chainrule.core.config import set_grad_enabled, state
+from chainrule.core.graph import Node
+from chainrule.core.trace import Traced, bind, call_impl
+from chainrule.reverse import backward_pass
+from chainrule.tensor_numpy import NumpyInterface
+
+
+def _user_frame() -> str:
+    """File and line of the first caller outside chainrule (for anomaly mode)."""
+    frame = sys._getframe(2)
+    while frame is not None and "/chainrule/" in frame.f_code.co_filename.replace("\\", "/"):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def _check_forward(prim: Any, out: Any, node: Node | None) -> None:
+    if xp.asarray(out).dtype.kind in "fc" and not xp.all(xp.isfinite(out)):
+        where = _user_frame()
+        if node is not None:
+            node.where = where
+        raise FloatingPointError(f"anomaly: {prim.name!r} produced NaN or Inf at {where}")
+
+
+class Tensor(NumpyInterface, Traced):
+    """An array with an optional gradient and the graph that produced it.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor(3.0, requires_grad=True)
+    >>> y = x**2 - 3*x - 2
+    >>> y.backward()
+    >>> x.grad
+    tensor(3.)
+    """
+
+    __slots__ = ("data", "requires_grad", "grad", "_node", "__weakref__")
+    _level = 0
+    __array_priority__ = 1000.0
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        array = xp.array(data, dtype=dtype)
+        if array.dtype.kind == "O":
+            raise TypeError("tensor: cannot hold Python objects; give numbers or arrays")
+        self.data = array
+        self.grad: Tensor | None = None
+        self._node: Node | None = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, data: Any, node: Node | None) -> Tensor:
+        """Fast constructor for results of operations."""
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t._node = node
+        t.requires_grad = node is not None
+        return t
+
+    def _process(self, prim: Any, args: tuple, params: dict) -> Any:
+        vals = tuple([a.data if isinstance(a, Tensor) else a for a in args])
+        out = call_impl(prim, vals, params)
+        if type(out) is not ndarray:
+            out = xp.asarray(out)
+        node = None
+        if state.grad_enabled and prim.vjps is not None:
+            needs = tuple([i for i, a in enumerate(args)
+                           if isinstance(a, Tensor) and a.requires_grad])
+            if needs and out.dtype.kind == "f":
+                node = Node(prim, args, vals, params, out, needs)
+        if state.anomaly:
+            _check_forward(prim, out, node)
+            if node is not None:
+                node.where = _user_frame()
+        return Tensor._wrap(out, node)
+
+    # ----- properties mirroring ndarray -----
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> Any:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def T(self) -> Tensor:
+        return ops.transpose(self)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None
+
+    # ----- autograd -----
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Mark this tensor as a leaf whose gradient ``backward`` accumulates."""
+        if requires_grad and not is_float_dtype(self.data.dtype):
+            raise TypeError(f"requires_grad: only floating tensors can have a gradient, "
+                            f"this one has dtype {self.data.dtype}")
+        if not requires_grad and self._node is not None:
+            raise RuntimeError("requires_grad_(False): only a leaf can stop requiring grad; "
+                               "use detach() for a result of an operation")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self) -> Tensor:
+        """The same values, cut off from the graph (a constant)."""
+        return Tensor._wrap(self.data, None)
+
+    def backward(self, gradient: Any = None, retain_graph: bool = False,
+                 create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+
+        ``gradient`` is the cotangent of ``self`` (required unless ``self``
+        has one element). ``create_graph`` records the sweep, so the
+        gradients can be differentiated again; it implies ``retain_graph``.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad (no input of the "
+                "computation had requires_grad=True, or it ran under no_grad)")
+        seed = self._seed(gradient)
+        if create_graph:
+            seed = seed if isinstance(seed, Tensor) else Tensor._wrap(seed, None)
+        elif isinstance(seed, Tensor):
+            seed = seed.data
+        if self._node is None:
+            found = {id(self): (self, seed)}
+        else:
+            with set_grad_enabled(True) if create_graph else contextlib.nullcontext():
+                found = backward_pass(self._node, seed, create_graph=create_graph,
+                                      retain_graph=retain_graph or create_graph)
+        for leaf, g in found.values():
+            if not isinstance(g, Tensor):
+                g = Tensor._wrap(xp.asarray(g), None)
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
+
+    def _seed(self, gradient: Any) -> Any:
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward: a gradient can be implicit only for a tensor with one "
+                    f"element, this one has shape {self.shape}; pass gradient= with "
+                    f"that shape")
+            return xp.ones_like(self.data)
+        g_data = gradient.data if isinstance(gradient, Tensor) else xp.asarray(gradient)
+        if g_data.shape != self.shape:
+            raise ValueError(f"backward: gradient has shape {g_data.shape}, "
+                             f"expected the tensor's shape {self.shape}")
+        if isinstance(gradient, Tensor):
+            return gradient.astype(self.dtype) if gradient.dtype != self.dtype else gradient
+        return g_data.astype(self.dtype, copy=False)
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient."""
+        self.grad = None
+
+    # ----- conversion -----
+    def numpy(self) -> ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> Any:
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> ndarray:
+        if dtype is not None and dtype != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def __int__(self) -> int:
+        return int(self.data)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    __hash__ = object.__hash__  # identity: == is elementwise
+
+    def __repr__(self) -> str:
+        body = xp.array2string(self.data, separator=", ", prefix="tensor(")
+        extras = []
+        if self.data.dtype not in (xp.float64, xp.int64, xp.bool_):
+            extras.append(f"dtype={self.data.dtype}")
+        if self._node is not None:
+            extras.append(f"grad_fn={self._node.prim.name}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # ----- operators -----
+    def __add__(self, other):
+        return bind(ops.add, self, other)
+
+    def __radd__(self, other):
+        return bind(ops.add, other, self)
+
+    def __sub__(self, other):
+        return bind(ops.subtract, self, other)
+
+    def __rsub__(self, other):
+        return bind(ops.subtract, other, self)
+
+    def __mul__(self, other):
+        return bind(ops.multiply, self, other)
+
+    def __rmul__(self, other):
+        return bind(ops.multiply, other, self)
+
+    def __truediv__(self, other):
+        return bind(ops.divide, self, other)
+
+    def __rtruediv__(self, other):
+        return bind(ops.divide, other, self)
+
+    def __pow__(self, other):
+        if isinstance(other, (int, float)) and other == 2:
+            return bind(ops.square, self)
+        return bind(ops.power, self, other)
+
+    def __rpow__(self, other):
+        return bind(ops.power, other, self)
+
+    def __matmul__(self, other):
+        return bind(ops.matmul, self, other)
+
+    def __rmatmul__(self, other):
+        return bind(ops.matmul, other, self)
+
+    def __neg__(self):
+        return bind(ops.negative, self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return bind(ops.abs, self)
+
+    def __eq__(self, other):  # type: ignore[override]
+        return bind(ops.equal, self, other)
+
+    def __ne__(self, other):  # type: ignore[override]
+        return bind(ops.not_equal, self, other)
+
+    def __lt__(self, other):
+        return bind(ops.less, self, other)
+
+    def __le__(self, other):
+        return bind(ops.less_equal, self, other)
+
+    def __gt__(self, other):
+        return bind(ops.greater, self, other)
+
+    def __ge__(self, other):
+        return bind(ops.greater_equal, self, other)
+
+    def __and__(self, other):
+        return bind(ops.logical_and, self, other)
+
+    def __or__(self, other):
+        return bind(ops.logical_or, self, other)
+
+    def __invert__(self):
+        return bind(ops.logical_not, self)
+
+    def __getitem__(self, index):
+        return ops.getitem(self, index)
+
+    def __setitem__(self, index, value):
+        raise TypeError("tensors are immutable: build a new one with cr.where, "
+                        "cr.concatenate or indexing, or edit t.data outside the graph")

@@ -1,0 +1,166 @@
+"""How a Tensor speaks NumPy: ndarray-style methods and the dispatch protocols.
+
+``np.sin(t)``, ``np.sum(t, axis=0)`` or ``np.where(c, a, b)`` on tensors run
+chainrule's operation and stay on the graph. A NumPy function chainrule has
+no rule for raises TypeError naming it: it never silently drops the graph.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chainrule import ops
+from chainrule.backend import xp
+
+# ufunc -> chainrule operation (method "__call__" only)
+_UFUNCS = {
+    xp.add: ops.add, xp.subtract: ops.subtract, xp.multiply: ops.multiply,
+    xp.true_divide: ops.divide, xp.negative: ops.negative, xp.power: ops.power,
+    xp.reciprocal: ops.reciprocal, xp.square: ops.square, xp.exp: ops.exp,
+    xp.expm1: ops.expm1, xp.log: ops.log, xp.log1p: ops.log1p, xp.log2: ops.log2,
+    xp.log10: ops.log10, xp.sqrt: ops.sqrt, xp.cbrt: ops.cbrt, xp.sin: ops.sin,
+    xp.cos: ops.cos, xp.tan: ops.tan, xp.arcsin: ops.arcsin, xp.arccos: ops.arccos,
+    xp.arctan: ops.arctan, xp.arctan2: ops.arctan2, xp.sinh: ops.sinh, xp.cosh: ops.cosh,
+    xp.tanh: ops.tanh, xp.arcsinh: ops.arcsinh, xp.arctanh: ops.arctanh,
+    xp.absolute: ops.abs, xp.sign: ops.sign, xp.maximum: ops.maximum,
+    xp.minimum: ops.minimum, xp.floor: ops.floor, xp.ceil: ops.ceil, xp.rint: ops.round,
+    xp.equal: ops.equal, xp.not_equal: ops.not_equal, xp.less: ops.less,
+    xp.less_equal: ops.less_equal, xp.greater: ops.greater,
+    xp.greater_equal: ops.greater_equal, xp.logical_and: ops.logical_and,
+    xp.logical_or: ops.logical_or, xp.logical_not: ops.logical_not,
+    xp.isfinite: ops.isfinite, xp.isnan: ops.isnan, xp.matmul: ops.matmul,
+}
+
+
+def _array_functions() -> dict:
+    """NumPy function -> chainrule operation of the same name, where one exists."""
+    table = {}
+    for name in ops.__all__:
+        np_func = getattr(xp, name, None)
+        if callable(np_func) and not isinstance(np_func, xp.ufunc):
+            table[np_func] = getattr(ops, name)
+    linalg = getattr(ops, "linalg", None)
+    if linalg is not None:
+        for name in dir(linalg):
+            np_func = getattr(xp.linalg, name, None)
+            if callable(np_func) and not name.startswith("_"):
+                table[np_func] = getattr(linalg, name)
+    table[xp.amax] = ops.max
+    table[xp.amin] = ops.min
+    table[xp.round] = ops.round
+    table[xp.shape] = lambda x: x.shape
+    table[xp.ndim] = lambda x: x.ndim
+    table[xp.size] = lambda x: x.size
+    table[xp.result_type] = lambda *xs: xp.result_type(*[getattr(x, "dtype", x) for x in xs])
+    return table
+
+
+_FUNCTIONS: dict | None = None
+
+
+class NumpyInterface:
+    """ndarray-style methods and NumPy's dispatch protocols for Tensor."""
+
+    __slots__ = ()
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        op = _UFUNCS.get(ufunc)
+        if op is None or method != "__call__":
+            name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
+            raise TypeError(f"numpy.{name} has no chainrule rule, so it cannot be applied "
+                            f"to a tensor without losing its gradient; use a chainrule "
+                            f"operation or t.detach().numpy()")
+        if kwargs.get("out") is not None:
+            raise TypeError(f"numpy.{ufunc.__name__}: out= cannot write into a tensor")
+        kwargs.pop("out", None)
+        if kwargs:
+            raise TypeError(f"numpy.{ufunc.__name__}: keyword arguments {sorted(kwargs)} "
+                            f"are not supported on tensors")
+        return op(*inputs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        global _FUNCTIONS
+        if _FUNCTIONS is None:
+            _FUNCTIONS = _array_functions()
+        op = _FUNCTIONS.get(func)
+        if op is None:
+            module = getattr(func, "__module__", "numpy") or "numpy"
+            raise TypeError(f"{module}.{func.__name__} has no chainrule rule, so it cannot "
+                            f"be applied to a tensor without losing its gradient; use a "
+                            f"chainrule operation or t.detach().numpy()")
+        return op(*args, **kwargs)
+
+    # ----- ndarray methods -----
+    def sum(self, axis=None, keepdims=False):
+        return ops.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return ops.mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return ops.max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return ops.min(self, axis, keepdims)
+
+    def all(self, axis=None, keepdims=False):
+        return ops.all(self, axis=axis, keepdims=keepdims)
+
+    def any(self, axis=None, keepdims=False):
+        return ops.any(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis=None):
+        return ops.argmax(self, axis=axis)
+
+    def argmin(self, axis=None):
+        return ops.argmin(self, axis=axis)
+
+    def reshape(self, *shape):
+        return ops.reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = axes[0]
+        return ops.transpose(self, axes or None)
+
+    def swapaxes(self, axis1, axis2):
+        return ops.swapaxes(self, axis1, axis2)
+
+    def squeeze(self, axis=None):
+        return ops.squeeze(self, axis)
+
+    def flatten(self):
+        return ops.reshape(self, (-1,))
+
+    def ravel(self):
+        return ops.reshape(self, (-1,))
+
+    def astype(self, dtype):
+        return ops.astype(self, dtype)
+
+    def clip(self, min=None, max=None):  # noqa: A002 - ndarray's names
+        return ops.clip(self, min, max)
+
+    def dot(self, other):
+        return ops.matmul(self, other)
+
+    def exp(self):
+        return ops.exp(self)
+
+    def log(self):
+        return ops.log(self)
+
+    def sqrt(self):
+        return ops.sqrt(self)
+
+    def abs(self):
+        return ops.abs(self)
+
+    def tanh(self):
+        return ops.tanh(self)
+
+    def sigmoid(self):
+        return ops.sigmoid(self)
+
+    def relu(self):
+        return ops.relu(self)

@@ -1,0 +1,62 @@
+"""Specs of reductions, shape operations and matmul."""
+
+import torch
+
+import chainrule as cr
+from tests.ops.harness import Spec
+
+A = [((2, 3, 4),)]
+
+SPECS = [
+    Spec("sum", cr.sum, torch.sum, [((3,),), ((2, 3),)], primitives=("sum",)),
+    Spec("sum_axis", lambda x: cr.sum(x, axis=1), lambda x: torch.sum(x, dim=1), A),
+    Spec("sum_axes_keep", lambda x: cr.sum(x, axis=(0, 2), keepdims=True),
+         lambda x: torch.sum(x, dim=(0, 2), keepdim=True), A),
+    Spec("mean", lambda x: cr.mean(x, axis=-1), lambda x: torch.mean(x, dim=-1), A,
+         primitives=("mean",)),
+    Spec("max", lambda x: cr.max(x, axis=1), lambda x: torch.amax(x, dim=1), A,
+         primitives=("max",)),
+    Spec("min", lambda x: cr.min(x, axis=(0, 1), keepdims=True),
+         lambda x: torch.amin(x, dim=(0, 1), keepdim=True), A, primitives=("min",)),
+    Spec("max_all", cr.max, torch.amax, [((3, 4),)]),
+    Spec("logsumexp", lambda x: cr.logsumexp(x, axis=1), lambda x: torch.logsumexp(x, dim=1), A,
+         primitives=("logsumexp",)),
+    Spec("logsumexp_all", cr.logsumexp, lambda x: torch.logsumexp(x.reshape(-1), 0),
+         [((3, 4),)]),
+    Spec("reshape", lambda x: cr.reshape(x, (4, -1)), lambda x: x.reshape(4, -1), A,
+         primitives=("reshape",)),
+    Spec("transpose", lambda x: cr.transpose(x, (2, 0, 1)), lambda x: x.permute(2, 0, 1), A,
+         primitives=("transpose",)),
+    Spec("T", lambda x: x.T, lambda x: x.permute(*reversed(range(x.ndim))), A),
+    Spec("swapaxes", lambda x: cr.swapaxes(x, 0, 2), lambda x: x.transpose(0, 2), A),
+    Spec("moveaxis", lambda x: cr.moveaxis(x, 0, -1), lambda x: torch.movedim(x, 0, -1), A),
+    Spec("expand_dims", lambda x: cr.expand_dims(x, 1), lambda x: x.unsqueeze(1), A,
+         primitives=("expand_dims",)),
+    Spec("squeeze", lambda x: cr.squeeze(x, 1), lambda x: x.squeeze(1), [((2, 1, 3),)],
+         primitives=("squeeze",)),
+    Spec("broadcast_to", lambda x: cr.broadcast_to(x, (2, 3, 4)),
+         lambda x: torch.broadcast_to(x, (2, 3, 4)), [((3, 1),)], primitives=("broadcast_to",)),
+    Spec("sum_to", lambda x: cr.sum_to(x, (3, 1)), lambda x: x.sum(0).sum(-1, keepdim=True),
+         A, primitives=("sum_to",)),
+    Spec("flip", lambda x: cr.flip(x, 1), lambda x: torch.flip(x, (1,)), A, primitives=("flip",)),
+    Spec("astype", lambda x: cr.astype(x, "float32"), lambda x: x.to(torch.float32), A,
+         rtol=1e-6, atol=1e-6, numeric=False, primitives=("astype",)),
+    Spec("getitem_basic", lambda x: x[1, :, ::2], lambda x: x[1, :, ::2], A,
+         primitives=("getitem",)),
+    Spec("getitem_repeated", lambda x: x[[0, 2, 2, 0]], lambda x: x[[0, 2, 2, 0]], [((3, 2),)]),
+    Spec("getitem_bool", lambda x: x[x > 0], lambda x: x[x > 0], [((4, 3),)]),
+    Spec("concatenate", lambda x, y: cr.concatenate([x, y, x], axis=1),
+         lambda x, y: torch.cat([x, y, x], dim=1), [((2, 3), (2, 1))],
+         primitives=("concatenate",)),
+    Spec("stack", lambda x, y: cr.stack([x, y], axis=-1), lambda x, y: torch.stack([x, y], -1),
+         [((2, 3), (2, 3))]),
+    Spec("split", lambda x: cr.split(x, 2, axis=1)[1] * 2.0,
+         lambda x: torch.chunk(x, 2, dim=1)[1] * 2.0, [((3, 4),)]),
+    Spec("pad", lambda x: cr.pad(x, ((1, 0), (0, 2))),
+         lambda x: torch.nn.functional.pad(x, (0, 2, 1, 0)), [((2, 3),)], primitives=("pad",)),
+    Spec("matmul", cr.matmul, torch.matmul,
+         [((3, 4), (4, 2)), ((2, 3, 4), (4, 5)), ((4,), (4, 3)), ((3, 4), (4,)),
+          ((4,), (4,)), ((2, 1, 3, 4), (5, 4, 2)), ((4,), (2, 4, 3)), ((2, 3, 4), (4,))],
+         primitives=("matmul",)),
+    Spec("matmul_operator", lambda x, y: x @ y, lambda x, y: x @ y, [((3, 4), (4, 2))]),
+]
