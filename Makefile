@@ -25,11 +25,11 @@ demo: $(VENV)/.installed-base
 	$(BIN)/chainrule demo
 
 test: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check .
 	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest src tests
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check .
 
 bench: $(VENV)/.installed-bench
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_engine.py

@@ -31,6 +31,8 @@ def _user_frame() -> str:
 
 
 def _check_forward(prim: Any, out: Any, node: Node | None) -> None:
+    while isinstance(out, Traced):
+        out = getattr(out, "data", getattr(out, "primal", None))
     if xp.asarray(out).dtype.kind in "fc" and not xp.all(xp.isfinite(out)):
         where = _user_frame()
         if node is not None:
@@ -49,8 +51,7 @@ class Tensor(NumpyInterface, Traced):
     tensor(3.)
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_node", "__weakref__")
-    _level = 0
+    __slots__ = ("data", "requires_grad", "grad", "_node", "_level", "__weakref__")
     __array_priority__ = 1000.0
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -62,36 +63,56 @@ class Tensor(NumpyInterface, Traced):
         self.data = array
         self.grad: Tensor | None = None
         self._node: Node | None = None
+        self._level = 0
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
     @classmethod
-    def _wrap(cls, data: Any, node: Node | None) -> Tensor:
-        """Fast constructor for results of operations."""
+    def _wrap(cls, data: Any, node: Node | None, level: int = 0) -> Tensor:
+        """Fast constructor for results of operations and transform inputs.
+
+        At level 0 (tensors users make) ``data`` is an array. A transform
+        makes tensors of its own, higher level, whose ``data`` may be a value
+        of an enclosing transform: operations then record on both levels, which
+        is how nested derivatives stay apart.
+        """
         t = object.__new__(cls)
         t.data = data
         t.grad = None
         t._node = node
+        t._level = level
         t.requires_grad = node is not None
         return t
 
     def _process(self, prim: Any, args: tuple, params: dict) -> Any:
-        vals = tuple([a.data if isinstance(a, Tensor) else a for a in args])
-        out = call_impl(prim, vals, params)
-        if type(out) is not ndarray:
-            out = xp.asarray(out)
+        level = self._level
+        traced_inside = False
+        vals = []
+        for a in args:
+            if isinstance(a, Tensor) and a._level == level:
+                a = a.data
+            if isinstance(a, Traced):
+                traced_inside = True
+            vals.append(a)
+        vals = tuple(vals)
+        if traced_inside:  # values of an enclosing transform: let it record too
+            out = bind(prim, *vals, **params)
+        else:
+            out = call_impl(prim, vals, params)
+            if type(out) is not ndarray:
+                out = xp.asarray(out)
         node = None
-        if state.grad_enabled and prim.vjps is not None:
+        if prim.vjps is not None and (level or state.grad_enabled):
             needs = tuple([i for i, a in enumerate(args)
-                           if isinstance(a, Tensor) and a.requires_grad])
+                           if isinstance(a, Tensor) and a._level == level and a.requires_grad])
             if needs and out.dtype.kind == "f":
                 node = Node(prim, args, vals, params, out, needs)
         if state.anomaly:
             _check_forward(prim, out, node)
             if node is not None:
                 node.where = _user_frame()
-        return Tensor._wrap(out, node)
+        return Tensor._wrap(out, node, level)
 
     # ----- properties mirroring ndarray -----
     @property
@@ -132,7 +153,10 @@ class Tensor(NumpyInterface, Traced):
 
     def detach(self) -> Tensor:
         """The same values, cut off from the graph (a constant)."""
-        return Tensor._wrap(self.data, None)
+        data = self.data
+        while isinstance(data, Tensor):
+            data = data.data
+        return Tensor._wrap(data, None)
 
     def backward(self, gradient: Any = None, retain_graph: bool = False,
                  create_graph: bool = False) -> None:

@@ -1,22 +1,24 @@
 """Functional transforms on the reverse-mode engine: grad, value_and_grad, vjp.
 
-Each call lifts the chosen arguments to fresh differentiation targets, runs
-the function, and sweeps back from its output, stopping at those targets.
-Called at top level they take and return plain NumPy values and the sweep
-runs on arrays. Called inside another transform (or on tensors that require
-grad) the sweep is recorded, so the result can be differentiated again by
-the outer transform; each call's targets are its own nodes, so an inner
-derivative never mixes up its variables with an outer one's.
+Each call gets a level higher than every running transform, lifts the
+chosen arguments to tensors of that level, runs the function, and sweeps
+back from its output to those tensors. A value of an enclosing transform
+stays inside the new tensors as their data, so operations (and the sweep's
+rules) record on the enclosing level too: the result is differentiable by
+the outer transform, and an inner derivative never mixes up its variables
+with an outer one's. At top level, plain NumPy values go in and come out.
 """
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from chainrule.backend import is_float_dtype, xp
-from chainrule.core.config import set_grad_enabled, state, transform_scope
-from chainrule.ops.shape import identity_p
+from chainrule.backend import dtype_of, is_float_dtype, shape_of, xp
+from chainrule.core.config import transform_scope
+from chainrule.core.trace import Traced
 from chainrule.reverse import backward_pass
 from chainrule.tensor import Tensor
 
@@ -32,66 +34,65 @@ def _argnums(argnums: int | Sequence[int], nargs: int, name: str) -> tuple[int, 
     return tuple(n % nargs for n in nums)
 
 
-def _lift(x: Any, position: int, name: str) -> Tensor:
-    """A differentiation target standing for argument ``x``."""
-    if isinstance(x, Tensor):
-        if not is_float_dtype(x.dtype):
-            raise TypeError(f"{name}: argument {position} has dtype {x.dtype}; only floating "
-                            f"inputs can be differentiated")
-        if x.requires_grad and state.grad_enabled:
-            return identity_p(x)  # a node of our own: the sweep stops here
-        return Tensor._wrap(x.data, None).requires_grad_()
-    array = xp.asarray(x)
-    if not is_float_dtype(array.dtype):
+def _lift(x: Any, position: int, name: str, level: int) -> Tensor:
+    """A differentiation target of this transform's level standing for ``x``.
+
+    ``x`` may itself be a value of an enclosing transform (or a user's tensor
+    that requires grad): it becomes the new tensor's data, so operations on
+    the target record on both levels.
+    """
+    dtype = dtype_of(x)
+    if not is_float_dtype(dtype):
         hint = f" (write {float(x)!r} rather than {x!r})" if isinstance(x, int) else ""
-        raise TypeError(f"{name}: argument {position} has dtype {array.dtype}; only floating "
+        raise TypeError(f"{name}: argument {position} has dtype {dtype}; only floating "
                         f"inputs can be differentiated{hint}")
-    return Tensor._wrap(array, None).requires_grad_()
-
-
-def _key(t: Tensor) -> int:
-    return id(t) if t._node is None else id(t._node)
+    if not isinstance(x, Traced):
+        x = xp.asarray(x)
+    elif isinstance(x, Tensor) and not x.requires_grad:
+        x = x.data  # a constant tensor: nothing outside needs to see through it
+    t = Tensor._wrap(x, None, level)
+    t.requires_grad = True
+    return t
 
 
 def _plain(value: Any) -> Any:
-    """A tensor's array (a NumPy scalar for 0-d), for top-level results."""
-    if isinstance(value, Tensor):
-        value = value.data
+    """What a transform hands back: enclosing transforms' values stay as they
+    are; a plain array becomes an ndarray (a NumPy scalar for 0-d)."""
+    if isinstance(value, Traced):
+        return value
     value = xp.asarray(value)
     return value[()] if value.ndim == 0 else value
 
 
-def _wrap_out(value: Any, nested: bool) -> Any:
-    if nested:
-        return value if isinstance(value, Tensor) else Tensor._wrap(xp.asarray(value), None)
+def _unwrap(value: Any, level: int) -> Any:
+    """Strip this transform's level from an output."""
+    if isinstance(value, Tensor) and value._level == level:
+        value = value.data
     return _plain(value)
 
 
-def _sweep(out: Any, seed: Any, targets: list[Tensor], nested: bool) -> list[Any]:
-    """Cotangents of ``targets`` given the seed cotangent of ``out``."""
+def _sweep(out: Any, seed: Any, targets: list[Tensor], level: int) -> list[Any]:
+    """Cotangents of ``targets`` given the seed cotangent of ``out``.
+
+    The sweep runs the rules on the recorded arguments; those that belong
+    to enclosing transforms record there, so the result is differentiable
+    by them and only by them.
+    """
     grads: dict[int, Any] = {}
-    if isinstance(out, Tensor) and out.requires_grad:
-        if nested and not isinstance(seed, Tensor):
-            seed = Tensor._wrap(xp.asarray(seed), None)
+    if isinstance(out, Tensor) and out._level == level and out.requires_grad:
         if out._node is None:
             grads = {id(out): seed}
         else:
-            keys = {_key(t) for t in targets}
-            with set_grad_enabled(nested):
-                found = backward_pass(out._node, seed, targets=keys, create_graph=nested,
-                                      retain_graph=True)
+            found = backward_pass(out._node, seed, targets={id(t) for t in targets},
+                                  retain_graph=True)
             grads = {k: g for k, (_, g) in found.items()}
     result = []
     for t in targets:
-        g = grads.get(_key(t))
+        g = grads.get(id(t))
         if g is None:
-            g = xp.zeros(t.shape, dtype=t.dtype)
-        result.append(_wrap_out(g, nested))
+            g = xp.zeros(shape_of(t), dtype=dtype_of(t))
+        result.append(_plain(g))
     return result
-
-
-def _is_nested(args: Sequence[Any], depth: int) -> bool:
-    return depth > 1 or any(isinstance(a, Tensor) and a.requires_grad for a in args)
 
 
 def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
@@ -105,19 +106,19 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     """
     def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums(argnums, len(args), "grad")
-        with transform_scope() as depth:
-            nested = _is_nested(args, depth)
+        with transform_scope() as level:
             args = list(args)
             targets = []
             for n in nums:
-                args[n] = _lift(args[n], n, "grad")
+                args[n] = _lift(args[n], n, "grad", level)
                 targets.append(args[n])
             result = f(*args, **kwargs)
             out, aux = _split_aux(result, has_aux)
             _check_scalar(out)
-            grads = _sweep(out, xp.ones_like(getattr(out, "data", out)), targets, nested)
+            seed = xp.ones(shape_of(out), dtype=dtype_of(out))
+            grads = _sweep(out, seed, targets, level)
         grad_value = grads[0] if isinstance(argnums, int) else tuple(grads)
-        value = _wrap_out(out, nested)
+        value = _unwrap(out, level)
         if has_aux:
             return (value, aux), grad_value
         return value, grad_value
@@ -161,24 +162,22 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     >>> vjp_fn(np.array([1.0, 1.0]))
     (array([2., 4.]),)
     """
-    with transform_scope() as depth:
-        nested = _is_nested(primals, depth)
-        targets = [_lift(x, i, "vjp") for i, x in enumerate(primals)]
+    with transform_scope() as level:
+        targets = [_lift(x, i, "vjp", level) for i, x in enumerate(primals)]
         result = f(*targets)
     out, aux = _split_aux(result, has_aux)
-    out_shape = xp.shape(getattr(out, "data", out))
-    out_dtype = xp.result_type(getattr(out, "data", out))
+    out_shape = shape_of(out)
+    out_dtype = dtype_of(out)
 
     def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
-        g_data = getattr(cotangent, "data", cotangent)
-        if xp.shape(g_data) != out_shape:
-            raise ValueError(f"vjp: the cotangent has shape {xp.shape(g_data)}, expected "
+        if shape_of(cotangent) != out_shape:
+            raise ValueError(f"vjp: the cotangent has shape {shape_of(cotangent)}, expected "
                              f"the output's shape {out_shape}")
-        if not isinstance(cotangent, Tensor):
+        if not isinstance(cotangent, Traced):
             cotangent = xp.asarray(cotangent, dtype=out_dtype)
-        return tuple(_sweep(out, cotangent, targets, nested or isinstance(cotangent, Tensor)))
+        return tuple(_sweep(out, cotangent, targets, level))
 
-    value = _wrap_out(out, nested)
+    value = _unwrap(out, level)
     if has_aux:
         return value, vjp_fn, aux
     return value, vjp_fn
@@ -193,14 +192,13 @@ def _split_aux(result: Any, has_aux: bool) -> tuple[Any, Any]:
 
 
 def _check_scalar(out: Any) -> None:
-    data = getattr(out, "data", out)
-    array = xp.asarray(data)
-    if array.size != 1:
+    shape = shape_of(out)
+    if math.prod(shape) != 1:
         raise TypeError(f"grad: the function must return a scalar, it returned shape "
-                        f"{array.shape}; use vjp or jacrev for non-scalar outputs")
-    if not is_float_dtype(array.dtype):
+                        f"{shape}; use vjp or jacrev for non-scalar outputs")
+    if not is_float_dtype(dtype_of(out)):
         raise TypeError(f"grad: the function must return a floating scalar, it returned "
-                        f"dtype {array.dtype}")
+                        f"dtype {dtype_of(out)}")
 
 
 def _name_after(wrapper: Callable[..., Any], f: Callable[..., Any], kind: str) -> None:

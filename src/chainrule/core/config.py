@@ -11,12 +11,12 @@ from collections.abc import Iterator
 
 
 class _State:
-    __slots__ = ("grad_enabled", "anomaly", "depth")
+    __slots__ = ("grad_enabled", "anomaly", "levels")
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.anomaly = False
-        self.depth = 0  # how many functional transforms are running
+        self.levels = 0  # the last transform level handed out
 
 
 state = _State()
@@ -77,9 +77,10 @@ def detect_anomaly() -> Iterator[None]:
 
 @contextlib.contextmanager
 def transform_scope() -> Iterator[int]:
-    """Mark that a functional transform runs; yields its nesting depth."""
-    state.depth += 1
-    try:
-        yield state.depth
-    finally:
-        state.depth -= 1
+    """A fresh level for one transform call, higher than every level before.
+
+    Levels only grow (as HIPS autograd's trace ids do), so an inner
+    transform's values always outrank those of the transforms around it.
+    """
+    state.levels += 1
+    yield state.levels
