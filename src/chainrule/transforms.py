@@ -12,7 +12,6 @@ with an outer one's. At top level, plain NumPy values go in and come out.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Callable, Sequence
 from typing import Any
 

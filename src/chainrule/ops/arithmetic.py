@@ -11,6 +11,17 @@ from chainrule.core.primitive import Primitive, defpartials
 from chainrule.ops.elementary import log
 from chainrule.ops.nonsmooth import where
 
+__all__ = [
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+    "negative",
+    "power",
+    "reciprocal",
+    "square",
+]
+
 add = Primitive("add", xp.add)
 add.defvjp(lambda g, out, x, y: g, lambda g, out, x, y: g)
 add.defjvp(lambda dx, out, x, y: dx, lambda dy, out, x, y: dy)

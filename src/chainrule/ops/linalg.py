@@ -11,6 +11,10 @@ from chainrule.backend import ndim_of, xp
 from chainrule.core.primitive import Primitive
 from chainrule.ops.shape import expand_dims, squeeze, swapaxes
 
+__all__ = [
+    "matmul",
+]
+
 
 def _matmul_vjp_x(g, out, x, y):
     if ndim_of(x) == 1 and ndim_of(y) == 1:

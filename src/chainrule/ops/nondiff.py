@@ -9,6 +9,28 @@ from __future__ import annotations
 from chainrule.backend import xp
 from chainrule.core.primitive import Primitive
 
+__all__ = [
+    "floor",
+    "ceil",
+    "round",
+    "equal",
+    "not_equal",
+    "less",
+    "less_equal",
+    "greater",
+    "greater_equal",
+    "logical_and",
+    "logical_or",
+    "logical_not",
+    "isfinite",
+    "isnan",
+    "all",
+    "any",
+    "argmax",
+    "argmin",
+    "one_hot",
+]
+
 floor = Primitive("floor", xp.floor)
 ceil = Primitive("ceil", xp.ceil)
 round = Primitive("round", xp.round)  # noqa: A001 - NumPy's name

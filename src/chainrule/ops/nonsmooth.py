@@ -10,6 +10,16 @@ from __future__ import annotations
 from chainrule.backend import xp
 from chainrule.core.primitive import Primitive, defpartials
 
+__all__ = [
+    "where",
+    "relu",
+    "abs",
+    "sign",
+    "maximum",
+    "minimum",
+    "clip",
+]
+
 where = Primitive("where", xp.where)
 where.defvjp(None,
              lambda g, out, c, x, y: where(c, g, 0.0),

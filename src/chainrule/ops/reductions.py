@@ -11,6 +11,14 @@ from chainrule.core.primitive import Primitive
 from chainrule.ops.elementary import exp
 from chainrule.ops.shape import broadcast_to, reshape
 
+__all__ = [
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "logsumexp",
+]
+
 
 def _axes(axis, ndim):
     if axis is None:

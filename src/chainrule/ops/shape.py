@@ -11,6 +11,24 @@ from chainrule.backend import dtype_of, ndim_of, shape_of, xp
 from chainrule.core.primitive import Primitive
 from chainrule.core.project import sum_axes
 
+__all__ = [
+    "sum_to",
+    "broadcast_to",
+    "reshape",
+    "transpose",
+    "swapaxes",
+    "moveaxis",
+    "expand_dims",
+    "squeeze",
+    "flip",
+    "astype",
+    "getitem",
+    "concatenate",
+    "stack",
+    "split",
+    "pad",
+]
+
 
 def _sum_to_impl(x, shape):
     x = xp.asarray(x)
