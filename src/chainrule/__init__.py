@@ -8,7 +8,7 @@
 3.0
 """
 
-from chainrule import random
+from chainrule import linalg, random
 from chainrule.core.config import (
     detect_anomaly,
     enable_grad,
@@ -41,7 +41,7 @@ __version__ = "0.1.0"
 __all__ = [
     *_ops_all,
     "Primitive", "GradcheckError", "Tensor", "__version__", "arange", "detect_anomaly",
-    "enable_grad", "eye", "full", "grad", "gradcheck", "is_grad_enabled", "linspace",
+    "enable_grad", "eye", "full", "grad", "gradcheck", "is_grad_enabled", "linalg", "linspace",
     "no_grad", "ones", "ones_like", "primitive", "rand", "randn", "random",
     "set_grad_enabled", "tensor", "value_and_grad", "vjp", "zeros", "zeros_like",
 ]

@@ -39,12 +39,12 @@ def _array_functions() -> dict:
         np_func = getattr(xp, name, None)
         if callable(np_func) and not isinstance(np_func, xp.ufunc):
             table[np_func] = getattr(ops, name)
-    linalg = getattr(ops, "linalg", None)
-    if linalg is not None:
-        for name in dir(linalg):
-            np_func = getattr(xp.linalg, name, None)
-            if callable(np_func) and not name.startswith("_"):
-                table[np_func] = getattr(linalg, name)
+    from chainrule import linalg  # the public numpy.linalg twin
+
+    for name in linalg.__all__:
+        np_func = getattr(xp.linalg, name, None)
+        if callable(np_func):
+            table[np_func] = getattr(linalg, name)
     table[xp.amax] = ops.max
     table[xp.amin] = ops.min
     table[xp.round] = ops.round
