@@ -48,22 +48,22 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
     the sweep stops at target nodes instead of passing through them.
     """
     order = topological_order(root, targets)
-    cots: dict[int, Any] = {id(root): seed}
+    cots: dict[Node, Any] = {root: seed}
     found: dict[int, tuple[Any, Any]] = {}
     anomaly = state.anomaly
     for node in order:
-        key = id(node)
-        g = cots.pop(key, None)
-        if g is None:
+        g = cots.pop(node, None)
+        if g is None:  # a symbolic zero: nothing flows through this node
             continue
-        if targets is not None and key in targets:
-            found[key] = (node, g)
+        if targets is not None and id(node) in targets:
+            found[id(node)] = (node, g)
             continue
         prim = node.prim
         inputs = node.inputs
+        params = node.params
         if create_graph:
             args = inputs
-            out = prim(*inputs, **node.params)  # recomputed so the rule sees a live tensor
+            out = prim(*inputs, **params)  # recomputed so the rule sees a live tensor
         else:
             args = node.args
             out = node.out
@@ -72,10 +72,12 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
             rule = rules[i]
             if rule is None:
                 continue
-            gi = rule(g, out, *args, **node.params)
+            gi = rule(g, out, *args, **params)
             if gi is None:  # a symbolic zero
                 continue
-            gi = _fit(gi, args[i])
+            ref = args[i]
+            if gi.shape != ref.shape or gi.dtype != ref.dtype:
+                gi = _fit(gi, ref)
             if anomaly:
                 _check_finite(gi, node, i)
             x = inputs[i]
@@ -85,9 +87,8 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
                 prev = found.get(xkey)
                 found[xkey] = (x, gi if prev is None else prev[1] + gi)
             else:
-                xkey = id(xnode)
-                prev = cots.get(xkey)
-                cots[xkey] = gi if prev is None else prev + gi
+                prev = cots.get(xnode)
+                cots[xnode] = gi if prev is None else prev + gi
         if not retain_graph:
             node.free()
     return found

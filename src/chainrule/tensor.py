@@ -86,33 +86,53 @@ class Tensor(NumpyInterface, Traced):
         return t
 
     def _process(self, prim: Any, args: tuple, params: dict) -> Any:
+        # The hot path of the library: one pass over the arguments finds the
+        # arrays to compute with and the inputs that need a gradient.
         level = self._level
         traced_inside = False
         vals = []
-        for a in args:
-            if isinstance(a, Tensor) and a._level == level:
+        needs = []
+        for i, a in enumerate(args):
+            if type(a) is Tensor and a._level == level:
+                if a.requires_grad:
+                    needs.append(i)
                 a = a.data
-            if isinstance(a, Traced):
+                if type(a) is not ndarray and isinstance(a, Traced):
+                    traced_inside = True
+            elif isinstance(a, Traced):
                 traced_inside = True
             vals.append(a)
-        vals = tuple(vals)
         if traced_inside:  # values of an enclosing transform: let it record too
             out = bind(prim, *vals, **params)
         else:
-            out = call_impl(prim, vals, params)
+            try:
+                out = prim.impl(*vals, **params)
+            except Exception:
+                out = call_impl(prim, tuple(vals), params)  # re-raises with a clear message
             if type(out) is not ndarray:
                 out = xp.asarray(out)
         node = None
-        if prim.vjps is not None and (level or state.grad_enabled):
-            needs = tuple([i for i, a in enumerate(args)
-                           if isinstance(a, Tensor) and a._level == level and a.requires_grad])
-            if needs and out.dtype.kind == "f":
-                node = Node(prim, args, vals, params, out, needs)
+        if needs and prim.vjps is not None and (level or state.grad_enabled) \
+                and out.dtype.kind == "f":
+            node = Node(prim, args, vals, params, out, needs)
         if state.anomaly:
             _check_forward(prim, out, node)
             if node is not None:
                 node.where = _user_frame()
-        return Tensor._wrap(out, node, level)
+        t = object.__new__(Tensor)
+        t.data = out
+        t.grad = None
+        t._node = node
+        t._level = level
+        t.requires_grad = node is not None
+        return t
+
+    def _binary(self, prim: Any, x: Any, y: Any) -> Any:
+        """Operators: skip ``bind``'s search unless a higher level is involved."""
+        other = y if x is self else x
+        if isinstance(other, Traced) and other._level > self._level:
+            return bind(prim, x, y)
+        return self._process(prim, (x, y), {})
 
     # ----- properties mirroring ndarray -----
     @property
@@ -255,28 +275,28 @@ class Tensor(NumpyInterface, Traced):
 
     # ----- operators -----
     def __add__(self, other):
-        return bind(ops.add, self, other)
+        return self._binary(ops.add, self, other)
 
     def __radd__(self, other):
-        return bind(ops.add, other, self)
+        return self._binary(ops.add, other, self)
 
     def __sub__(self, other):
-        return bind(ops.subtract, self, other)
+        return self._binary(ops.subtract, self, other)
 
     def __rsub__(self, other):
-        return bind(ops.subtract, other, self)
+        return self._binary(ops.subtract, other, self)
 
     def __mul__(self, other):
-        return bind(ops.multiply, self, other)
+        return self._binary(ops.multiply, self, other)
 
     def __rmul__(self, other):
-        return bind(ops.multiply, other, self)
+        return self._binary(ops.multiply, other, self)
 
     def __truediv__(self, other):
-        return bind(ops.divide, self, other)
+        return self._binary(ops.divide, self, other)
 
     def __rtruediv__(self, other):
-        return bind(ops.divide, other, self)
+        return self._binary(ops.divide, other, self)
 
     def __pow__(self, other):
         if isinstance(other, (int, float)) and other == 2:
@@ -287,13 +307,13 @@ class Tensor(NumpyInterface, Traced):
         return bind(ops.power, other, self)
 
     def __matmul__(self, other):
-        return bind(ops.matmul, self, other)
+        return self._binary(ops.matmul, self, other)
 
     def __rmatmul__(self, other):
-        return bind(ops.matmul, other, self)
+        return self._binary(ops.matmul, other, self)
 
     def __neg__(self):
-        return bind(ops.negative, self)
+        return self._process(ops.negative, (self,), {})
 
     def __pos__(self):
         return self

@@ -70,20 +70,22 @@ def _unwrap(value: Any, level: int) -> Any:
     return _plain(value)
 
 
-def _sweep(out: Any, seed: Any, targets: list[Tensor], level: int) -> list[Any]:
+def _sweep(out: Any, seed: Any, targets: list[Tensor], level: int,
+           retain_graph: bool = True) -> list[Any]:
     """Cotangents of ``targets`` given the seed cotangent of ``out``.
 
     The sweep runs the rules on the recorded arguments; those that belong
     to enclosing transforms record there, so the result is differentiable
-    by them and only by them.
+    by them and only by them. The graph of this level holds only this
+    call's operations and its leaves are exactly the targets, so nothing
+    needs pruning.
     """
     grads: dict[int, Any] = {}
     if isinstance(out, Tensor) and out._level == level and out.requires_grad:
         if out._node is None:
             grads = {id(out): seed}
         else:
-            found = backward_pass(out._node, seed, targets={id(t) for t in targets},
-                                  retain_graph=True)
+            found = backward_pass(out._node, seed, retain_graph=retain_graph)
             grads = {k: g for k, (_, g) in found.items()}
     result = []
     for t in targets:
@@ -115,7 +117,7 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
             out, aux = _split_aux(result, has_aux)
             _check_scalar(out)
             seed = xp.ones(shape_of(out), dtype=dtype_of(out))
-            grads = _sweep(out, seed, targets, level)
+            grads = _sweep(out, seed, targets, level, retain_graph=False)
         grad_value = grads[0] if isinstance(argnums, int) else tuple(grads)
         value = _unwrap(out, level)
         if has_aux:

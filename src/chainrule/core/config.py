@@ -75,12 +75,19 @@ def detect_anomaly() -> Iterator[None]:
         state.anomaly = previous
 
 
-@contextlib.contextmanager
-def transform_scope() -> Iterator[int]:
+class transform_scope:  # noqa: N801 - used like the context-manager functions above
     """A fresh level for one transform call, higher than every level before.
 
     Levels only grow (as HIPS autograd's trace ids do), so an inner
     transform's values always outrank those of the transforms around it.
+    A plain class rather than a generator: it runs on every transform call.
     """
-    state.levels += 1
-    yield state.levels
+
+    __slots__ = ()
+
+    def __enter__(self) -> int:
+        state.levels += 1
+        return state.levels
+
+    def __exit__(self, *exc: object) -> None:
+        return None

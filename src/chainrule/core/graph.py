@@ -10,26 +10,28 @@ by reference counting alone.
 
 from __future__ import annotations
 
-import weakref
+import itertools
 from collections.abc import Iterable
 from typing import Any
+
+_sequence = itertools.count()
 
 
 class Node:
     """One recorded primitive application."""
 
-    __slots__ = ("prim", "inputs", "args", "params", "out", "out_ref", "needs", "where",
+    __slots__ = ("prim", "inputs", "args", "params", "out", "needs", "seq", "where",
                  "__weakref__")
 
-    def __init__(self, prim: Any, inputs: tuple, args: tuple, params: dict, out: Any,
-                 needs: tuple[int, ...]) -> None:
+    def __init__(self, prim: Any, inputs: tuple, args: Any, params: dict, out: Any,
+                 needs: Any) -> None:
         self.prim = prim
         self.inputs: tuple | None = inputs  # tensors or constants, as passed
-        self.args: tuple | None = args  # the raw arrays the implementation saw
+        self.args = args  # the raw arrays the implementation saw
         self.params = params
         self.out = out  # raw output array
-        self.out_ref: weakref.ref | None = None
         self.needs = needs  # indices of inputs that require grad
+        self.seq = next(_sequence)  # creation order, which is a topological order
         self.where: str | None = None  # "file:line" of the user's code, in anomaly mode
 
     @property
@@ -59,35 +61,41 @@ class Node:
 def topological_order(root: Node, targets: set[int] | None = None) -> list[Node]:
     """Nodes reachable from ``root``, every node before the nodes it depends on.
 
-    Iterative depth-first search (a million-node chain must not overflow the
-    stack). If ``targets`` (ids of nodes or leaf tensors) is given, only nodes
-    on a path from the root to a target are kept, so an inner derivative does
-    not sweep an outer computation it cannot affect.
+    A node is always created after its inputs, so sorting the reachable nodes
+    by creation number, newest first, is a topological order: one iterative
+    search (a million-node chain must not overflow the stack) and one sort.
+    If ``targets`` (ids of nodes or leaf tensors) is given, only nodes on a
+    path from the root to a target are kept, so an inner derivative does not
+    sweep an outer computation it cannot affect.
     """
-    post: list[Node] = []
-    reaches: dict[int, bool] = {}
-    stack: list[tuple[Node, bool]] = [(root, False)]
+    seen = {root}
+    stack = [root]
     while stack:
-        node, expanded = stack.pop()
-        key = id(node)
-        if expanded:
-            if targets is not None:
-                hit = key in targets
-                for p in node.parents():
-                    pnode = p._node
-                    hit = hit or (id(p) in targets if pnode is None else reaches[id(pnode)])
-                reaches[key] = hit
-                if not hit:
-                    continue
-            post.append(node)
-            continue
-        if key in reaches:
-            continue
-        reaches[key] = False  # visiting
-        stack.append((node, True))
-        for p in node.parents():
-            pnode = p._node
-            if pnode is not None and id(pnode) not in reaches:
-                stack.append((pnode, False))
-    post.reverse()
-    return post
+        node = stack.pop()
+        inputs = node.inputs
+        if inputs is None:
+            node.parents()  # raises: freed by an earlier backward
+        for i in node.needs:
+            parent = inputs[i]._node
+            if parent is not None and parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    order = sorted(seen, key=_by_sequence, reverse=True)
+    if targets is None:
+        return order
+    reaches: set[Node] = set()
+    for node in reversed(order):  # oldest first: inputs before their users
+        hit = id(node) in targets
+        if not hit:
+            for p in node.parents():
+                pnode = p._node
+                if (id(p) in targets) if pnode is None else (pnode in reaches):
+                    hit = True
+                    break
+        if hit:
+            reaches.add(node)
+    return [node for node in order if node in reaches]
+
+
+def _by_sequence(node: Node) -> int:
+    return node.seq

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chainrule.core.trace import bind
+from chainrule.core.trace import Traced, bind, call_impl
 
 Rule = Callable[..., Any]
 
@@ -73,7 +73,15 @@ class Primitive:
         return self.vjps is not None
 
     def __call__(self, *args: Any, **params: Any) -> Any:
-        return bind(self, *args, **params)
+        # bind, inlined for plain arrays: rules call primitives on arrays in
+        # every first-order sweep, so this path must be short
+        for a in args:
+            if isinstance(a, Traced):
+                return bind(self, *args, **params)
+        try:
+            return self.impl(*args, **params)
+        except Exception:
+            return call_impl(self, args, params)  # re-raises, naming the operation
 
     def __repr__(self) -> str:
         return f"Primitive({self.name!r})"
