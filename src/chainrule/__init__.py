@@ -8,7 +8,7 @@
 3.0
 """
 
-from chainrule import linalg, random
+from chainrule import linalg, numerical, random
 from chainrule.core.config import (
     detect_anomaly,
     enable_grad,
@@ -42,6 +42,7 @@ __all__ = [
     *_ops_all,
     "Primitive", "GradcheckError", "Tensor", "__version__", "arange", "detect_anomaly",
     "enable_grad", "eye", "full", "grad", "gradcheck", "is_grad_enabled", "linalg", "linspace",
+    "numerical",
     "no_grad", "ones", "ones_like", "primitive", "rand", "randn", "random",
     "set_grad_enabled", "tensor", "value_and_grad", "vjp", "zeros", "zeros_like",
 ]

@@ -1,0 +1,153 @@
+"""Calling f at stencil points: count the calls, check the values, name the point on failure.
+
+Every finite-difference method evaluates f at points the user never chose
+(x + 2h, x - h, x + ih). When f fails there, the user must learn where: a NaN
+from ``log`` at ``x - h`` means x sits too close to the edge of f's domain, not
+that the method is broken. So every call goes through ``Evaluator``, which turns
+an exception or a non-finite value into an ``EvaluationError`` naming the point.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+__all__ = ["EvaluationError", "Evaluator", "fmt"]
+
+# describe(index) -> text naming the point; index is the position of the first bad
+# value in f's output, or None when f raised.
+Describe = Callable[[tuple[int, ...] | None], str]
+
+
+class EvaluationError(ValueError):
+    """f raised, or returned NaN or infinity, at a point a derivative method needed.
+
+    ``point`` holds the argument f was called with, ``label`` the point's name
+    (such as ``"x - h"``), so a caller can recover programmatically.
+    """
+
+    def __init__(self, message: str, point: object = None, label: str = "") -> None:
+        super().__init__(message)
+        self.point = point
+        self.label = label
+
+
+def fmt(value: object) -> str:
+    """Shortest round-trip text of a real or complex number (for error messages)."""
+    value = complex(value) if np.iscomplexobj(value) else float(value)
+    return repr(value)
+
+
+def _hint_for(exc: BaseException) -> str:
+    if isinstance(exc, TypeError):
+        return (" (f must accept NumPy float64 scalars and, for array x, whole arrays: "
+                "use np.sin rather than math.sin)")
+    return " (x may lie outside f's domain, or too close to its edge for this step)"
+
+
+class Evaluator:
+    """Wraps f: counts calls, refuses non-numeric and non-finite output, names failing points."""
+
+    __slots__ = ("calls", "f")
+
+    def __init__(self, f: Callable) -> None:
+        if not callable(f):
+            raise TypeError(f"f must be callable; got {f!r} of type {type(f).__name__}")
+        self.f = f
+        self.calls = 0
+
+    def __call__(self, point: object, label: str, describe: Describe) -> np.ndarray:
+        """f(point) as an array, every value finite, or an EvaluationError naming the point."""
+        self.calls += 1
+        try:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                out = self.f(point)
+        except Exception as exc:
+            raise EvaluationError(
+                f"f raised {type(exc).__name__}({exc}) at {describe(None)}{_hint_for(exc)}",
+                point,
+                label,
+            ) from exc
+        out = _numeric(out, describe)
+        bad = ~np.isfinite(out)
+        if bad.any():
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            value = out[index]
+            if label == "x":
+                advice = "x lies outside f's domain (or on a singularity of f)"
+            else:
+                advice = ("derivatives need finite values at every stencil point; x may lie "
+                          "too close to the edge of f's domain (try a smaller step, or "
+                          "method='forward'/'backward' at a boundary)")
+            raise EvaluationError(
+                f"f returned {fmt(value)} at {describe(index)}: {advice}", point, label
+            )
+        return out
+
+    def check_domain(self, x: object, describe: Describe, failure: EvaluationError) -> None:
+        """After ``failure`` at a stencil point, report instead that f fails at x itself, if so.
+
+        A stencil point failing usually means x is outside f's domain (``log`` at
+        -1), not merely too close to its edge; one more call of f tells which,
+        and only on this error path.
+        """
+        if failure.label == "x":
+            return
+        try:
+            self(x, "x", describe)
+        except EvaluationError as at_x:
+            raise at_x from failure
+
+    def complex_call(self, point: object, label: str, describe: Describe) -> np.ndarray:
+        """f at a complex point for the complex step; refuses f that is not complex-safe."""
+        self.calls += 1
+        advice = ("method='complex' needs f written in operations that carry complex numbers "
+                  "through (NumPy ufuncs and arithmetic; not math.*, abs, float(), comparisons "
+                  "or np.real); use method='central' or 'richardson' instead")
+        try:
+            with warnings.catch_warnings():
+                # Casting complex to real only warns in NumPy; here it is the bug we look for.
+                warnings.simplefilter("error", np.exceptions.ComplexWarning)
+                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                    out = self.f(point)
+        except np.exceptions.ComplexWarning as exc:
+            raise TypeError(
+                f"f discarded the imaginary part of its complex input at {describe(None)} "
+                f"({exc}); {advice}"
+            ) from exc
+        except Exception as exc:
+            raise TypeError(
+                f"f raised {type(exc).__name__}({exc}) for the complex input at "
+                f"{describe(None)}; {advice}"
+            ) from exc
+        out = _numeric(out, describe)
+        if out.dtype.kind != "c":
+            raise TypeError(
+                f"f returned a real result (dtype {out.dtype}) for the complex input at "
+                f"{describe(None)}: it drops the imaginary part that carries the derivative, "
+                f"so the complex step would silently give 0; {advice}"
+            )
+        bad = ~np.isfinite(out)
+        if bad.any():
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise EvaluationError(
+                f"f returned {fmt(out[index])} at {describe(index)}: x may lie outside f's "
+                "domain",
+                point,
+                label,
+            )
+        return out
+
+
+def _numeric(out: object, describe: Describe) -> np.ndarray:
+    arr = np.asarray(out)
+    if arr.dtype.kind in "bui":
+        return arr.astype(float)
+    if arr.dtype.kind not in "fc":
+        raise TypeError(
+            f"f must return numbers; it returned {type(out).__name__} with dtype {arr.dtype} "
+            f"at {describe(None)}"
+        )
+    return arr

@@ -1,0 +1,276 @@
+"""Derivatives of functions of arrays: ``gradient``, ``jacobian``, ``directional_derivative``.
+
+Each partial derivative is a one-dimensional stencil along one coordinate of x,
+so a first-order gradient costs one stencil per input: 2n evaluations for
+central differences, n + 1 for forward ones (f(x) is shared), n for the complex
+step. That cost, linear in the number of inputs, is the weakness of finite
+differences that reverse-mode AD removes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .evaluate import Evaluator, fmt
+from .points import Points, domain_checked
+from .result import Derivative
+from .richardson import extrapolate
+from .scalar import stencil_error_estimate
+from .steps import EPS, auto_step
+from .validate import as_real_points, check_method, check_step, resolve_order
+from .weights import fd_stencil
+
+__all__ = [
+    "complex_partials",
+    "directional_derivative",
+    "gradient",
+    "jacobian",
+    "require_scalar",
+]
+
+
+def gradient(
+    f: Callable,
+    x: ArrayLike,
+    *,
+    method: str = "central",
+    step: ArrayLike | None = None,
+    order: int | None = None,
+) -> Derivative:
+    """The gradient of a scalar function of an array: one partial derivative per element of x.
+
+    Why: the reference against which reverse-mode gradients are checked. The
+    result has x's shape. Methods as in ``derivative``: ``"central"`` costs 2
+    calls of f per element of x, ``"forward"``/``"backward"`` (order 1) one per
+    element plus f(x), ``"complex"`` one per element, ``"richardson"`` several
+    rows of central differences.
+
+    >>> g = gradient(lambda x: np.sum(x**2), np.array([1.0, 2.0]))
+    >>> np.round(g.value, 8).tolist(), g.evaluations
+    ([2.0, 4.0], 4)
+    >>> gradient(lambda x: x[0] * x[1], [3.0, 5.0], method="complex").value.tolist()
+    [5.0, 3.0]
+    """
+    checked = require_scalar("gradient", "use jacobian for vector-valued f")
+    return _first_derivatives(f, x, method, step, order, checked, kind="gradient")
+
+
+def jacobian(
+    f: Callable,
+    x: ArrayLike,
+    *,
+    method: str = "central",
+    step: ArrayLike | None = None,
+    order: int | None = None,
+) -> Derivative:
+    """The Jacobian of an array function: ``J[i + j] = d f(x)[i] / d x[j]`` for index tuples i, j.
+
+    Why: the full first derivative of a vector (or any-shape) function, the
+    reference for ``jacfwd``/``jacrev``. Its shape is ``f(x).shape + x.shape``,
+    so a scalar f gives the gradient's shape. Costs as ``gradient``.
+
+    >>> f = lambda x: np.array([x[0] * x[1], x[0] + 3 * x[1]])
+    >>> np.round(jacobian(f, [2.0, 5.0]).value, 8).tolist()
+    [[5.0, 2.0], [1.0, 3.0]]
+    """
+    return _first_derivatives(f, x, method, step, order, _any_output, kind="jacobian")
+
+
+def directional_derivative(
+    f: Callable,
+    x: ArrayLike,
+    v: ArrayLike,
+    *,
+    method: str = "central",
+    step: ArrayLike | None = None,
+    order: int | None = None,
+) -> Derivative:
+    """``d/dt f(x + t v)`` at t = 0: the Jacobian times v, from one 1-D stencil in t.
+
+    Why: a Jacobian-vector product costs one stencil whatever the size of x
+    (2 calls for central differences, 1 for the complex step), the numerical
+    twin of forward-mode AD's ``jvp`` and the cheap way to check a gradient
+    along random directions. ``v`` has x's shape and need not be normalised;
+    the step in t is scaled by ``max(1, max|x|) / max|v|``. f may return any
+    shape; the result has f's output shape.
+
+    >>> f = lambda x: np.sum(x**2)
+    >>> round(float(directional_derivative(f, [1.0, 2.0], [1.0, 1.0])), 8)
+    6.0
+    """
+    method = check_method(method)
+    order = resolve_order(method, order)
+    xs = as_real_points(x)
+    direction = as_real_points(v, "v")
+    if direction.shape != xs.shape:
+        raise ValueError(f"v must have x's shape {xs.shape}; got shape {direction.shape}")
+    norm = float(np.max(np.abs(direction), initial=0.0)) or 1.0
+    t_scale = max(1.0, float(np.max(np.abs(xs), initial=0.0))) / norm
+    user = check_step(step, ())
+    t0 = auto_step(0.0, 1, order, method) * t_scale if user is None else user
+    t0 = np.asarray(t0, dtype=float)
+    ev = Evaluator(f)
+    value, error, t = domain_checked(
+        ev, xs, lambda: _directional(ev, xs, direction, t0, method, order)
+    )
+    return Derivative(value, error, ev.calls, t, method, order, kind="directional_derivative")
+
+
+def _directional(
+    ev: Evaluator, xs: np.ndarray, direction: np.ndarray, t0: np.ndarray, method: str, order: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    flat = xs.ravel()
+    move = direction.ravel()
+    if method == "complex":
+        point = (flat + 1j * t0 * move).reshape(xs.shape)
+        label = "x + i*t*v"
+        out = ev.complex_call(point, label, lambda index: f"the point {label} (t = {fmt(t0)})")
+        value = out.imag / t0
+        return value, 2 * EPS * np.abs(value), t0
+    stencil = "central" if method == "richardson" else method
+    offsets, weights = fd_stencil(stencil, 1, order)
+
+    def estimate(factor: float) -> tuple[np.ndarray, np.ndarray]:
+        t = np.array([float(factor * t0)])
+        points = Points(ev, flat, t, xs.shape, _any_output, direction=move)
+        return points.weighted_sum(axis_terms(0, offsets, weights), points.h[0])
+
+    if method == "richardson":
+        out = extrapolate(estimate, power=order)
+        return out.value, out.error, out.first_factor * t0
+    value, rounding = estimate(1.0)
+    return value, stencil_error_estimate(rounding, 1, order), t0
+
+
+def require_scalar(name: str, advice: str) -> Callable[[np.ndarray, str], None]:
+    """An output check refusing f that does not return exactly one value."""
+
+    def check(out: np.ndarray, where: str) -> None:
+        if out.size != 1:
+            raise ValueError(
+                f"{name} needs a scalar-valued f, but f returned shape {out.shape} at {where}; "
+                f"{advice}"
+            )
+
+    return check
+
+
+def _any_output(out: np.ndarray, where: str) -> None:
+    """Jacobians and directional derivatives accept any output shape."""
+
+
+def axis_terms(
+    j: int, offsets: np.ndarray, weights: np.ndarray
+) -> list[tuple[float, tuple[tuple[int, float], ...]]]:
+    return [(float(w), ((j, float(z)),)) for z, w in zip(offsets, weights, strict=True)]
+
+
+def representable_steps(flat: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Per-coordinate ``(x + h) - x``: the step the floating-point stencil really takes."""
+    h_eff = (flat + h) - flat
+    if np.any(h_eff == 0):
+        j = int(np.argwhere(h_eff == 0)[0, 0])
+        raise ValueError(f"step {fmt(h[j])} is too small to change x = {fmt(flat[j])} "
+                         "in floating point; use a larger step")
+    return h_eff
+
+
+def _first_derivatives(
+    f: Callable,
+    x: ArrayLike,
+    method: str,
+    step: ArrayLike | None,
+    order: int | None,
+    check_out: Callable[[np.ndarray, str], None],
+    kind: str,
+) -> Derivative:
+    method = check_method(method)
+    order = resolve_order(method, order)
+    xs = as_real_points(x)
+    flat = xs.ravel().copy()
+    user = check_step(step, xs.shape)
+    h0 = auto_step(flat, 1, order, method) if user is None else user.ravel()
+    ev = Evaluator(f)
+    value, error, h0 = domain_checked(
+        ev, xs, lambda: _first_estimate(ev, flat, h0, xs.shape, method, order, check_out)
+    )
+    if kind == "gradient":
+        value, error = value.reshape(xs.shape), error.reshape(xs.shape)
+    else:  # (n_inputs, *out) -> (*out, *x.shape)
+        out_shape = value.shape[1:]
+        value = np.moveaxis(value, 0, -1).reshape(out_shape + xs.shape)
+        error = np.moveaxis(error, 0, -1).reshape(out_shape + xs.shape)
+    return Derivative(value, error, ev.calls, h0.reshape(xs.shape), method, order, kind=kind)
+
+
+def _first_estimate(
+    ev: Evaluator,
+    flat: np.ndarray,
+    h0: np.ndarray,
+    shape: tuple[int, ...],
+    method: str,
+    order: int,
+    check_out: Callable[[np.ndarray, str], None],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(partials stacked as (n_inputs, *out), error estimates, steps) of one method."""
+    if method == "complex":
+        return (*complex_partials(ev, flat, h0, shape, check_out), h0)
+    if method == "richardson":
+        offsets, weights = fd_stencil("central", 1, order)
+
+        def estimate(factor: float) -> tuple[np.ndarray, np.ndarray]:
+            points = Points(ev, flat, representable_steps(flat, factor * h0), shape, check_out)
+            return _stencil_partials(points, offsets, weights)
+
+        out = extrapolate(estimate, power=order)
+        return out.value, out.error, out.first_factor * h0
+    offsets, weights = fd_stencil(method, 1, order)
+    h = representable_steps(flat, h0)
+    value, rounding = _stencil_partials(Points(ev, flat, h, shape, check_out), offsets, weights)
+    return value, stencil_error_estimate(rounding, 1, order), h
+
+
+def _stencil_partials(
+    points: Points, offsets: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """First partials along every coordinate, stacked: shape (n_inputs, *out_shape)."""
+    values, roundings = [], []
+    for j in range(points.x.size):
+        value, rounding = points.weighted_sum(axis_terms(j, offsets, weights), points.h[j])
+        values.append(value)
+        roundings.append(rounding)
+    if not values:  # x has no elements: the derivative is empty, f is never called
+        return np.zeros((0,)), np.zeros((0,))
+    return np.stack(values), np.stack(roundings)
+
+
+def complex_partials(
+    ev: Evaluator,
+    flat: np.ndarray,
+    h: np.ndarray,
+    shape: tuple[int, ...],
+    check_out: Callable[[np.ndarray, str], None],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Im f(x + i h_j e_j) / h_j for every coordinate j: one call each, no cancellation."""
+    values = []
+    for j in range(flat.size):
+        point = flat.astype(complex)
+        point[j] += 1j * h[j]
+        where = ", ".join(str(int(i)) for i in np.unravel_index(j, shape)) or "()"
+        label = f"x + i*h{j}*e[{where}]"
+
+        def describe(
+            index: tuple[int, ...] | None, label: str = label, j: int = j, where: str = where
+        ) -> str:
+            return f"the point {label} (h{j} = {fmt(h[j])}, x[{where}] = {fmt(flat[j])})"
+
+        out = ev.complex_call(point.reshape(shape), label, describe)
+        check_out(out, describe(None))
+        values.append(out.imag / h[j])
+    if not values:
+        return np.zeros((0,)), np.zeros((0,))
+    value = np.stack(values)
+    return value, 2 * EPS * np.abs(value)
