@@ -8,22 +8,30 @@ output. ``backward`` runs the reverse sweep from there.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from typing import Any
 
 from chainrule import ops
 from chainrule.backend import is_float_dtype, ndarray, xp
 from chainrule.core.config import set_grad_enabled, state
-from chainrule.core.graph import Node
+from chainrule.core.graph import Node, needed_indices
 from chainrule.core.trace import Traced, bind, call_impl
 from chainrule.reverse import backward_pass
 from chainrule.tensor_numpy import NumpyInterface
 
+# Frames in these directories are the library's (or NumPy's dispatch), never
+# the user's line; comparing directories, not a "/chainrule/" substring, keeps
+# a checkout or project folder named chainrule from hiding every frame.
+_LIBRARY_DIRS = tuple(os.path.dirname(os.path.abspath(path)) + os.sep
+                      for path in (__file__, xp.__file__))
+
 
 def _user_frame() -> str:
-    """File and line of the first caller outside chainrule (for anomaly mode)."""
+    """File and line of the first caller outside chainrule and NumPy (for anomaly mode)."""
     frame = sys._getframe(2)
-    while frame is not None and "/chainrule/" in frame.f_code.co_filename.replace("\\", "/"):
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+            _LIBRARY_DIRS):
         frame = frame.f_back
     if frame is None:
         return "<unknown>"
@@ -91,11 +99,11 @@ class Tensor(NumpyInterface, Traced):
         level = self._level
         traced_inside = False
         vals = []
-        needs = []
+        mask = 0  # bit i set: argument i needs a gradient
         for i, a in enumerate(args):
             if type(a) is Tensor and a._level == level:
                 if a.requires_grad:
-                    needs.append(i)
+                    mask |= 1 << i
                 a = a.data
                 if type(a) is not ndarray and isinstance(a, Traced):
                     traced_inside = True
@@ -112,9 +120,11 @@ class Tensor(NumpyInterface, Traced):
             if type(out) is not ndarray:
                 out = xp.asarray(out)
         node = None
-        if needs and prim.vjps is not None and (level or state.grad_enabled) \
+        if mask and prim.vjps is not None and (level or state.grad_enabled) \
                 and out.dtype.kind == "f":
-            node = Node(prim, args, vals, params, out, needs)
+            # tuples of arrays and of ints drop out of the garbage collector's
+            # tracking, which keeps recording a long chain linear in time
+            node = Node(prim, args, tuple(vals), params, out, needed_indices(mask))
         if state.anomaly:
             _check_forward(prim, out, node)
             if node is not None:
@@ -186,6 +196,12 @@ class Tensor(NumpyInterface, Traced):
         has one element). ``create_graph`` records the sweep, so the
         gradients can be differentiated again; it implies ``retain_graph``.
         """
+        if self._level:
+            # its graph on level 0 cannot see the transform's variables, so the
+            # transform would silently get a wrong derivative
+            raise RuntimeError(
+                "backward: this tensor is traced by a transform (cr.grad, cr.vjp); "
+                "inside a transformed function differentiate with cr.grad or cr.vjp")
         if not self.requires_grad:
             raise RuntimeError(
                 "backward: this tensor does not require grad (no input of the "

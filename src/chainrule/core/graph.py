@@ -15,6 +15,14 @@ from collections.abc import Iterable
 from typing import Any
 
 _sequence = itertools.count()
+_INDICES = [tuple(i for i in range(8) if mask >> i & 1) for mask in range(256)]
+
+
+def needed_indices(mask: int) -> tuple[int, ...]:
+    """The argument indices whose bits are set in ``mask`` (shared tuples for small masks)."""
+    if mask < 256:
+        return _INDICES[mask]
+    return tuple(i for i in range(mask.bit_length()) if mask >> i & 1)
 
 
 class Node:
