@@ -1,40 +1,40 @@
-"""The ``chainrule`` command line."""
+"""The ``chainrule`` command line.
+
+Each subcommand lives in its own module with ``register(subparsers)``, which
+adds its parser and sets ``run``; this file only collects them.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
+# modules that define subcommands; a module that cannot be imported (an
+# optional extra is missing) is skipped, and its command says so when asked
+COMMAND_MODULES = ("chainrule.cli_demo", "chainrule.cli_train")
 
-def _demo(args: argparse.Namespace) -> int:
-    import chainrule as cr
-    from chainrule.explain import graph_text
 
-    print("f(x) = x**2 - 3*x - 2 at x = 3")
-    x = cr.tensor(3.0, requires_grad=True)
-    y = x**2 - 3 * x - 2
-    print(f"  value            f(3)  = {y.item():g}")
-    print("  recorded graph (reverse mode records every primitive it applies):")
-    for line in graph_text(y, names={id(x): "x"}).splitlines():
-        print("    " + line)
-    y.backward()
-    print(f"  reverse mode     f'(3) = {x.grad.item():g}   (x.grad after y.backward())")
-    slope = cr.grad(lambda x: x**2 - 3 * x - 2)(3.0)
-    print(f"  cr.grad          f'(3) = {float(slope):g}")
-    curvature = cr.grad(cr.grad(lambda x: x**2 - 3 * x - 2))(3.0)
-    print(f"  grad of grad     f''(3) = {float(curvature):g}")
-    return 0
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chainrule", description="Every way a computer finds a derivative, explained.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name == name:  # not written yet
+                continue
+            raise
+        module.register(commands)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``chainrule`` command."""
-    parser = argparse.ArgumentParser(prog="chainrule", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="the seed example, derived and explained")
-    demo.set_defaults(run=_demo)
-    args = parser.parse_args(argv)
-    return args.run(args)
+    args = build_parser().parse_args(argv)
+    return int(args.run(args) or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
