@@ -30,6 +30,7 @@ from chainrule.creation import (
     zeros,
     zeros_like,
 )
+from chainrule.explain import explain, to_dot
 from chainrule.gradcheck import GradcheckError, gradcheck
 from chainrule.ops import *  # noqa: F403 - the operations, named as in NumPy
 from chainrule.ops import __all__ as _ops_all
@@ -44,5 +45,6 @@ __all__ = [
     "enable_grad", "eye", "full", "grad", "gradcheck", "is_grad_enabled", "linalg", "linspace",
     "numerical",
     "no_grad", "ones", "ones_like", "primitive", "rand", "randn", "random",
-    "set_grad_enabled", "tensor", "value_and_grad", "vjp", "zeros", "zeros_like",
+    "set_grad_enabled", "tensor", "explain", "to_dot",
+    "value_and_grad", "vjp", "zeros", "zeros_like",
 ]

@@ -1,5 +1,7 @@
-"""Reading the recorded graph back to a person: text now, drawings later."""
+"""Reading the recorded graph back to a person: traces, drawings, comparisons."""
 
+from chainrule.explain.dot import draw, render_dot, to_dot
 from chainrule.explain.graph_text import graph_text
+from chainrule.explain.trace import Explanation, Step, explain
 
-__all__ = ["graph_text"]
+__all__ = ["Explanation", "Step", "draw", "explain", "graph_text", "render_dot", "to_dot"]

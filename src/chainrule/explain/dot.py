@@ -1,0 +1,137 @@
+"""Drawing the recorded graph: Graphviz DOT text, rendered when Graphviz is there.
+
+Leaves are ellipses (inputs, with their gradient once known), operations are
+boxes with the primitive's name, shape and value (and adjoint, when drawn
+from a function).
+
+>>> import chainrule as cr
+>>> dot = cr.to_dot(lambda x: x**2 - 3*x - 2, 3.0)
+>>> dot.startswith("digraph") and "subtract" in dot
+True
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from chainrule.core.graph import topological_order
+from chainrule.explain.trace import _arg_names, explain, fmt
+from chainrule.tensor import Tensor
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _shape(value: Any) -> str:
+    shape = getattr(value, "shape", ())
+    return "scalar" if shape == () else "x".join(str(n) for n in shape)
+
+
+def to_dot(target: Any, *args: Any, names: list[str] | None = None) -> str:
+    """DOT text of a tensor's recorded graph, or of ``f`` evaluated at ``args``.
+
+    Given a function, the drawing also shows every value's adjoint (its
+    derivative of the output), computed by a reverse sweep.
+    """
+    adjoints: dict[str, Any] = {}
+    if callable(target) and not isinstance(target, Tensor):
+        names = names or _arg_names(target, len(args))
+        explanation = explain(target, *args, names=names)
+        adjoints = explanation.adjoints
+        leaves = [Tensor(a, requires_grad=True) for a in args]
+        out = target(*leaves)
+        labels = {id(t): n for t, n in zip(leaves, names)}
+    elif isinstance(target, Tensor):
+        out = target
+        labels = {}
+    else:
+        raise TypeError(f"to_dot: expected a tensor or a function, got {type(target).__name__}")
+    lines = ["digraph chainrule {", "  rankdir=LR;",
+             '  node [fontname="Helvetica", fontsize=11];']
+    if out._node is None:
+        lines.append(f'  n0 [label="{_escape(labels.get(id(out), "input"))}", shape=ellipse];')
+        lines.append("}")
+        return "\n".join(lines)
+    order = list(reversed(topological_order(out._node)))
+    ids: dict[int, str] = {}
+    for k, node in enumerate(order, start=1):
+        ids[id(node)] = f"v{k}"
+
+    def leaf_id(t: Tensor) -> str:
+        key = id(t)
+        if key not in ids:
+            ids[key] = f"leaf{len(ids)}"
+            name = labels.get(key, f"input{len(ids)}")
+            parts = [name, f"= {fmt(t.data)}", _shape(t.data)]
+            grad = adjoints.get(name, t.grad)
+            if grad is not None:
+                parts.append(f"grad {fmt(grad)}")
+            label = _escape("\\n".join(parts)).replace("\\\\n", "\\n")
+            lines.append(f'  {ids[key]} [label="{label}", shape=ellipse, '
+                         f'style=filled, fillcolor="#dbe9f6"];')
+        return ids[key]
+
+    for node in order:
+        name = ids[id(node)]
+        parts = [f"{name} = {node.prim.name}", f"= {fmt(node.out)}", _shape(node.out)]
+        if name in adjoints:
+            parts.append(f"adjoint {fmt(adjoints[name])}")
+        label = "\\n".join(_escape(p) for p in parts)
+        lines.append(f'  {name} [label="{label}", shape=box, style=rounded];')
+        for position, value in enumerate(node.inputs):
+            if isinstance(value, Tensor) and value._node is not None:
+                source = ids[id(value._node)]
+            elif isinstance(value, Tensor) and value.requires_grad:
+                source = leaf_id(value)
+            else:
+                source = f"const_{name}_{position}"
+                lines.append(f'  {source} [label="{_escape(fmt(value))}", shape=plaintext];')
+            lines.append(f"  {source} -> {name};")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def render_dot(dot: str, path: str | Path) -> Path:
+    """Write ``dot`` to ``path``: as DOT text for ``.dot``, else rendered by Graphviz.
+
+    Raises RuntimeError naming what is missing when Graphviz cannot render;
+    the DOT text is then written beside the requested file so nothing is lost.
+    """
+    path = Path(path)
+    fmt_name = path.suffix.lstrip(".").lower()
+    if fmt_name not in ("dot", "gv", "svg", "png", "pdf"):
+        raise ValueError(f"graph: unsupported output {path.name!r}; use .dot, .svg, .png or .pdf")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if fmt_name in ("dot", "gv"):
+            path.write_text(dot)
+            return path
+    except OSError as err:
+        raise OSError(f"graph: cannot write {path}: {err.strerror}") from err
+    missing = None
+    try:
+        import graphviz  # the Python package
+    except ImportError:
+        missing = "the Python package graphviz (pip install 'chainrule[viz]')"
+    if missing is None and shutil.which("dot") is None:
+        missing = "Graphviz's 'dot' program (Debian: apt-get install graphviz)"
+    if missing is not None:
+        fallback = path.with_suffix(".dot")
+        fallback.write_text(dot)
+        raise RuntimeError(f"graph: cannot render {path.name}: {missing} is missing; "
+                           f"wrote the DOT text to {fallback}")
+    data = graphviz.Source(dot).pipe(format=fmt_name)
+    try:
+        path.write_bytes(data)
+    except OSError as err:
+        raise OSError(f"graph: cannot write {path}: {err.strerror}") from err
+    return path
+
+
+def draw(f: Callable[..., Any], *args: Any, path: str | Path) -> Path:
+    """Draw ``f``'s graph at ``args`` (with adjoints) into ``path``."""
+    return render_dot(to_dot(f, *args), path)
