@@ -30,7 +30,7 @@ from chainrule.creation import (
     zeros,
     zeros_like,
 )
-from chainrule.explain import explain, to_dot
+from chainrule.explainer import explain, to_dot
 from chainrule.gradcheck import GradcheckError, gradcheck
 from chainrule.ops import *  # noqa: F403 - the operations, named as in NumPy
 from chainrule.ops import __all__ as _ops_all

@@ -41,7 +41,7 @@ def _point(expr: Any, assignments: list[str]) -> tuple[list[str], list[float]]:
 
 
 def _prepare(args: argparse.Namespace):
-    from chainrule.explain.expression import expression_function
+    from chainrule.explainer.expression import expression_function
     from chainrule.symbolic.errors import SymbolicError
     from chainrule.symbolic.parse import parse
 
@@ -62,7 +62,7 @@ def _prepare(args: argparse.Namespace):
 
 
 def run_diff(args: argparse.Namespace) -> int:
-    from chainrule.explain.compare import compare
+    from chainrule.explainer.compare import compare
 
     expr, names, point, f = _prepare(args)
     table = compare(f, *point, names=names, tolerance=args.tolerance)
@@ -72,8 +72,8 @@ def run_diff(args: argparse.Namespace) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    from chainrule.explain.dot import render_dot, to_dot
-    from chainrule.explain.trace import explain
+    from chainrule.explainer.dot import render_dot, to_dot
+    from chainrule.explainer.trace import explain
 
     expr, names, point, f = _prepare(args)
     print(f"f({', '.join(names)}) = {expr}")

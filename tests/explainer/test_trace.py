@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.explain import explain
+from chainrule.explainer import explain
 
 
 def seed(x):

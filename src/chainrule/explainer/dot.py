@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from chainrule.core.graph import topological_order
-from chainrule.explain.trace import _arg_names, explain, fmt
+from chainrule.explainer.trace import _arg_names, explain, fmt
 from chainrule.tensor import Tensor
 
 

@@ -6,7 +6,7 @@ to an expression), what it cost (function evaluations or sweeps) and how long
 it took. A method that is not available is listed as such, never faked.
 
 >>> import chainrule as cr
->>> from chainrule.explain import compare
+>>> from chainrule.explainer import compare
 >>> table = compare(lambda x: x**2 - 3*x - 2, 3.0)
 >>> table.rows[-1].method, float(table.rows[-1].value[0])
 ('reverse mode', 3.0)
@@ -21,7 +21,7 @@ from typing import Any
 
 from chainrule import numerical
 from chainrule.backend import xp
-from chainrule.explain.trace import _arg_names, fmt
+from chainrule.explainer.trace import _arg_names, fmt
 
 
 @dataclass

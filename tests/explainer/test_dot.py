@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 import chainrule as cr
-from chainrule.explain import render_dot
+from chainrule.explainer import render_dot
 
 
 def seed(x):
