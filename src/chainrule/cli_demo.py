@@ -7,7 +7,7 @@ import argparse
 
 def run(args: argparse.Namespace) -> int:
     import chainrule as cr
-    from chainrule.explain import graph_text
+    from chainrule.explainer import graph_text
 
     print("f(x) = x**2 - 3*x - 2 at x = 3")
     x = cr.tensor(3.0, requires_grad=True)
