@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chainrule import numerical
+from chainrule import numerical, transforms
 from chainrule.backend import xp
 from chainrule.explainer.trace import _arg_names, fmt
 
@@ -145,9 +145,9 @@ def _symbolic_row(f: Callable[..., Any], names: list[str], point: Any
 
 
 def _forward_row(f: Callable[..., Any], point: Any) -> MethodResult:
-    import chainrule as cr
-
-    if not hasattr(cr, "jvp"):
+    try:
+        from chainrule.jacobians import jvp
+    except ImportError:
         return MethodResult("forward mode", available=False, note="cr.jvp is not built yet")
     n = point.size
     args = [float(v) for v in point]
@@ -156,7 +156,7 @@ def _forward_row(f: Callable[..., Any], point: Any) -> MethodResult:
         out = []
         for i in range(n):  # one sweep per input direction
             tangents = [1.0 if j == i else 0.0 for j in range(n)]
-            out.append(float(xp.asarray(cr.jvp(f, args, tangents)[1])))
+            out.append(float(xp.asarray(jvp(f, args, tangents)[1])))
         return xp.array(out)
 
     value, seconds = _timed(run)
@@ -165,10 +165,8 @@ def _forward_row(f: Callable[..., Any], point: Any) -> MethodResult:
 
 
 def _reverse_row(f: Callable[..., Any], point: Any) -> MethodResult:
-    import chainrule as cr
-
     n = point.size
-    grad = cr.grad(f, argnums=tuple(range(n)))
+    grad = transforms.grad(f, argnums=tuple(range(n)))
     args = [float(v) for v in point]
     value, seconds = _timed(lambda: xp.array([float(g) for g in grad(*args)]))
     return MethodResult("reverse mode", value, seconds=seconds,
@@ -208,14 +206,13 @@ def compare(f: Callable[..., Any], *args: float, names: Sequence[str] | None = N
 
 def _kink_note(f: Callable[..., Any], args: Sequence[float]) -> str:
     """Report non-differentiable points the evaluation touched, where detectable."""
-    import chainrule as cr
-
-    kinks = getattr(cr, "kinks", None)
-    if kinks is None:
+    try:
+        from chainrule.subgradients import kinks
+    except ImportError:
         return ""
     try:
         with kinks() as report:
-            cr.grad(f, argnums=tuple(range(len(args))))(*[float(a) for a in args])
+            transforms.grad(f, argnums=tuple(range(len(args))))(*[float(a) for a in args])
     except Exception:  # the report is a courtesy; the table stands without it
         return ""
     return str(report) if report else ""
