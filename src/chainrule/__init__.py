@@ -8,7 +8,7 @@
 3.0
 """
 
-from chainrule import linalg, numerical, random
+from chainrule import data, linalg, nn, numerical, optim, random
 from chainrule.core.config import (
     detect_anomaly,
     enable_grad,
@@ -32,10 +32,13 @@ from chainrule.creation import (
 )
 from chainrule.explainer import explain, to_dot
 from chainrule.gradcheck import GradcheckError, gradcheck
+from chainrule.jacobians import hessian, hvp, jacfwd, jacrev, jvp, linearize
 from chainrule.ops import *  # noqa: F403 - the operations, named as in NumPy
 from chainrule.ops import __all__ as _ops_all
+from chainrule.serialization import load, save
+from chainrule.subgradients import kinks, subgradient_policy
 from chainrule.tensor import Tensor
-from chainrule.transforms import grad, value_and_grad, vjp
+from chainrule.transforms import grad, stop_gradient, value_and_grad, vjp
 
 __version__ = "0.1.0"
 
@@ -47,4 +50,7 @@ __all__ = [
     "no_grad", "ones", "ones_like", "primitive", "rand", "randn", "random",
     "set_grad_enabled", "tensor", "explain", "to_dot",
     "value_and_grad", "vjp", "zeros", "zeros_like",
+    "jvp", "linearize", "jacfwd", "jacrev", "hessian", "hvp", "stop_gradient",
+    "data", "nn", "optim", "save", "load",
+    "kinks", "subgradient_policy",
 ]

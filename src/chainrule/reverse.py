@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainrule.backend import xp
+from chainrule.backend import ndarray, xp
 from chainrule.core.config import state
 from chainrule.core.graph import Node, topological_order
+from chainrule.core.primitive import all_finite, arrays_inside
+from chainrule.ops.nonsmooth import where
 from chainrule.ops.shape import astype, sum_to
 
 
@@ -46,10 +48,30 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
     The result maps ``id(x)`` to ``(x, cotangent)`` for every leaf tensor
     reached, and for every target node (by node id) when ``targets`` is given;
     the sweep stops at target nodes instead of passing through them.
+
+    A cotangent that is exactly zero at an element stays zero through an
+    infinite local derivative: the gradient of ``where(x > 0, sqrt(x), 0)`` at
+    0 is 0, not 0 * inf = NaN. Checking every rule's result would tax every
+    sweep, so the first sweep runs plain and only a NaN in its results (one
+    check per result) makes a second, masked sweep; saved values are freed
+    after that decision.
     """
     order = topological_order(root, targets)
+    found, swept = _sweep(order, root, seed, targets, create_graph, state.anomaly)
+    if not state.anomaly and _has_nan(found):
+        found, swept = _sweep(order, root, seed, targets, create_graph, True)
+    if not retain_graph:
+        for node in swept:
+            node.free()
+    return found
+
+
+def _sweep(order: list[Node], root: Node, seed: Any, targets: set[int] | None,
+           create_graph: bool, masked: bool) -> tuple[dict[int, tuple[Any, Any]], list[Node]]:
+    """One pass over ``order``; ``masked`` keeps zero cotangents zero in elementwise rules."""
     cots: dict[Node, Any] = {root: seed}
     found: dict[int, tuple[Any, Any]] = {}
+    swept = []
     anomaly = state.anomaly
     for node in order:
         g = cots.pop(node, None)
@@ -58,6 +80,7 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
         if targets is not None and id(node) in targets:
             found[id(node)] = (node, g)
             continue
+        swept.append(node)
         prim = node.prim
         inputs = node.inputs
         params = node.params
@@ -67,14 +90,23 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
         else:
             args = node.args
             out = node.out
+        if prim.takes_perturbed:  # which arguments this level differentiates (kinks)
+            params = {**params, "perturbed": node.needs}
         rules = prim.vjps
         for i in node.needs:
-            rule = rules[i]
+            try:
+                rule = rules[i]
+            except IndexError:  # fewer rules than arguments
+                raise TypeError(f"{prim.name}: no reverse rule for argument {i}; defvjp needs "
+                                f"one rule per positional argument (None for no derivative)"
+                                ) from None
             if rule is None:
                 continue
             gi = rule(g, out, *args, **params)
             if gi is None:  # a symbolic zero
                 continue
+            if masked and (type(prim.impl) is xp.ufunc or getattr(rule, "elementwise", False)):
+                gi = _keep_zeros(g, gi)
             ref = args[i]
             if gi.shape != ref.shape or gi.dtype != ref.dtype:
                 gi = _fit(gi, ref)
@@ -89,6 +121,31 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
             else:
                 prev = cots.get(xnode)
                 cots[xnode] = gi if prev is None else prev + gi
-        if not retain_graph:
-            node.free()
-    return found
+    return found, swept
+
+
+def _has_nan(found: dict[int, tuple[Any, Any]]) -> bool:
+    for _, g in found.values():
+        for a in (g,) if type(g) is ndarray else arrays_inside(g):
+            if a.dtype.kind not in "fc":
+                continue
+            if a.size == 1:  # item() is far cheaper than a ufunc for one number
+                v = a.item()
+                if v != v:
+                    return True
+            elif xp.isnan(a).any():
+                return True
+    return False
+
+
+def _keep_zeros(g: Any, gi: Any) -> Any:
+    """``gi`` with zeros wherever the cotangent ``g`` is zero, if it has a NaN or Inf.
+
+    For an elementwise rule ``gi[k]`` depends on ``g[k]`` alone and linearly,
+    so this changes nothing but 0 * inf. The mask is built with chainrule's
+    ``where``, so with ``create_graph`` (or inside a transform) it is recorded
+    and a second derivative masks again.
+    """
+    if all_finite(gi):
+        return gi
+    return where(g == 0, 0.0, gi)

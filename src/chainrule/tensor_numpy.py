@@ -103,6 +103,24 @@ class NumpyInterface:
     def min(self, axis=None, keepdims=False):
         return ops.min(self, axis, keepdims)
 
+    def prod(self, axis=None, keepdims=False):
+        return ops.prod(self, axis, keepdims)
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        return ops.var(self, axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        return ops.std(self, axis, ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis=None):
+        return ops.cumsum(self, axis)
+
+    def cumprod(self, axis=None):
+        return ops.cumprod(self, axis)
+
+    def repeat(self, repeats, axis=None):
+        return ops.repeat(self, repeats, axis)
+
     def all(self, axis=None, keepdims=False):
         return ops.all(self, axis=axis, keepdims=keepdims)
 

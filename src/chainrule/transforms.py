@@ -1,4 +1,5 @@
-"""Functional transforms on the reverse-mode engine: grad, value_and_grad, vjp.
+"""Functional transforms on the reverse-mode engine: grad, value_and_grad, vjp;
+and stop_gradient, the constant every engine sees.
 
 Each call gets a level higher than every running transform, lifts the
 chosen arguments to tensors of that level, runs the function, and sweeps
@@ -7,6 +8,8 @@ stays inside the new tensors as their data, so operations (and the sweep's
 rules) record on the enclosing level too: the result is differentiable by
 the outer transform, and an inner derivative never mixes up its variables
 with an outer one's. At top level, plain NumPy values go in and come out.
+Arguments and results may be pytrees (nested tuples, lists and dicts of
+arrays): the gradient of a dict of parameters is a dict of the same keys.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ from typing import Any
 
 from chainrule.backend import dtype_of, is_float_dtype, shape_of, xp
 from chainrule.core.config import transform_scope
+from chainrule.core.graph import Node
+from chainrule.core.primitive import Primitive
 from chainrule.core.trace import Traced
+from chainrule.pytree import TreeDef, flatten, flatten_up_to, leaf_paths, tree_map, unflatten
 from chainrule.reverse import backward_pass
 from chainrule.tensor import Tensor
 
@@ -33,21 +39,22 @@ def _argnums(argnums: int | Sequence[int], nargs: int, name: str) -> tuple[int, 
     return tuple(n % nargs for n in nums)
 
 
-def _lift(x: Any, position: int, name: str, level: int) -> Tensor:
+def _lift(x: Any, position: int | str, name: str, level: int) -> Tensor:
     """A differentiation target of this transform's level standing for ``x``.
 
     ``x`` may itself be a value of an enclosing transform (or a user's tensor
     that requires grad): it becomes the new tensor's data, so operations on
     the target record on both levels.
     """
+    if not isinstance(x, Traced):
+        x = xp.asarray(x)  # lists and scalars too; dtype_of needs an array
     dtype = dtype_of(x)
     if not is_float_dtype(dtype):
-        hint = f" (write {float(x)!r} rather than {x!r})" if isinstance(x, int) else ""
+        hint = (f" (write {float(x)!r} rather than {x.item()!r})"
+                if x.ndim == 0 and not isinstance(x, Traced) else "")
         raise TypeError(f"{name}: argument {position} has dtype {dtype}; only floating "
                         f"inputs can be differentiated{hint}")
-    if not isinstance(x, Traced):
-        x = xp.asarray(x)
-    elif isinstance(x, Tensor) and not x.requires_grad:
+    if isinstance(x, Tensor) and not x.requires_grad:
         x = x.data  # a constant tensor: nothing outside needs to see through it
     t = Tensor._wrap(x, None, level)
     t.requires_grad = True
@@ -68,6 +75,18 @@ def _unwrap(value: Any, level: int) -> Any:
     if isinstance(value, Tensor) and value._level == level:
         value = value.data
     return _plain(value)
+
+
+def _unwrap_tree(value: Any, level: int) -> Any:
+    """Strip this transform's level from every tensor in an aux value (tuples,
+    lists, dicts), so none of its tensors escapes the transform; the rest stays."""
+    if isinstance(value, Tensor) and value._level == level:
+        return _plain(value.data)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_unwrap_tree(v, level) for v in value)
+    if isinstance(value, dict):
+        return {k: _unwrap_tree(v, level) for k, v in value.items()}
+    return value
 
 
 def _sweep(out: Any, seed: Any, targets: list[Tensor], level: int,
@@ -96,9 +115,75 @@ def _sweep(out: Any, seed: Any, targets: list[Tensor], level: int,
     return result
 
 
+def _lift_tree(x: Any, position: int, name: str, level: int
+               ) -> tuple[Any, list[Tensor], TreeDef]:
+    """Every leaf of the pytree ``x`` lifted: (the lifted tree, its leaves, its structure).
+
+    Errors name the leaf, as in ``argument 0['w']``.
+    """
+    leaves, tree = flatten(x)
+    lifted = [_lift(leaf, f"{position}{path}", name, level)
+              for leaf, path in zip(leaves, leaf_paths(tree))]
+    return unflatten(tree, lifted), lifted, tree
+
+
+def _regroup(flat: list[Any], trees: list[TreeDef]) -> list[Any]:
+    """Consecutive runs of ``flat`` rebuilt into ``trees``, one value per tree."""
+    out, start = [], 0
+    for tree in trees:
+        out.append(unflatten(tree, flat[start:start + tree.num_leaves]))
+        start += tree.num_leaves
+    return out
+
+
+# The root of a sweep from several outputs at once: its rule hands output i its
+# own cotangent, so one backward pass serves a whole pytree of outputs.
+_gather_p = Primitive("gather_outputs", lambda *xs: None, register=False)
+_gather_p.defvjp_variadic(lambda i, g, out, *xs: g[i])
+
+
+def _cotangents(outs: list[Any], seeds: list[Any], level: int,
+                retain_graph: bool = True) -> dict[int, Any]:
+    """Raw cotangents, by id of this level's leaf tensors, given one seed per output.
+
+    One backward pass whatever the number of outputs; outputs that are not
+    tensors of this level (constants) contribute nothing.
+    """
+    live = [i for i, o in enumerate(outs)
+            if isinstance(o, Tensor) and o._level == level and o.requires_grad]
+    if not live:
+        return {}
+    if len(live) == 1 and outs[live[0]]._node is not None:
+        root, seed = outs[live[0]]._node, seeds[live[0]]
+    else:
+        inputs = tuple(outs[i] for i in live)
+        root = Node(_gather_p, inputs, tuple(o.data for o in inputs), {}, None,
+                    tuple(range(len(inputs))))
+        seed = tuple(seeds[i] for i in live)
+    found = backward_pass(root, seed, retain_graph=retain_graph)
+    return {k: g for k, (_, g) in found.items()}
+
+
+stop_gradient_p = Primitive("stop_gradient", lambda x: x)  # no rules: a constant to every engine
+
+
+def stop_gradient(x: Any) -> Any:
+    """The value of ``x`` (a pytree too) as a constant for every transform, at every
+    level: the functional twin of ``Tensor.detach``.
+
+    >>> import chainrule as cr
+    >>> float(cr.grad(lambda x: x * cr.stop_gradient(x))(3.0))
+    3.0
+    """
+    return tree_map(stop_gradient_p, x)
+
+
 def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
                    has_aux: bool = False) -> Callable[..., Any]:
     """``f`` -> a function returning ``(f(*args), gradient)``.
+
+    An argument may be a pytree (a dict of parameters, say): its gradient has
+    the same structure.
 
     >>> import chainrule as cr
     >>> value, slope = cr.value_and_grad(lambda x: x**2 - 3*x - 2)(3.0)
@@ -109,19 +194,20 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
         nums = _argnums(argnums, len(args), "grad")
         with transform_scope() as level:
             args = list(args)
-            targets = []
-            for n in nums:
-                args[n] = _lift(args[n], n, "grad", level)
-                targets.append(args[n])
+            lifted = {}
+            for n in dict.fromkeys(nums):  # a repeated argnum is lifted once
+                args[n], *lifted[n] = _lift_tree(args[n], n, "grad", level)
+            targets = [t for n in nums for t in lifted[n][0]]
             result = f(*args, **kwargs)
             out, aux = _split_aux(result, has_aux)
             _check_scalar(out)
             seed = xp.ones(shape_of(out), dtype=dtype_of(out))
             grads = _sweep(out, seed, targets, level, retain_graph=False)
+        grads = _regroup(grads, [lifted[n][1] for n in nums])
         grad_value = grads[0] if isinstance(argnums, int) else tuple(grads)
         value = _unwrap(out, level)
         if has_aux:
-            return (value, aux), grad_value
+            return (value, _unwrap_tree(aux, level)), grad_value
         return value, grad_value
 
     _name_after(value_and_grad_f, f, "value_and_grad")
@@ -164,24 +250,35 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     (array([2., 4.]),)
     """
     with transform_scope() as level:
-        targets = [_lift(x, i, "vjp", level) for i, x in enumerate(primals)]
-        result = f(*targets)
+        lifted = [_lift_tree(x, i, "vjp", level) for i, x in enumerate(primals)]
+        result = f(*[tree for tree, _, _ in lifted])
     out, aux = _split_aux(result, has_aux)
-    out_shape = shape_of(out)
-    out_dtype = dtype_of(out)
+    outs, out_tree = flatten(out)
+    targets = [t for _, leaves, _ in lifted for t in leaves]
 
     def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
-        if shape_of(cotangent) != out_shape:
-            raise ValueError(f"vjp: the cotangent has shape {shape_of(cotangent)}, expected "
-                             f"the output's shape {out_shape}")
-        if not isinstance(cotangent, Traced):
-            cotangent = xp.asarray(cotangent, dtype=out_dtype)
-        return tuple(_sweep(out, cotangent, targets, level))
+        seeds = flatten_up_to(out_tree, cotangent, "vjp: the cotangent")
+        seeds = [_fit_cotangent(g, o, path)
+                 for g, o, path in zip(seeds, outs, leaf_paths(out_tree))]
+        grads = _cotangents(outs, seeds, level)
+        flat = [_plain(grads[id(t)]) if id(t) in grads else
+                xp.zeros(shape_of(t), dtype=dtype_of(t)) for t in targets]
+        return tuple(_regroup(flat, [tree for _, _, tree in lifted]))
 
-    value = _unwrap(out, level)
+    value = unflatten(out_tree, [_unwrap(o, level) for o in outs])
     if has_aux:
-        return value, vjp_fn, aux
+        return value, vjp_fn, _unwrap_tree(aux, level)
     return value, vjp_fn
+
+
+def _fit_cotangent(g: Any, out: Any, path: str) -> Any:
+    """A user's cotangent checked against its output and cast to its dtype."""
+    if shape_of(g) != shape_of(out):
+        raise ValueError(f"vjp: the cotangent{path} has shape {shape_of(g)}, expected the "
+                         f"output's shape {shape_of(out)}")
+    if not isinstance(g, Traced):
+        g = xp.asarray(g, dtype=dtype_of(out))
+    return g
 
 
 def _split_aux(result: Any, has_aux: bool) -> tuple[Any, Any]:
@@ -193,6 +290,9 @@ def _split_aux(result: Any, has_aux: bool) -> tuple[Any, Any]:
 
 
 def _check_scalar(out: Any) -> None:
+    if not isinstance(out, Traced) and xp.asarray(out).dtype.kind not in "biuf":
+        raise TypeError(f"grad: the function must return a floating scalar, it returned "
+                        f"{type(out).__name__} {out!r:.60}")
     shape = shape_of(out)
     if math.prod(shape) != 1:
         raise TypeError(f"grad: the function must return a scalar, it returned shape "

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from chainrule.backend import ndarray, xp
 from chainrule.core.trace import Traced, bind, call_impl
 
 Rule = Callable[..., Any]
@@ -38,15 +39,18 @@ class Primitive:
     6.0
     """
 
-    __slots__ = ("name", "impl", "vjps", "jvps", "kink", "__weakref__")
+    __slots__ = ("name", "impl", "vjps", "jvps", "kink", "takes_perturbed", "__weakref__")
 
     def __init__(self, name: str, impl: Callable[..., Any], *, register: bool = True,
-                 kink: str | None = None) -> None:
+                 kink: str | None = None, takes_perturbed: bool = False) -> None:
         self.name = name
         self.impl = impl
         self.vjps: tuple[Rule | None, ...] | None = None  # None: not differentiable
         self.jvps: tuple[Rule | None, ...] | None = None
         self.kink = kink  # the subgradient convention, stated where it applies
+        # engines pass its rules perturbed=(indices of the differentiated arguments):
+        # a minimum-norm subgradient at a tie depends on them (chainrule.subgradients)
+        self.takes_perturbed = takes_perturbed
         if register:
             if name in registry:
                 raise ValueError(f"a primitive named {name!r} is already registered")
@@ -104,22 +108,80 @@ class Variadic:
         return lambda *args, **params: rule(i, *args, **params)
 
 
+class MissingRules:
+    """The rules of a user's primitive before ``defvjp``/``defjvp``.
+
+    Asking for one raises, so a forgotten rule is an error at the first
+    derivative instead of a silent zero; ``defvjp(None)`` states "no derivative".
+    """
+
+    __slots__ = ("name", "kind")
+
+    def __init__(self, name: str, kind: str) -> None:
+        self.name = name
+        self.kind = kind
+
+    def __getitem__(self, i: int) -> Rule:
+        raise TypeError(f"primitive {self.name!r} has no {self.kind.upper()} rule: give one per "
+                        f"positional argument with def{self.kind}(...), None for an argument "
+                        f"without a derivative")
+
+    def __len__(self) -> int:
+        return 0
+
+
+def arrays_inside(value: Any) -> list[Any]:
+    """The arrays a value of any engine carries (a tensor's data, a dual's primal
+    and tangent, a batch's stack); none for a symbolic expression."""
+    todo, arrays = [value], []
+    while todo:
+        v = todo.pop()
+        if isinstance(v, Traced):
+            todo.extend(p for p in (getattr(v, a, None) for a in ("data", "primal", "tangent"))
+                        if p is not None)
+        elif getattr(v, "dtype", None) is not None and v.dtype.kind in "fc":
+            arrays.append(v)
+    return arrays
+
+
+def all_finite(value: Any) -> bool:
+    """Whether every number a value carries is finite (a plain array: one check)."""
+    if type(value) is ndarray:
+        return value.dtype.kind not in "fc" or bool(xp.isfinite(value).all())
+    return all(xp.isfinite(a).all() for a in arrays_inside(value))
+
+
 def defpartials(prim: Primitive, *partials: Callable[..., Any] | None) -> None:
     """Derive both rules of an elementwise primitive from its partial derivatives.
 
     ``partial_i(out, *args, **params)`` is d out / d arg_i; then the VJP is
-    ``g * partial`` and the JVP ``dx * partial``.
+    ``g * partial`` and the JVP ``dx * partial``. A tangent that is exactly
+    zero stays zero where the partial is infinite (sqrt at 0), so a direction
+    that does not move an element gives it no NaN; the reverse sweep does the
+    same for cotangents (``chainrule.reverse``). The rules are marked
+    ``elementwise`` so the sweep knows such masking is exact for them.
     """
 
     def make_vjp(partial: Callable[..., Any] | None) -> Rule | None:
         if partial is None:
             return None
-        return lambda g, out, *args, **params: g * partial(out, *args, **params)
+
+        def vjp(g: Any, out: Any, *args: Any, **params: Any) -> Any:
+            return g * partial(out, *args, **params)
+        vjp.elementwise = True  # type: ignore[attr-defined]
+        return vjp
 
     def make_jvp(partial: Callable[..., Any] | None) -> Rule | None:
         if partial is None:
             return None
-        return lambda dx, out, *args, **params: dx * partial(out, *args, **params)
+
+        def jvp(dx: Any, out: Any, *args: Any, **params: Any) -> Any:
+            t = dx * partial(out, *args, **params)
+            if not all_finite(t):  # 0 * inf is how a zero tangent turns NaN
+                t = registry["where"](dx == 0, 0.0, t)
+            return t
+        jvp.elementwise = True  # type: ignore[attr-defined]
+        return jvp
 
     prim.defvjp(*(make_vjp(p) for p in partials))
     prim.defjvp(*(make_jvp(p) for p in partials))
@@ -129,7 +191,8 @@ def primitive(impl: Callable[..., Any], name: str | None = None) -> Primitive:
     """Make a user-defined primitive from a NumPy implementation.
 
     Give it rules with ``defvjp`` (and ``defjvp`` for forward mode); written
-    with chainrule operations they are differentiable again.
+    with chainrule operations they are differentiable again. Until a rule is
+    given, differentiating through the primitive raises TypeError.
 
     >>> import chainrule as cr
     >>> import numpy as np
@@ -139,4 +202,7 @@ def primitive(impl: Callable[..., Any], name: str | None = None) -> Primitive:
     >>> float(cr.grad(cube)(2.0))
     12.0
     """
-    return Primitive(name or getattr(impl, "__name__", "custom"), impl, register=False)
+    prim = Primitive(name or getattr(impl, "__name__", "custom"), impl, register=False)
+    prim.vjps = MissingRules(prim.name, "vjp")  # type: ignore[assignment]
+    prim.jvps = MissingRules(prim.name, "jvp")  # type: ignore[assignment]
+    return prim

@@ -7,23 +7,34 @@ are themselves differentiable. Each family module lists its public names in
 """
 
 from chainrule.ops import (
+    activations,
     arithmetic,
+    conv,
     elementary,
     linalg,
     nondiff,
     nonsmooth,
+    pooling,
+    recurrent,
     reductions,
+    scans,
     shape,
 )
+from chainrule.ops.activations import *  # noqa: F403
 from chainrule.ops.arithmetic import *  # noqa: F403
+from chainrule.ops.conv import *  # noqa: F403
 from chainrule.ops.elementary import *  # noqa: F403
 from chainrule.ops.linalg import *  # noqa: F403
 from chainrule.ops.nondiff import *  # noqa: F403
 from chainrule.ops.nonsmooth import *  # noqa: F403
+from chainrule.ops.pooling import *  # noqa: F403
+from chainrule.ops.recurrent import *  # noqa: F403
 from chainrule.ops.reductions import *  # noqa: F403
+from chainrule.ops.scans import *  # noqa: F403
 from chainrule.ops.shape import *  # noqa: F403
 
-_FAMILIES = (arithmetic, elementary, linalg, nondiff, nonsmooth, reductions, shape)
+_FAMILIES = (activations, arithmetic, conv, elementary, linalg, nondiff, nonsmooth, pooling,
+             recurrent, reductions, scans, shape)
 
 true_divide = divide  # noqa: F405
 absolute = abs  # noqa: F405

@@ -6,10 +6,19 @@ and then broadcasts it back over the input.
 
 from __future__ import annotations
 
-from chainrule.backend import shape_of, xp
+from typing import Any
+
+from chainrule.backend import dtype_of, is_float_dtype, ndim_of, shape_of, xp
 from chainrule.core.primitive import Primitive
+from chainrule.ops.arithmetic import power
 from chainrule.ops.elementary import exp
-from chainrule.ops.shape import broadcast_to, reshape
+from chainrule.ops.nondiff import not_equal
+from chainrule.ops.nonsmooth import abs, sign, where
+from chainrule.ops.scans import products_of_others
+from chainrule.ops.shape import astype, broadcast_to, checked_axis, reshape, squeeze
+from chainrule.subgradients import choice, summary
+
+Axis = int | tuple[int, ...] | None
 
 __all__ = [
     "sum",
@@ -17,6 +26,10 @@ __all__ = [
     "max",
     "min",
     "logsumexp",
+    "prod",
+    "var",
+    "std",
+    "norm",
 ]
 
 
@@ -105,6 +118,94 @@ logsumexp_p.defjvp(lambda dx, out, x, axis=None, keepdims=False:
                  sum(dx * _logsumexp_weights(out, x, axis, keepdims), axis=axis,
                      keepdims=keepdims))
 
+# ----- prod: the gradient is the product of the other elements, zeros included -----
+
+prod_p = Primitive("prod", lambda x, axis=None, keepdims=False:
+                   xp.prod(x, axis=axis, keepdims=keepdims))
+prod_p.defvjp(lambda g, out, x, axis=None, keepdims=False:
+              _unreduce(g, x, axis, keepdims) * products_of_others(x, axis))
+prod_p.defjvp(lambda dx, out, x, axis=None, keepdims=False:
+              sum(dx * products_of_others(x, axis), axis=axis, keepdims=keepdims))
+
+
+# ----- variance and standard deviation; dof = n - ddof -----
+
+def _centered(x, axis):
+    return x - mean(x, axis=axis, keepdims=True)
+
+
+def _dof(x, axis, ddof):
+    return float(_count(x, axis) - ddof)
+
+
+var_p = Primitive("var", lambda x, axis=None, keepdims=False, ddof=0:
+                  xp.var(x, axis=axis, keepdims=keepdims, ddof=ddof))
+var_p.defvjp(lambda g, out, x, axis=None, keepdims=False, ddof=0:
+             _unreduce(g, x, axis, keepdims) * _centered(x, axis) * (2.0 / _dof(x, axis, ddof)))
+var_p.defjvp(lambda dx, out, x, axis=None, keepdims=False, ddof=0:
+             sum(dx * _centered(x, axis), axis=axis, keepdims=keepdims)
+             * (2.0 / _dof(x, axis, ddof)))
+
+
+def _at_zero(slope, out, x, axis, keepdims, name):
+    """``slope``, except where ``out == 0``: there the policy's choice (0 by default)."""
+    taken = choice(name)
+    if taken == 0.0:  # the slopes below already give 0 there
+        return slope
+    return where(_unreduce(out == 0, x, axis, keepdims), taken, slope)
+
+
+def _std_slope(out, x, axis, keepdims, ddof):
+    # (x - mean) / (dof * std); where std == 0, x - mean == 0 too, so dividing by 1 gives 0
+    safe = where(out == 0, 1.0, out)
+    slope = _centered(x, axis) / (_unreduce(safe, x, axis, keepdims) * _dof(x, axis, ddof))
+    return _at_zero(slope, out, x, axis, keepdims, "std")
+
+
+std_p = Primitive("std", lambda x, axis=None, keepdims=False, ddof=0:
+                  xp.std(x, axis=axis, keepdims=keepdims, ddof=ddof), kink=summary("std"))
+std_p.defvjp(lambda g, out, x, axis=None, keepdims=False, ddof=0:
+             _unreduce(g, x, axis, keepdims) * _std_slope(out, x, axis, keepdims, ddof))
+std_p.defjvp(lambda dx, out, x, axis=None, keepdims=False, ddof=0:
+             sum(dx * _std_slope(out, x, axis, keepdims, ddof), axis=axis, keepdims=keepdims))
+
+
+# ----- the vector p-norm (p finite, non-zero), the core of every differentiable norm -----
+
+def _vector_norm_impl(x, ord, axis=None, keepdims=False):
+    # scaled by the largest magnitude, so x**p neither overflows nor underflows
+    mag = xp.abs(xp.asarray(x))
+    top = xp.max(mag, axis=axis, keepdims=True, initial=0.0)
+    scale = xp.where(xp.isfinite(top) & (top > 0), top, 1.0)
+    with xp.errstate(divide="ignore"):  # ord < 0 with a zero element: the norm is 0
+        if ord == 2:
+            out = xp.sqrt(xp.sum(xp.square(mag / scale), axis=axis, keepdims=True)) * scale
+        else:
+            total = xp.sum((mag / scale) ** ord, axis=axis, keepdims=True)
+            out = total ** (1.0 / ord) * scale
+    return out if keepdims else xp.squeeze(out, axis=_axes(axis, mag.ndim))
+
+
+def _vector_norm_slope(out, x, ord, axis, keepdims):
+    # sign(x) * (|x| / norm)**(p - 1); where the norm is 0, x is 0 and this gives 0
+    safe = _unreduce(where(out == 0, 1.0, out), x, axis, keepdims)
+    if ord == 2:
+        slope = x / safe
+    elif ord == 1:
+        slope = sign(x)
+    else:
+        slope = sign(x) * power(abs(x) / safe, ord - 1.0)
+    return _at_zero(slope, out, x, axis, keepdims, "vector_norm")
+
+
+vector_norm_p = Primitive("vector_norm", _vector_norm_impl, kink=summary("vector_norm"))
+vector_norm_p.defvjp(lambda g, out, x, ord, axis=None, keepdims=False:
+                     _unreduce(g, x, axis, keepdims) * _vector_norm_slope(out, x, ord, axis,
+                                                                          keepdims))
+vector_norm_p.defjvp(lambda dx, out, x, ord, axis=None, keepdims=False:
+                     sum(dx * _vector_norm_slope(out, x, ord, axis, keepdims), axis=axis,
+                         keepdims=keepdims))
+
 
 # Public functions: NumPy's signatures over the primitives above.
 
@@ -135,3 +236,132 @@ def min(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) computed without overflow; its gradient is the softmax."""
     return logsumexp_p(x, axis=_axis(axis), keepdims=bool(keepdims))
+
+
+def prod(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    """Like ``numpy.prod``. The gradient is the product of the other elements,
+    computed without division, so it is exact (to every order) when ``x`` holds zeros.
+
+    >>> import numpy as np, chainrule as cr
+    >>> cr.grad(cr.prod)(np.array([2.0, 0.0, 3.0]))
+    array([0., 6., 0.])
+    """
+    return prod_p(x, axis=checked_axis("prod", axis, ndim_of(x)), keepdims=bool(keepdims))
+
+
+def _checked_ddof(name, x, axis, ddof):
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, xp.integer)) or ddof < 0:
+        raise ValueError(f"{name}: ddof must be a non-negative int, got {ddof!r}")
+    n = _count(x, axis)
+    if ddof >= n:
+        raise ValueError(f"{name}: ddof={ddof} leaves no degrees of freedom; it must be "
+                         f"less than the {n} element(s) reduced")
+    return int(ddof)
+
+
+def var(x: Any, axis: Axis = None, *, ddof: int = 0, keepdims: bool = False) -> Any:
+    """Like ``numpy.var``: the sum of squared deviations divided by ``n - ddof``.
+
+    ``ddof`` is PyTorch's ``correction``; it must be less than ``n`` (where
+    NumPy returns inf or nan, this raises ValueError).
+
+    >>> import chainrule as cr
+    >>> float(cr.var(cr.tensor([1.0, 2.0, 3.0, 4.0]), ddof=1))
+    1.666...
+    """
+    axis = checked_axis("var", axis, ndim_of(x))
+    ddof = _checked_ddof("var", x, axis, ddof)
+    return var_p(x, axis=axis, keepdims=bool(keepdims), ddof=ddof)
+
+
+def std(x: Any, axis: Axis = None, *, ddof: int = 0, keepdims: bool = False) -> Any:
+    """Like ``numpy.std``: the square root of ``var``.
+
+    Where all reduced elements are equal (std == 0) the gradient is 0, the
+    minimum-norm subgradient (as for ``norm`` at 0), not nan.
+
+    >>> import numpy as np, chainrule as cr
+    >>> cr.grad(cr.std)(np.array([2.0, 2.0]))
+    array([0., 0.])
+    """
+    axis = checked_axis("std", axis, ndim_of(x))
+    ddof = _checked_ddof("std", x, axis, ddof)
+    return std_p(x, axis=axis, keepdims=bool(keepdims), ddof=ddof)
+
+
+def norm(x: Any, ord: float | str | None = None, axis: Axis = None,  # noqa: A002
+         keepdims: bool = False) -> Any:
+    """Like ``numpy.linalg.norm``: a vector norm along one axis, a matrix norm over two.
+
+    Without ``axis`` and ``ord`` it is the 2-norm of all elements (Frobenius
+    for a matrix); with ``ord`` and no ``axis``, ``x`` must be 1-D or 2-D.
+    Vector orders: any finite non-zero p (``sum(|x|**p)**(1/p)``), ``inf``,
+    ``-inf``, and 0 (the count of non-zero entries: piecewise constant, so
+    it carries no gradient). Matrix orders: ``'fro'``, 1, -1, ``inf``,
+    ``-inf``; 2, -2 and ``'nuc'`` need singular values and raise
+    NotImplementedError.
+
+    At x = 0 the gradient is 0 (the minimum-norm subgradient; the norm has
+    a kink there), and an element x_i = 0 gets 0 from the 1-norm. Orders
+    below 1 are not norms: their gradient at a zero element is undefined (nan).
+
+    >>> import numpy as np, chainrule as cr
+    >>> float(cr.norm(np.array([3.0, 4.0])))
+    5.0
+    >>> cr.grad(cr.norm)(np.array([3.0, 4.0]))
+    array([0.6, 0.8])
+    >>> cr.grad(cr.norm)(np.zeros(2))
+    array([0., 0.])
+    """
+    if not is_float_dtype(dtype_of(x)):  # NumPy's norms of integers are floats
+        x = astype(x, xp.float64)
+    ndim = ndim_of(x)
+    if axis is None and ord is None:
+        return vector_norm_p(x, ord=2.0, axis=None, keepdims=bool(keepdims))
+    if axis is None:
+        if ndim not in (1, 2):
+            raise ValueError(f"norm: with ord={ord!r} and no axis, x must be 1-D or 2-D, "
+                             f"got {ndim}-D; pass axis=")
+        axis = tuple(range(ndim))
+    axis = checked_axis("norm", axis, ndim)
+    axis = (axis,) if isinstance(axis, int) else axis
+    if len(axis) == 1:
+        return _vector_norm(x, ord, axis, bool(keepdims))
+    if len(axis) == 2:
+        return _matrix_norm(x, ord, axis, bool(keepdims))
+    raise ValueError(f"norm: axis must name one axis (a vector norm) or two (a matrix "
+                     f"norm), got {axis!r}")
+
+
+def _vector_norm(x, ord, axis, keepdims):
+    if isinstance(ord, str):
+        raise ValueError(f"norm: invalid order {ord!r} for vectors")
+    p = 2.0 if ord is None else float(ord)
+    if p == xp.inf:
+        return max(abs(x), axis=axis, keepdims=keepdims)
+    if p == -xp.inf:
+        return min(abs(x), axis=axis, keepdims=keepdims)
+    if p == 0:
+        count = sum(not_equal(x, 0.0), axis=axis, keepdims=keepdims)
+        return astype(count, dtype_of(x))
+    return vector_norm_p(x, ord=p, axis=axis, keepdims=keepdims)
+
+
+def _matrix_norm(x, ord, axis, keepdims):
+    row, col = axis
+    if ord is None or ord == "fro":
+        return vector_norm_p(x, ord=2.0, axis=axis, keepdims=keepdims)
+    if isinstance(ord, str) and ord != "nuc":
+        raise ValueError(f"norm: invalid order {ord!r} for matrices")
+    if ord in (2, -2, "nuc"):
+        raise NotImplementedError(f"norm: ord={ord!r} for matrices needs singular values, "
+                                  f"which chainrule does not compute yet")
+    if ord in (1, -1):  # the largest (smallest) column sum of |x|
+        inner, outer = row, col
+    elif ord in (xp.inf, -xp.inf):  # the largest (smallest) row sum of |x|
+        inner, outer = col, row
+    else:
+        raise ValueError(f"norm: invalid order {ord!r} for matrices")
+    pick = max if ord > 0 else min
+    out = pick(sum(abs(x), axis=inner, keepdims=True), axis=outer, keepdims=True)
+    return out if keepdims else squeeze(out, axis=(row, col))

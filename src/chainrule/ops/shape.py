@@ -6,6 +6,7 @@ Each rule is another shape operation, hence differentiable again.
 from __future__ import annotations
 
 import builtins
+from typing import Any
 
 from chainrule.backend import dtype_of, ndim_of, shape_of, xp
 from chainrule.core.primitive import Primitive
@@ -27,6 +28,8 @@ __all__ = [
     "stack",
     "split",
     "pad",
+    "repeat",
+    "tile",
 ]
 
 
@@ -92,9 +95,20 @@ def _normalize_index(index):
     return index
 
 
+def _is_basic(index):
+    """Whether ``index`` is basic indexing (ints, slices, None, ...): no element twice."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, builtins.slice)
+               or (isinstance(i, (int, xp.integer)) and not isinstance(i, bool))
+               for i in items)
+
+
 def _scatter_add_impl(g, shape, index):
     out = xp.zeros(shape, dtype=dtype_of(g))
-    xp.add.at(out, index, g)  # accumulates repeated indices
+    if _is_basic(index):
+        out[index] = g  # each element at most once: 20x faster than add.at for a slice
+    else:
+        xp.add.at(out, index, g)  # accumulates repeated indices
     return out
 
 
@@ -273,3 +287,82 @@ def pad(x, pad_width, constant_values=0):
 identity_p = Primitive("identity", lambda x: x)
 identity_p.defvjp(lambda g, out, x: g)
 identity_p.defjvp(lambda dx, out, x: dx)
+
+
+def checked_axis(name, axis, ndim):
+    """``axis`` (None, an int or a sequence of ints) made non-negative and checked.
+
+    Not public: the operations use it to fail early with an error naming
+    themselves, instead of deep inside a rule.
+
+    >>> checked_axis("sum", (-1, 0), 3)
+    (2, 0)
+    """
+    if axis is None:
+        return None
+    single = not isinstance(axis, (tuple, list))
+    out = []
+    for a in (axis,) if single else axis:
+        if isinstance(a, bool) or not isinstance(a, (int, xp.integer)):
+            raise TypeError(f"{name}: axis must be an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= a < ndim:
+            raise ValueError(f"{name}: axis {int(a)} is out of range for an array with "
+                             f"{ndim} dimension(s)")
+        out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name}: axis {axis!r} names an axis twice")
+    return out[0] if single else tuple(out)
+
+
+def repeat(x: Any, repeats: Any, axis: int | None = None) -> Any:
+    """Like ``numpy.repeat``: each element ``repeats`` times (an int, or one count per
+    element along ``axis``); with ``axis=None`` the flattened array. The
+    cotangent of an element sums those of its copies.
+
+    >>> import chainrule as cr
+    >>> cr.repeat(cr.tensor([1.0, 2.0]), [2, 1])
+    tensor([1., 1., 2.])
+    """
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    axis = checked_axis("repeat", axis, ndim_of(x))
+    shape = shape_of(x)
+    counts = xp.asarray(getattr(repeats, "data", repeats))
+    if counts.dtype.kind not in "iu" or counts.ndim > 1:
+        raise TypeError(f"repeat: repeats must be an int or a 1-D sequence of ints, "
+                        f"got {repeats!r}")
+    if xp.any(counts < 0):
+        raise ValueError(f"repeat: repeats must be non-negative, got {counts.tolist()}")
+    if counts.ndim == 1 and counts.size not in (1, shape[axis]):
+        raise ValueError(f"repeat: {counts.size} repeat counts for axis {axis} of length "
+                         f"{shape[axis]}; give one count or one per element")
+    if counts.size == 1:  # a new axis broadcast r times, then merged: rules are cheap
+        r = int(counts.reshape(()))
+        spread = (*shape[:axis + 1], r, *shape[axis + 1:])
+        merged = (*shape[:axis], shape[axis] * r, *shape[axis + 1:])
+        return reshape(broadcast_to(expand_dims(x, axis + 1), spread), merged)
+    index = xp.repeat(xp.arange(shape[axis]), counts)  # which element each copy comes from
+    return getitem(x, (builtins.slice(None),) * axis + (index,))
+
+
+def tile(x: Any, reps: int | tuple[int, ...]) -> Any:
+    """Like ``numpy.tile``: ``x`` repeated ``reps`` times along each axis (missing
+    leading axes are 1); the cotangent of an element sums those of its copies.
+
+    >>> import chainrule as cr
+    >>> cr.tile(cr.tensor([1.0, 2.0]), 2)
+    tensor([1., 2., 1., 2.])
+    """
+    reps = tuple(reps) if isinstance(reps, (tuple, list, xp.ndarray)) else (reps,)
+    if builtins.any(isinstance(r, bool) or not isinstance(r, (int, xp.integer)) or r < 0
+                    for r in reps):
+        raise ValueError(f"tile: reps must be non-negative ints, got {reps!r}")
+    shape = shape_of(x)
+    ndim = builtins.max(len(shape), len(reps))
+    shape = (1,) * (ndim - len(shape)) + shape
+    reps = (1,) * (ndim - len(reps)) + tuple(int(r) for r in reps)
+    # interleave: (1, s0, 1, s1, ...) -> broadcast to (r0, s0, r1, s1, ...) -> merge pairs
+    lifted = tuple(n for s in shape for n in (1, s))
+    spread = tuple(n for r, s in zip(reps, shape) for n in (r, s))
+    merged = tuple(r * s for r, s in zip(reps, shape))
+    return reshape(broadcast_to(reshape(x, lifted), spread), merged)

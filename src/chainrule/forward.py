@@ -1,0 +1,237 @@
+"""Forward mode: a value travels with its tangent (a dual number).
+
+A :class:`Dual` of level L holds a primal and a tangent. Applying a
+primitive to it evaluates the primitive on the primals, through ``bind``
+again so an enclosing transform records too, and pushes the tangents
+through the primitive's JVP rules: the same table the reverse sweep and the
+symbolic engine read. The engine, not the rules, broadcasts each tangent
+contribution to the output's shape and casts it to its dtype.
+
+Levels keep nested transforms apart: a Dual of level L only unwraps Duals of
+level L, and a tangent may itself be a value of an enclosing transform (a
+tensor being recorded, another Dual), so forward over reverse, reverse over
+forward and forward over forward all come from the same ``_process``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chainrule import ops
+from chainrule.backend import dtype_of, is_float_dtype, ndarray, shape_of, xp
+from chainrule.core.trace import Traced, bind
+from chainrule.ops.shape import astype, broadcast_to, transpose
+from chainrule.tensor_numpy import NumpyInterface
+
+
+class ArrayOperators:
+    """Python's operators on a traced value: each one binds one primitive, so the
+    value of the highest level among the operands handles it."""
+
+    __slots__ = ()
+
+    def __add__(self, other):
+        return bind(ops.add, self, other)
+
+    def __radd__(self, other):
+        return bind(ops.add, other, self)
+
+    def __sub__(self, other):
+        return bind(ops.subtract, self, other)
+
+    def __rsub__(self, other):
+        return bind(ops.subtract, other, self)
+
+    def __mul__(self, other):
+        return bind(ops.multiply, self, other)
+
+    def __rmul__(self, other):
+        return bind(ops.multiply, other, self)
+
+    def __truediv__(self, other):
+        return bind(ops.divide, self, other)
+
+    def __rtruediv__(self, other):
+        return bind(ops.divide, other, self)
+
+    def __pow__(self, other):
+        if isinstance(other, (int, float)) and other == 2:
+            return bind(ops.square, self)
+        return bind(ops.power, self, other)
+
+    def __rpow__(self, other):
+        return bind(ops.power, other, self)
+
+    def __matmul__(self, other):
+        return bind(ops.matmul, self, other)
+
+    def __rmatmul__(self, other):
+        return bind(ops.matmul, other, self)
+
+    def __neg__(self):
+        return bind(ops.negative, self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return bind(ops.abs, self)
+
+    def __eq__(self, other):  # type: ignore[override]
+        return bind(ops.equal, self, other)
+
+    def __ne__(self, other):  # type: ignore[override]
+        return bind(ops.not_equal, self, other)
+
+    def __lt__(self, other):
+        return bind(ops.less, self, other)
+
+    def __le__(self, other):
+        return bind(ops.less_equal, self, other)
+
+    def __gt__(self, other):
+        return bind(ops.greater, self, other)
+
+    def __ge__(self, other):
+        return bind(ops.greater_equal, self, other)
+
+    def __and__(self, other):
+        return bind(ops.logical_and, self, other)
+
+    def __or__(self, other):
+        return bind(ops.logical_or, self, other)
+
+    def __invert__(self):
+        return bind(ops.logical_not, self)
+
+    def __getitem__(self, index):
+        return ops.getitem(self, index)
+
+    __hash__ = object.__hash__  # identity: == is elementwise
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)  # type: ignore[attr-defined]
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:  # type: ignore[attr-defined]
+            n *= d
+        return n
+
+    @property
+    def T(self) -> Any:
+        return transpose(self)
+
+    def __len__(self) -> int:
+        shape = self.shape  # type: ignore[attr-defined]
+        if not shape:
+            raise TypeError(f"len() of a 0-d {type(self).__name__}")
+        return shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+
+def fit_tangent(t: Any, out: Any) -> Any:
+    """A tangent contribution broadcast to the output's shape and cast to its dtype."""
+    shape = shape_of(out)
+    if shape_of(t) != shape:
+        t = broadcast_to(t, shape)
+    dtype = dtype_of(out)
+    if dtype_of(t) != dtype:
+        t = astype(t, dtype)
+    return t
+
+
+def push_tangents(prim: Any, out: Any, primals: tuple, tangents: list, params: dict) -> Any:
+    """The output tangent of ``prim``: the sum of its JVP rules over the arguments
+    that carry a tangent, or None when nothing reaches the output (a constant)."""
+    rules = prim.jvps
+    if rules is None or not is_float_dtype(dtype_of(out)):
+        return None
+    total = None
+    for i, dx in enumerate(tangents):
+        if dx is None:
+            continue
+        rule = rules[i]
+        if rule is None:
+            continue
+        t = rule(dx, out, *primals, **params)
+        if t is None:  # a symbolic zero
+            continue
+        t = fit_tangent(t, out)
+        total = t if total is None else total + t
+    return total
+
+
+class Dual(ArrayOperators, NumpyInterface, Traced):
+    """A primal value and its tangent at one forward-mode level.
+
+    Users meet Duals inside the function given to ``jvp`` or ``jacfwd``:
+    they behave like arrays (operators, NumPy functions, ``shape``), and
+    Python control flow sees the primal.
+
+    >>> from chainrule.core.config import transform_scope
+    >>> with transform_scope() as level:
+    ...     y = Dual(2.0, 1.0, level) ** 2 + 3.0
+    >>> float(y.primal), float(y.tangent)
+    (7.0, 4.0)
+    """
+
+    __slots__ = ("primal", "tangent", "_level")
+
+    def __init__(self, primal: Any, tangent: Any, level: int) -> None:
+        self.primal = primal
+        self.tangent = tangent
+        self._level = level
+
+    def _process(self, prim: Any, args: tuple, params: dict) -> Any:
+        level = self._level
+        primals = []
+        tangents = []
+        for a in args:
+            if isinstance(a, Dual) and a._level == level:
+                primals.append(a.primal)
+                tangents.append(a.tangent)
+            else:  # a constant here (maybe a value of another transform)
+                primals.append(a)
+                tangents.append(None)
+        primals = tuple(primals)
+        out = bind(prim, *primals, **params)  # enclosing transforms record here
+        if not isinstance(out, Traced) and type(out) is not ndarray:
+            out = xp.asarray(out)
+        tangent = push_tangents(prim, out, primals, tangents, params)
+        if tangent is None:
+            return out
+        return Dual(out, tangent, level)
+
+    # ----- array-like properties: what shape_of, dtype_of and the transforms read -----
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return shape_of(self.primal)
+
+    @property
+    def dtype(self) -> Any:
+        return dtype_of(self.primal)
+
+    # ----- Python control flow and conversions see the primal -----
+    def __bool__(self) -> bool:
+        return bool(self.primal)
+
+    def __float__(self) -> float:
+        return float(self.primal)
+
+    def __int__(self) -> int:
+        return int(self.primal)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> ndarray:
+        return xp.asarray(xp.asarray(self.primal), dtype=dtype)
+
+    def item(self) -> Any:
+        return xp.asarray(self.primal).item()
+
+    def __repr__(self) -> str:
+        return f"Dual(primal={self.primal!r}, tangent={self.tangent!r}, level={self._level})"

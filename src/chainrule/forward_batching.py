@@ -1,0 +1,365 @@
+"""Batched tangents: many tangents (or cotangents) through one sweep of the rules.
+
+``jacfwd`` pushes all n basis tangents through ONE forward sweep and
+``jacrev`` all m basis cotangents through ONE backward sweep. The stack of
+them is a :class:`Batched` value: an array with a hidden leading axis. Its
+``shape``, as rules see it, is the shape of one tangent, so every JVP and VJP
+rule runs unchanged (the idea of JAX's vmap). When a rule applies a
+primitive to a Batched value, the table below says how that primitive acts
+on the whole stack: shift its axis parameters past the batch axis, put the
+batch size in front of a target shape, index with a leading full slice,
+line ranks up so broadcasting pairs the right axes.
+
+A primitive without an entry is applied to each tangent of the stack in
+turn and the results are stacked again. That is correct for every
+primitive, but costs one Python-level call per tangent: add an entry when a
+primitive matters for the speed of Jacobians.
+"""
+
+from __future__ import annotations
+
+import builtins
+import string
+from collections.abc import Callable
+from typing import Any
+
+from chainrule.backend import dtype_of, shape_of, xp
+from chainrule.core.primitive import registry
+from chainrule.core.trace import Traced, bind
+from chainrule.forward import ArrayOperators
+from chainrule.ops.reductions import sum_p
+from chainrule.ops.shape import (
+    broadcast_to,
+    concatenate,
+    expand_dims,
+    getitem,
+    moveaxis,
+    reshape,
+    squeeze,
+)
+from chainrule.tensor_numpy import NumpyInterface
+
+BatchRule = Callable[[Any, list, list, dict], Any]
+
+
+class Batched(ArrayOperators, NumpyInterface, Traced):
+    """A stack of tangents along a hidden leading axis, at one transform level."""
+
+    __slots__ = ("data", "_level")
+
+    def __init__(self, data: Any, level: int) -> None:
+        self.data = data  # shape (n, *shape): may be a value of an enclosing transform
+        self._level = level
+
+    def _process(self, prim: Any, args: tuple, params: dict) -> Any:
+        level = self._level
+        vals = []
+        batched = []
+        for a in args:
+            mine = isinstance(a, Batched) and a._level == level
+            vals.append(a.data if mine else a)
+            batched.append(mine)
+        rule = batching_rule(prim)
+        out = NotImplemented if rule is None else rule(prim, vals, batched, params)
+        if out is NotImplemented:
+            out = _one_by_one(prim, vals, batched, params)
+        return Batched(out, level)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return shape_of(self.data)[1:]
+
+    @property
+    def dtype(self) -> Any:
+        return dtype_of(self.data)
+
+    def __bool__(self) -> bool:
+        raise TypeError("a stack of tangents has no single truth value; a rule must not "
+                        "branch on a tangent's value")
+
+    def __repr__(self) -> str:
+        return f"Batched({self.data!r}, level={self._level})"
+
+
+def batching_rule(prim: Any) -> BatchRule | None:
+    """The table's entry for ``prim``: registered primitives only, so a user's
+    primitive that happens to share a name is never misread."""
+    rule = RULES.get(prim.name)
+    if rule is None or registry.get(prim.name) is not prim:
+        return None
+    return rule
+
+
+def _one_by_one(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    """The generic fallback: one call per tangent of the stack, results stacked."""
+    n = _batch_size(vals, batched)
+    if n == 0:  # nothing to loop over: find the output shape on zeros
+        one = bind(prim, *[xp.zeros(shape_of(v)[1:], dtype_of(v)) if b else v
+                           for v, b in zip(vals, batched)], **params)
+        return xp.zeros((0, *shape_of(one)), dtype=dtype_of(one))
+    outs = []
+    for k in range(n):
+        args = [getitem(v, (k,)) if b else v for v, b in zip(vals, batched)]
+        outs.append(expand_dims(bind(prim, *args, **params), 0))
+    return concatenate(outs, axis=0)
+
+
+def _batch_size(vals: list, batched: list) -> int:
+    return next(shape_of(v)[0] for v, b in zip(vals, batched) if b)
+
+
+def _example_shape(v: Any, b: bool) -> tuple[int, ...]:
+    return shape_of(v)[1:] if b else shape_of(v)
+
+
+def _align(v: Any, rank: int) -> Any:
+    """A stack whose tangents get leading 1s up to ``rank`` dims, so broadcasting
+    against unbatched operands pairs trailing axes, as it does tangent by tangent."""
+    shape = shape_of(v)
+    missing = rank - (len(shape) - 1)
+    if missing <= 0:
+        return v
+    return reshape(v, (shape[0],) + (1,) * missing + shape[1:])
+
+
+def _shift(axis: Any, ndim: int, name: str) -> Any:
+    """Axes of one tangent as axes of the stack; None (all axes) listed explicitly."""
+    if axis is None:
+        return tuple(range(1, ndim + 1))
+    if isinstance(axis, (tuple, list)):
+        return tuple(_shift(a, ndim, name) for a in axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name}: axis {axis} is out of range for an array with {ndim} "
+                         f"dimension(s)")
+    return axis % ndim + 1
+
+
+# ----- the table -----
+
+def _elementwise(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    rank = builtins.max(len(_example_shape(v, b)) for v, b in zip(vals, batched))
+    return bind(prim, *[_align(v, rank) if b else v for v, b in zip(vals, batched)], **params)
+
+
+def _axis_params(*names: str, none_means_all: bool = True) -> BatchRule:
+    """A rule for primitives whose only batch-sensitive params are axes."""
+
+    def rule(prim: Any, vals: list, batched: list, params: dict) -> Any:
+        if builtins.any(batched[1:]):
+            return NotImplemented
+        ndim = len(shape_of(vals[0])) - 1
+        new = dict(params)
+        for name in names:
+            axis = params.get(name)
+            if axis is None and not none_means_all:
+                return NotImplemented
+            new[name] = _shift(axis, ndim, prim.name)
+        return bind(prim, *vals, **new)
+
+    return rule
+
+
+def _with_shape(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    (x,) = vals
+    shape = tuple(params["shape"])
+    n = shape_of(x)[0]
+    if prim.name == "broadcast_to":
+        x = _align(x, len(shape))
+    elif prim.name == "sum_to":
+        lead = len(shape_of(x)) - 1 - len(shape)
+        if lead > 0:  # drop one tangent's leading axes here; sum_to would take the batch's
+            x = bind(sum_p, x, axis=tuple(range(1, lead + 1)), keepdims=False)
+        elif lead < 0:  # a smaller cotangent is spread over the shape
+            return broadcast_to(_align(x, len(shape)), (n, *shape))
+    return bind(prim, x, **{**params, "shape": (n, *shape)})
+
+
+def _transpose(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    (x,) = vals
+    ndim = len(shape_of(x)) - 1
+    axes = params.get("axes")
+    axes = range(ndim - 1, -1, -1) if axes is None else axes
+    return bind(prim, x, axes=(0, *(_shift(a, ndim, "transpose") for a in axes)))
+
+
+def _expand_dims(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    (x,) = vals
+    axis = params["axis"]
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out_ndim = len(shape_of(x)) - 1 + len(axes)
+    return bind(prim, x, axis=tuple(_shift(a, out_ndim, "expand_dims") for a in axes))
+
+
+def _squeeze(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    (x,) = vals
+    shape = shape_of(x)[1:]
+    axis = params.get("axis")
+    if axis is None:  # every unit axis of one tangent, never the batch axis
+        axis = tuple(i for i, d in enumerate(shape) if d == 1)
+    return bind(prim, x, axis=_shift(axis, len(shape), "squeeze"))
+
+
+def _diagonal_embed(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    (d,) = vals
+    n = shape_of(d)[0]
+    return bind(prim, d, **{**params, "shape": (n, *params["shape"]),
+                            "axis1": params["axis1"] + 1, "axis2": params["axis2"] + 1})
+
+
+def _is_array_index(e: Any) -> bool:
+    return isinstance(e, (list, bool, xp.bool_)) or (
+        hasattr(e, "shape") and not isinstance(e, (builtins.slice, xp.integer)))
+
+
+def _index_with_batch(index: Any) -> tuple | None:
+    """``index`` for a stack: a leading full slice, unless NumPy would then move
+    advanced-index axes in front of the batch axis (they are not adjacent)."""
+    index = index if isinstance(index, tuple) else (index,)
+    arrays = [i for i, e in enumerate(index) if _is_array_index(e)]
+    if arrays:
+        advanced = [i for i, e in enumerate(index)
+                    if i in arrays or isinstance(e, (int, xp.integer))]
+        if advanced[-1] - advanced[0] + 1 != len(advanced):
+            return None
+    return (builtins.slice(None), *index)
+
+
+def _getitem(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    index = _index_with_batch(params["index"])
+    if index is None:
+        return NotImplemented
+    return bind(prim, vals[0], index=index)
+
+
+def _scatter_add(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    (g,) = vals
+    shape, index = tuple(params["shape"]), params["index"]
+    batch_index = _index_with_batch(index)
+    if batch_index is None:
+        return NotImplemented
+    n = shape_of(g)[0]
+    target = xp.broadcast_to(xp.empty((), dtype=bool), shape)[index].shape
+    g = _align(g, len(target))  # add.at broadcasts g over the indexed part
+    return bind(prim, g, shape=(n, *shape), index=batch_index)
+
+
+def _concatenate(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    axis = params.get("axis", 0)
+    if axis is None:
+        return NotImplemented
+    n = _batch_size(vals, batched)
+    ndim = len(_example_shape(vals[0], batched[0]))
+    parts = [v if b else broadcast_to(v, (n, *shape_of(v))) for v, b in zip(vals, batched)]
+    return bind(prim, *parts, axis=_shift(axis, ndim, "concatenate"))
+
+
+def _pad(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    if builtins.any(batched[1:]):
+        return NotImplemented
+    ndim = len(shape_of(vals[0])) - 1
+    widths = xp.broadcast_to(xp.asarray(params["pad_width"], dtype=int), (ndim, 2))
+    pad_width = ((0, 0), *((int(lo), int(hi)) for lo, hi in widths))
+    return bind(prim, *vals, **{**params, "pad_width": pad_width})
+
+
+def _matmul(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    """Vectors become a row (x) or a column (y); ranks are lined up after the batch
+    axis so NumPy broadcasts one tangent's batch dims against the other operand's."""
+    (x, y), (bx, by) = vals, batched
+    sx, sy = _example_shape(x, bx), _example_shape(y, by)
+    if not sx or not sy:
+        return NotImplemented  # matmul raises on scalars; the fallback says so
+    x_vec, y_vec = len(sx) == 1, len(sy) == 1
+    sx = (1, *sx) if x_vec else sx
+    sy = (*sy, 1) if y_vec else sy
+    rank = builtins.max(len(sx), len(sy))
+    n = _batch_size(vals, batched)
+
+    def lined_up(v: Any, b: bool, s: tuple) -> Any:
+        return reshape(v, ((n,) if b else ()) + (1,) * (rank - len(s)) + s)
+
+    out = bind(prim, lined_up(x, bx, sx), lined_up(y, by, sy))
+    shape = shape_of(out)
+    return reshape(out, shape[:-2] + (() if x_vec else shape[-2:-1]) + (() if y_vec else
+                                                                        shape[-1:]))
+
+
+def _tensordot(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    (x, y), (bx, by) = vals, batched
+    xa, ya = params["axes"]
+    if bx and by:
+        return NotImplemented
+    if bx:  # the batch axis is x's first free axis: it leads the output
+        return bind(prim, x, y, axes=(tuple(a + 1 for a in xa), tuple(ya)))
+    out = bind(prim, x, y, axes=(tuple(xa), tuple(b + 1 for b in ya)))
+    return moveaxis(out, len(shape_of(x)) - len(xa), 0)
+
+
+def _einsum(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    subscripts = params["subscripts"]
+    letter = next(c for c in string.ascii_letters if c not in subscripts)
+    lhs, rhs = subscripts.split("->")
+    terms = [letter + t if b else t for t, b in zip(lhs.split(","), batched)]
+    return bind(prim, *vals, subscripts=",".join(terms) + "->" + letter + rhs)
+
+
+def _solve(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    (a, b), (batched_a, _) = vals, batched
+    if batched_a:
+        return NotImplemented
+    shape = shape_of(b)
+    if len(shape) == 2:  # each right-hand side a vector: a one-column matrix, a's batch dims
+        column = reshape(b, (shape[0],) + (1,) * (len(shape_of(a)) - 2) + (shape[1], 1))
+        return squeeze(bind(prim, a, column), -1)
+    return bind(prim, a, _align(b, len(shape_of(a))))
+
+
+def _image_wise(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    """Convolutions and windows treat each image of axis 0 alike: the stack
+    merges into that axis (n stacks of N images are n*N images) and splits again."""
+    if builtins.any(batched[1:]):
+        return NotImplemented  # a stack of filters: the fallback
+    x = vals[0]
+    shape = shape_of(x)
+    new = dict(params)
+    if "shape" in params:  # the output's shape, images first
+        new["shape"] = (shape[0] * params["shape"][0], *params["shape"][1:])
+    out = bind(prim, reshape(x, (shape[0] * shape[1], *shape[2:])), *vals[1:], **new)
+    return reshape(out, (shape[0], shape[1], *shape_of(out)[1:]))
+
+
+_ELEMENTWISE = (
+    "add subtract multiply divide negative power reciprocal square exp expm1 log log1p "
+    "log2 log10 sqrt cbrt sin cos tan arcsin arccos arctan arctan2 sinh cosh tanh arcsinh "
+    "arctanh sigmoid softplus erf where relu abs sign maximum minimum clip floor ceil round "
+    "equal not_equal less less_equal greater greater_equal logical_and logical_or "
+    "logical_not isfinite isnan astype identity stop_gradient").split()
+
+RULES: dict[str, BatchRule] = {name: _elementwise for name in _ELEMENTWISE}
+RULES.update({name: _axis_params("axis") for name in (
+    "sum", "mean", "max", "min", "logsumexp", "prod", "var", "std", "vector_norm", "all",
+    "any", "flip")})
+RULES.update({
+    "cumsum": _axis_params("axis", none_means_all=False),
+    "cumprod": _axis_params("axis", none_means_all=False),
+    "diagonal": _axis_params("axis1", "axis2", none_means_all=False),
+    "diagonal_embed": _diagonal_embed,
+    "sum_to": _with_shape,
+    "broadcast_to": _with_shape,
+    "reshape": _with_shape,
+    "transpose": _transpose,
+    "expand_dims": _expand_dims,
+    "squeeze": _squeeze,
+    "getitem": _getitem,
+    "scatter_add": _scatter_add,
+    "concatenate": _concatenate,
+    "pad": _pad,
+    "matmul": _matmul,
+    "tensordot": _tensordot,
+    "einsum": _einsum,
+    "solve": _solve,
+    "conv": _image_wise,
+    "conv_transpose": _image_wise,
+    "windows": _image_wise,
+    "windows_adjoint": _image_wise,
+})

@@ -1,0 +1,94 @@
+"""Which primitives expressions may contain, and the names text uses for them.
+
+The table is read from the primitive registry's elementwise families, so a
+scalar primitive added to ``ops/elementary.py`` (say) is known to the
+parser, the printer and ``diff`` without an entry here. Only aliases and
+the arity of implementations that do not reveal it are written out.
+"""
+
+from __future__ import annotations
+
+import inspect
+import keyword
+import math
+
+from chainrule.core.primitive import Primitive, registry
+from chainrule.ops import arithmetic, elementary, nonsmooth
+from chainrule.symbolic.errors import SymbolicError
+
+# nondiff also holds reductions (all, any, argmax): only these are elementwise
+_NONDIFF_ELEMENTWISE = (
+    "floor", "ceil", "round", "equal", "not_equal", "less", "less_equal", "greater",
+    "greater_equal", "logical_and", "logical_or", "logical_not", "isfinite", "isnan",
+)
+
+_ARITY_OVERRIDES = {"where": 3, "clip": 3}
+
+ALIASES = {
+    "ln": "log", "asin": "arcsin", "acos": "arccos", "atan": "arctan", "atan2": "arctan2",
+    "asinh": "arcsinh", "atanh": "arctanh", "max": "maximum", "min": "minimum",
+    "pow": "power", "absolute": "abs",
+}
+
+# named constants of the parser (floats: pi is not kept exact)
+CONSTANTS = {"pi": math.pi, "inf": math.inf, "nan": math.nan}
+
+BOOLEAN_RESULTS = frozenset((
+    "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+    "logical_and", "logical_or", "logical_not", "isfinite", "isnan",
+))
+
+
+def _arity(prim: Primitive) -> int:
+    if prim.name in _ARITY_OVERRIDES:
+        return _ARITY_OVERRIDES[prim.name]
+    nin = getattr(prim.impl, "nin", None)
+    if isinstance(nin, int):
+        return nin
+    params = inspect.signature(prim.impl).parameters.values()
+    return sum(1 for p in params
+               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty)
+
+
+def _scalar_primitives() -> dict[str, Primitive]:
+    names = [*arithmetic.__all__, *elementary.__all__, *nonsmooth.__all__,
+             *_NONDIFF_ELEMENTWISE, "clip"]
+    table = {}
+    for name in names:
+        prim = registry.get(name)
+        if isinstance(prim, Primitive):
+            table[name] = prim
+    return table
+
+
+PRIMITIVES: dict[str, Primitive] = _scalar_primitives()
+ARITY: dict[Primitive, int] = {prim: _arity(prim) for prim in PRIMITIVES.values()}
+KNOWN: frozenset[Primitive] = frozenset(PRIMITIVES.values())
+
+
+def function(name: str) -> Primitive | None:
+    """The primitive a function name in text stands for (aliases included)."""
+    return PRIMITIVES.get(ALIASES.get(name, name))
+
+
+def is_scalar_primitive(prim: Primitive) -> bool:
+    """Whether expressions may apply ``prim``: a known elementwise primitive, or a
+    user's own primitive (``cr.primitive``), which is not in the registry."""
+    return prim in KNOWN or registry.get(prim.name) is not prim
+
+
+def check_symbol_name(name: object) -> str:
+    """``name`` if it can name a variable; ValueError otherwise."""
+    if not isinstance(name, str):
+        raise TypeError(f"symbol: a name must be a string, got {type(name).__name__}")
+    if not name.isidentifier() or not name.isascii():
+        raise SymbolicError(f"symbol: {name!r} is not a valid name (letters, digits and "
+                            f"underscores, not starting with a digit)")
+    if name.startswith("__"):
+        raise SymbolicError(f"symbol: names starting with '__' are reserved, got {name!r}")
+    if keyword.iskeyword(name):
+        raise SymbolicError(f"symbol: {name!r} is a Python keyword, not a variable name")
+    if function(name) is not None or name in CONSTANTS:
+        raise SymbolicError(f"symbol: {name!r} names a function or constant of the parser; "
+                            f"choose another variable name")
+    return name

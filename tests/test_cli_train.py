@@ -1,0 +1,85 @@
+"""``chainrule train``: short runs that learn, save a loadable model and draw curves."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import cli_train
+from chainrule.cli import build_parser, main
+
+
+def test_shallow_run_saves_weights_and_plot(tmp_path, capsys):
+    model_path, plot_path = tmp_path / "m.safetensors", tmp_path / "curves.png"
+    code = main(["train", "shallow", "--epochs", "8", "--seed", "1", "--quiet",
+                 "--save", str(model_path), "--plot", str(plot_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    accuracy = float(out.split("test accuracy: ")[1].split("%")[0])
+    assert accuracy > 60.0  # three classes: chance is 33%
+    assert plot_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the saved weights reproduce the reported accuracy in a fresh model
+    model = cli_train.TASKS["shallow"].model()
+    cr.load(model_path, model=model)
+    _, reloaded = cli_train.evaluate(model, cli_train.TASKS["shallow"].data().test,
+                                     cli_train.TASKS["shallow"])
+    assert round(100 * reloaded, 2) == accuracy
+
+
+def test_progress_bar_shows_loss_and_accuracy(capsys):
+    main(["train", "shallow", "--epochs", "2", "--batch-size", "100"])
+    err = capsys.readouterr().err
+    assert "epoch 2/2" in err and "loss=" in err and "acc=" in err and "test acc=" in err
+
+
+def test_same_seed_same_result(capsys):
+    results = []
+    for _ in range(2):
+        main(["train", "shallow", "--epochs", "2", "--seed", "3", "--quiet"])
+        results.append(capsys.readouterr().out.splitlines()[1].split(" after")[0])
+    assert results[0] == results[1]
+
+
+def test_regression_task_reports_mse():
+    task = cli_train.TASKS["rnn"]
+    split = cli_train.DataSplit(*(cr.data.TensorDataset(*(t.numpy()[:200] for t in part.tensors))
+                                  for part in task.data()))
+    cr.random.seed(0)
+    model = task.model()
+    history = cli_train.fit(model, split, task, epochs=3, lr=1e-2, seed=0, progress=False)
+    assert history.metric == "mse" and len(history.test_metric) == 3
+    variance = float(np.var(split.test.tensors[1].numpy()))
+    assert history.test_metric[-1] < 0.2 * variance  # far better than predicting the mean
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn", "lstm"])
+def test_every_digits_model_takes_a_training_step(kind):
+    task = cli_train.TASKS[kind]
+    train, test = task.data()
+    small = cli_train.DataSplit(cr.data.TensorDataset(*(t.numpy()[:64] for t in train.tensors)),
+                                cr.data.TensorDataset(*(t.numpy()[:32] for t in test.tensors)))
+    cr.random.seed(0)
+    model = task.model()
+    before = [p.numpy().copy() for p in model.parameters()]
+    history = cli_train.fit(model, small, task, epochs=1, lr=task.lr, seed=0, progress=False)
+    assert np.isfinite(history.train_loss[0])
+    assert all(not np.array_equal(a, p.numpy()) for a, p in zip(before, model.parameters()))
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["train", "transformer"], "invalid choice"),
+    (["train", "mlp", "--epochs", "0"], "must be a positive number"),
+    (["train", "mlp", "--lr", "-1"], "must be a positive number"),
+    (["train", "mlp", "--lr", "nan"], "must be a positive number"),
+])
+def test_bad_arguments(argv, match, capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(argv)
+    assert match in capsys.readouterr().err
+
+
+def test_help_lists_the_models(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    for kind in ["mlp", "cnn", "lstm", "rnn", "shallow", "--save", "--plot"]:
+        assert kind in out
