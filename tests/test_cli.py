@@ -31,3 +31,77 @@ def test_unknown_command_fails():
 def test_help(flag):
     result = run(*flag.split())
     assert result.returncode == 0 and "usage" in result.stdout
+
+
+def _rows(stdout):
+    """method -> (gradient text, rel error text) from the diff table."""
+    rows = {}
+    for line in stdout.splitlines():
+        for method in ("numerical (central)", "numerical (Richardson)", "symbolic",
+                       "forward mode", "reverse mode"):
+            if line.strip().startswith(method):
+                rows[method] = line.strip()[len(method):].split()
+    return rows
+
+
+def test_diff_seed_example_all_four_methods_give_three():
+    result = run("diff", "x**2 - 3*x - 2", "--at", "x=3")
+    assert result.returncode == 0, result.stderr
+    assert "symbolic d/dx: 2*x - 3" in result.stdout
+    rows = _rows(result.stdout)
+    assert set(rows) == {"numerical (central)", "numerical (Richardson)", "symbolic",
+                         "forward mode", "reverse mode"}
+    for method in ("symbolic", "forward mode", "reverse mode"):
+        assert rows[method][0] == "3" and float(rows[method][1]) == 0.0, rows[method]
+    for method in ("numerical (central)", "numerical (Richardson)"):
+        assert float(rows[method][0]) == 3.0
+        assert float(rows[method][2]) < 1e-9  # relative error, within the estimate's order
+    assert "disagrees" not in result.stdout
+
+
+def test_diff_two_variables_and_a_kink():
+    result = run("diff", "sin(x*y) + x/y", "--at", "x=1", "--at", "y=2")
+    assert result.returncode == 0 and "symbolic d/dy: x*cos(x*y) - x/y**2" in result.stdout
+    kink = run("diff", "abs(x)", "--at", "x=0")
+    assert kink.returncode == 0
+    assert "kink: abs" in kink.stdout and "subdifferential [-1, 1]" in kink.stdout
+
+
+def test_explain_reverse_lists_adjoints_and_draws_the_graph(tmp_path):
+    svg = tmp_path / "seed.svg"
+    result = run("explain", "x**2 - 3*x - 2", "--at", "x=3", "--graph", str(svg))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for line in ("v1 = x**2 = 9", "v2 = 3 * x = 9", "v4 = v3 - 2 = -2",
+                 "x_bar += v2_bar * dv2/dx = -1 * 3 = -3", "dv4/dx = 3"):
+        assert line in out
+    if "graph written" in out:
+        data = svg.read_bytes()
+        assert b"<svg" in data and b"subtract" in data
+    else:  # Graphviz missing: the DOT text is written instead, and said so
+        assert (tmp_path / "seed.dot").read_text().startswith("digraph")
+
+
+def test_explain_forward_markdown_and_latex():
+    forward = run("explain", "x*y + sin(x)", "--at", "x=0", "--at", "y=2", "--mode", "forward")
+    assert forward.returncode == 0 and "sweep for d/dy: y' = 1" in forward.stdout
+    latex = run("explain", "x^2", "--at", "x=3", "--format", "latex")
+    assert latex.returncode == 0 and "\\begin{aligned}" in latex.stdout
+    markdown = run("explain", "x^2", "--at", "x=3", "--format", "markdown")
+    assert markdown.returncode == 0 and "| value | definition |" in markdown.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["diff", "x**2 - 3*x - ", "--at", "x=3"], "position 13"),
+    (["diff", "log(x*y)", "--at", "x=1"], "no value for y"),
+    (["diff", "log(x)", "--at", "x=-1"], "outside the function's domain"),
+    (["diff", "x", "--at", "x=abc"], "is not a number"),
+    (["diff", "x", "--at", "x=1", "--at", "z=2"], "does not use"),
+    (["explain", "x", "--at", "x=1", "--graph", "/proc/nope/g.svg"], "cannot write"),
+    (["explain", "x*x", "--at", "x=1", "--graph", "g.jpg"], "unsupported output"),
+])
+def test_bad_input_exits_2_with_a_clear_message(args, message):
+    result = run(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

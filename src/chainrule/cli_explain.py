@@ -43,7 +43,7 @@ def _point(expr: Any, assignments: list[str]) -> tuple[list[str], list[float]]:
 def _prepare(args: argparse.Namespace):
     from chainrule.explainer.expression import expression_function
     from chainrule.symbolic.errors import SymbolicError
-    from chainrule.symbolic.parse import parse
+    from chainrule.symbolic import parse
 
     try:
         expr = parse(args.expression)
@@ -65,8 +65,7 @@ def run_diff(args: argparse.Namespace) -> int:
     from chainrule.explainer.compare import compare
 
     expr, names, point, f = _prepare(args)
-    table = compare(f, *point, names=names, tolerance=args.tolerance)
-    table.expression = str(expr)
+    table = compare(f, *point, names=names, tolerance=args.tolerance, expression=expr)
     print(table)
     return 0
 
@@ -77,7 +76,11 @@ def run_explain(args: argparse.Namespace) -> int:
 
     expr, names, point, f = _prepare(args)
     print(f"f({', '.join(names)}) = {expr}")
-    print(explain(f, *point, mode=args.mode, names=names).render(args.format))
+    try:
+        explanation = explain(f, *point, mode=args.mode, names=names)
+    except ValueError as err:  # e.g. a constant expression: nothing to explain
+        raise UsageError(str(err)) from None
+    print(explanation.render(args.format))
     if args.graph:
         try:
             path = render_dot(to_dot(f, *point, names=names), args.graph)

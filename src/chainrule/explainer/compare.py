@@ -118,7 +118,7 @@ def _numerical_rows(f: Callable[..., Any], point: Any) -> list[MethodResult]:
     return rows
 
 
-def _symbolic_row(f: Callable[..., Any], names: list[str], point: Any
+def _symbolic_row(f: Callable[..., Any], names: list[str], point: Any, given: Any = None
                   ) -> tuple[MethodResult, Any, list[str], str]:
     try:
         from chainrule import symbolic
@@ -129,7 +129,7 @@ def _symbolic_row(f: Callable[..., Any], names: list[str], point: Any
     values = {n: float(v) for n, v in zip(names, point)}
 
     def run():
-        expr = trace(f, names)
+        expr = given if given is not None else trace(f, names)
         derivatives = [simplify(diff(expr, n)) for n in names]
         return expr, derivatives, xp.array([float(d.evaluate(**values)) for d in derivatives])
 
@@ -174,16 +174,18 @@ def _reverse_row(f: Callable[..., Any], point: Any) -> MethodResult:
 
 
 def compare(f: Callable[..., Any], *args: float, names: Sequence[str] | None = None,
-            tolerance: float = 1e-6) -> Comparison:
+            tolerance: float = 1e-6, expression: Any = None) -> Comparison:
     """Differentiate scalar ``f`` of scalar arguments by every method; tabulate.
 
-    Rows whose relative error exceeds ``tolerance`` are flagged.
+    Rows whose relative error exceeds ``tolerance`` are flagged. The symbolic
+    row traces ``f`` to an expression, or uses ``expression`` when given (a
+    parsed formula keeps its exact constants).
     """
     if not args:
         raise ValueError("compare: give the point, e.g. compare(f, 3.0)")
     point = xp.asarray([float(a) for a in args], dtype=xp.float64)
     names = list(names) if names is not None else _arg_names(f, len(args))
-    symbolic_row, exact, expressions, expression = _symbolic_row(f, names, point)
+    symbolic_row, exact, expressions, expression = _symbolic_row(f, names, point, expression)
     rows = [*_numerical_rows(f, point), symbolic_row, _forward_row(f, point),
             _reverse_row(f, point)]
     source = "the symbolic derivative"

@@ -21,7 +21,7 @@ from typing import Any
 
 from chainrule.backend import xp
 from chainrule.core.graph import Node, topological_order
-from chainrule.ops.shape import sum_to
+from chainrule.ops.shape import identity_p, sum_to
 from chainrule.tensor import Tensor
 
 INFIX = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**",
@@ -40,6 +40,8 @@ class Step:
     params: dict[str, Any] = field(default_factory=dict)
 
     def formula(self) -> str:
+        if self.op == "power":
+            return f"{self.operands[0]}**{self.operands[1]}"
         if self.op in INFIX and len(self.operands) == 2:
             return f"{self.operands[0]} {INFIX[self.op]} {self.operands[1]}"
         if self.op == "negative":
@@ -171,6 +173,8 @@ class _Recorder:
     def __init__(self, f: Callable[..., Any], args: Sequence[Any], names: Sequence[str]):
         self.leaves = [Tensor(xp.asarray(a, dtype=xp.float64), requires_grad=True) for a in args]
         out = f(*self.leaves)
+        if any(out is leaf for leaf in self.leaves):  # f returns an input: record the identity
+            out = identity_p(out)
         if not isinstance(out, Tensor) or out._node is None:
             raise ValueError("explain: the function's output does not depend on its inputs "
                              "through any differentiable operation")
