@@ -42,8 +42,8 @@ def _point(expr: Any, assignments: list[str]) -> tuple[list[str], list[float]]:
 
 def _prepare(args: argparse.Namespace):
     from chainrule.explainer.expression import expression_function
-    from chainrule.symbolic.errors import SymbolicError
     from chainrule.symbolic import parse
+    from chainrule.symbolic.errors import SymbolicError
 
     try:
         expr = parse(args.expression)
