@@ -3,7 +3,7 @@
 scikit-learn's bundled digits (1,797 images) are split once, stratified,
 into 1,437 training and 360 test images. The network is 64-256-10 with a
 ReLU hidden layer and dropout; Adam with a cosine learning-rate schedule
-reaches about 97.5% test accuracy in 40 epochs, a couple of seconds.
+and label smoothing reaches about 98% test accuracy in 40 epochs (seconds).
 
 Run it: ``python examples/mlp_digits.py [--epochs N] [--save mlp.safetensors] [--quick]``.
 """

@@ -8,6 +8,18 @@ from chainrule import cli_train
 from chainrule.cli import build_parser, main
 
 
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """Small matrices multiply fastest on one BLAS thread; more only contend."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def test_shallow_run_saves_weights_and_plot(tmp_path, capsys):
     model_path, plot_path = tmp_path / "m.safetensors", tmp_path / "curves.png"
     code = main(["train", "shallow", "--epochs", "8", "--seed", "1", "--quiet",
@@ -83,3 +95,19 @@ def test_help_lists_the_models(capsys):
     out = capsys.readouterr().out
     for kind in ["mlp", "cnn", "lstm", "rnn", "shallow", "--save", "--plot"]:
         assert kind in out
+
+
+def test_without_tqdm_it_prints_a_line_per_epoch(monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # as if the data extra were missing
+    assert main(["train", "shallow", "--epochs", "2"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("epoch 1/2: loss=") and err[1].startswith("epoch 2/2: loss=")
+    assert "test acc=" in err[1]
+
+
+def test_threads_option(capsys):
+    assert main(["train", "shallow", "--epochs", "1", "--threads", "2", "--quiet"]) == 0
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "mlp", "--threads", "0"])

@@ -168,3 +168,46 @@ def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["m.safetensors"]
     monkeypatch.undo()
     assert cr.load(path)["w"].tolist() == [1.0, 1.0]
+
+
+def small_net(hidden=6):
+    from chainrule import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4))
+            self.lstm = nn.LSTM(4, hidden, batch_first=True)
+            self.head = nn.Linear(hidden, 3, dtype="float64")
+
+    return Net()
+
+
+def test_nn_module_round_trip_bit_for_bit(tmp_path):
+    cr.random.seed(0)
+    model = small_net()
+    model.conv[1].running_mean.data[:] = [0.1, 0.2, 0.3, 0.4]  # a buffer, saved too
+    cr.random.seed(1)
+    other = small_net()
+    cr.save(model, tmp_path / "net.safetensors")
+    other.load_state_dict(cr.load(tmp_path / "net.safetensors"))
+    ours, theirs = model.state_dict(), other.state_dict()
+    assert list(ours) == list(theirs) and "conv.1.running_mean" in ours
+    for name, value in ours.items():
+        assert theirs[name].dtype == value.dtype
+        assert theirs[name].numpy().tobytes() == value.numpy().tobytes(), name
+    assert other.head.weight.dtype == np.float64
+
+
+def test_nn_module_mismatch_is_refused_whole(tmp_path):
+    cr.random.seed(0)
+    cr.save(small_net(hidden=6), tmp_path / "net.safetensors")
+    model = small_net(hidden=5)
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    with pytest.raises(SerializationError, match=r"'lstm.weight_ih_l0' has shape \(24, 4\), "
+                                                 r"the model expects \(20, 4\)"):
+        cr.load(tmp_path / "net.safetensors", model=model)
+    with pytest.raises(ValueError, match="nothing was loaded"):
+        model.load_state_dict(cr.load(tmp_path / "net.safetensors"))
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), before[name])

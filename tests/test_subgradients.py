@@ -295,7 +295,7 @@ def test_forward_mode_conventions():
         assert tangent(lambda x: cr.clip(x, 0.0, 1.0), 1.0) == 1.0
 
 
-@pytest.mark.xfail(strict=True, reason="forward.push_tangents does not pass `perturbed` to "
-                   "rules yet, so a tie with a constant splits 1/2 (lead: see the report)")
 def test_forward_mode_tie_with_a_constant_takes_zero():
     assert float(cr.jvp(lambda x: cr.maximum(x, 0.0), (0.0,), (1.0,))[1]) == 0.0
+    # both arguments perturbed: the tie splits evenly, as in reverse mode
+    assert float(cr.jvp(lambda x, y: cr.maximum(x, y), (0.0, 0.0), (1.0, 0.0))[1]) == 0.5

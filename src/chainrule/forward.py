@@ -54,6 +54,18 @@ class ArrayOperators:
     def __rtruediv__(self, other):
         return bind(ops.divide, other, self)
 
+    def __floordiv__(self, other):
+        return bind(ops.floor_divide, self, other)
+
+    def __rfloordiv__(self, other):
+        return bind(ops.floor_divide, other, self)
+
+    def __mod__(self, other):
+        return bind(ops.remainder, self, other)
+
+    def __rmod__(self, other):
+        return bind(ops.remainder, other, self)
+
     def __pow__(self, other):
         if isinstance(other, (int, float)) and other == 2:
             return bind(ops.square, self)
@@ -152,6 +164,9 @@ def push_tangents(prim: Any, out: Any, primals: tuple, tangents: list, params: d
     rules = prim.jvps
     if rules is None or not is_float_dtype(dtype_of(out)):
         return None
+    if getattr(prim, "takes_perturbed", False):  # e.g. maximum(x, c): 0 at a tie, not 1/2
+        params = {**params, "perturbed": tuple(i for i, dx in enumerate(tangents)
+                                               if dx is not None)}
     total = None
     for i, dx in enumerate(tangents):
         if dx is None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainrule.backend import ndarray, xp
+from chainrule.backend import xp
 from chainrule.core.config import state
 from chainrule.core.graph import Node, topological_order
 from chainrule.core.primitive import all_finite, arrays_inside
+from chainrule.core.trace import Traced
 from chainrule.ops.nonsmooth import where
 from chainrule.ops.shape import astype, sum_to
 
@@ -126,14 +127,18 @@ def _sweep(order: list[Node], root: Node, seed: Any, targets: set[int] | None,
 
 def _has_nan(found: dict[int, tuple[Any, Any]]) -> bool:
     for _, g in found.values():
-        for a in (g,) if type(g) is ndarray else arrays_inside(g):
-            if a.dtype.kind not in "fc":
-                continue
-            if a.size == 1:  # item() is far cheaper than a ufunc for one number
-                v = a.item()
+        if isinstance(g, xp.inexact):  # a NumPy scalar: a comparison, not a ufunc call
+            if g != g:
+                return True
+            continue
+        for a in arrays_inside(g) if isinstance(g, Traced) else (g,):
+            kind = getattr(getattr(a, "dtype", None), "kind", "")
+            if kind == "f":  # r @ r is NaN exactly when r holds a NaN; one BLAS call
+                r = a.ravel()
+                v = r @ r
                 if v != v:
                     return True
-            elif xp.isnan(a).any():
+            elif kind == "c" and xp.isnan(a).any():
                 return True
     return False
 

@@ -322,6 +322,18 @@ class Tensor(NumpyInterface, Traced):
     def __rpow__(self, other):
         return bind(ops.power, other, self)
 
+    def __floordiv__(self, other):
+        return bind(ops.floor_divide, self, other)
+
+    def __rfloordiv__(self, other):
+        return bind(ops.floor_divide, other, self)
+
+    def __mod__(self, other):
+        return bind(ops.remainder, self, other)
+
+    def __rmod__(self, other):
+        return bind(ops.remainder, other, self)
+
     def __matmul__(self, other):
         return self._binary(ops.matmul, self, other)
 

@@ -28,7 +28,8 @@ _UFUNCS = {
     xp.less_equal: ops.less_equal, xp.greater: ops.greater,
     xp.greater_equal: ops.greater_equal, xp.logical_and: ops.logical_and,
     xp.logical_or: ops.logical_or, xp.logical_not: ops.logical_not,
-    xp.isfinite: ops.isfinite, xp.isnan: ops.isnan, xp.matmul: ops.matmul,
+    xp.isfinite: ops.isfinite, xp.floor_divide: ops.floor_divide,
+    xp.remainder: ops.remainder, xp.isnan: ops.isnan, xp.matmul: ops.matmul,
 }
 
 
@@ -160,7 +161,7 @@ class NumpyInterface:
         return ops.clip(self, min, max)
 
     def dot(self, other):
-        return ops.matmul(self, other)
+        return ops.dot(self, other)
 
     def exp(self):
         return ops.exp(self)

@@ -1,21 +1,27 @@
-"""Specs of the fused LSTM cell against the same update written with torch operations."""
+"""Specs of the LSTM recurrence primitive against the same recurrence written step by
+step with torch operations (so PyTorch differentiates it twice for the second order)."""
 
 import torch
 
-from chainrule.ops.recurrent import lstm_cell
+from chainrule.ops.recurrent import lstm_sequence
 from tests.ops.harness import Spec
 
 
-def _torch_lstm_cell(a, c):
-    i, f, g, o = torch.chunk(a, 4, dim=-1)
-    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-    c_new = f * c + i * g
-    tc = torch.tanh(c_new)
-    return torch.stack(torch.broadcast_tensors(o * tc, c_new, tc, i, f, g, o))
+def _torch_lstm_sequence(p, w_hh, h, c):
+    slabs = []
+    for t in range(p.shape[0]):
+        a = p[t] + h @ w_hh.T
+        i, f, g, o = torch.chunk(a, 4, dim=-1)
+        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+        c = f * c + i * g
+        tc = torch.tanh(c)
+        h = o * tc
+        slabs.append(torch.stack([h, c, tc, i, f, g, o]))
+    return torch.stack(slabs, dim=1)
 
 
 SPECS = [
-    Spec("lstm_cell", lstm_cell, _torch_lstm_cell, [((3, 8), (3, 2)), ((12,), (3,)),
-                                                    ((2, 1, 8), (3, 2))],
-         domain=(-3.0, 3.0), rtol=1e-9, atol=1e-12, primitives=("lstm_cell",)),
+    Spec("lstm_sequence", lstm_sequence, _torch_lstm_sequence,
+         [((3, 2, 8), (8, 2), (2, 2), (2, 2)), ((1, 1, 4), (4, 1), (1, 1), (1, 1))],
+         domain=(-1.5, 1.5), rtol=1e-9, atol=1e-12, primitives=("lstm_sequence",)),
 ]

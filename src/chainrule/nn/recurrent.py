@@ -1,17 +1,15 @@
-"""Recurrent cells (one step of an RNN, LSTM or GRU) and the step functions that the
-multi-step layers in ``recurrent_layers`` share.
+"""Recurrent cells (one step of an RNN, LSTM or GRU) and the RNN and GRU step functions
+that the multi-step layers in ``recurrent_layers`` share.
 
 Gate layouts, parameter names (``weight_ih_l0``, ``bias_hh_l1_reverse``,
 ...), shapes and initialization (everything U(-1/sqrt(H), 1/sqrt(H))) are
 PyTorch's, so a state_dict copies across in either direction.
 
-A step is a handful of whole-batch operations: the input and hidden
-projections (two matmuls against weights transposed once per call), one
-sigmoid over all gates, slices, and the elementwise update. Each step's
-input is a separate tensor, not a slice of a stacked array, because the
-cotangent of a slice is a zero array of the whole stack: slicing per step
-would make the backward pass quadratic in the sequence length.
-"""
+An RNN or GRU step is a handful of whole-batch operations: the input and
+hidden projections (two matmuls against weights transposed once per call),
+the gates and the elementwise update. An LSTM step (``LSTMCell``, and every
+step of ``LSTM``) is the ``lstm_sequence`` primitive, whose rules run
+backpropagation through time without recording each step."""
 
 from __future__ import annotations
 
@@ -24,7 +22,7 @@ from chainrule.backend import shape_of, xp
 from chainrule.nn import init
 from chainrule.nn._checks import float_input, layer_dtype, pattern, shape_error
 from chainrule.nn.module import Module, Parameter
-from chainrule.ops.recurrent import lstm_cell_p
+from chainrule.ops.recurrent import lstm_sequence_p
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell"]
 
@@ -38,16 +36,6 @@ def _rnn_step(x, h, w_ih_t, w_hh_t, b, relu):
     if b is not None:
         pre = pre + b
     return ops.relu(pre) if relu else ops.tanh(pre)
-
-
-def _lstm_step(x, h, c, w_ih_t, w_hh_t, b, n):
-    """Gates i, f, g, o (PyTorch's order): c' = f c + i g, h' = o tanh(c'); the update
-    is the fused ``lstm_cell`` primitive (the composite is its test oracle)."""
-    gates = ops.matmul(x, w_ih_t) + ops.matmul(h, w_hh_t)
-    if b is not None:
-        gates = gates + b
-    out = lstm_cell_p(gates, c)
-    return out[0], out[1]
 
 
 def _gru_step(x, h, w_ih_t, w_hh_t, b_ih, b_hh, n):
@@ -169,9 +157,11 @@ class LSTMCell(_Cell):
         h0, c0 = (None, None) if hx is None else hx
         h = self._state(h0, n, unbatched, "h")
         c = self._state(c0, n, unbatched, "c")
-        b = None if self.bias_ih is None else self.bias_ih + self.bias_hh
-        h, c = _lstm_step(x, h, c, *self._weights(), b, self.hidden_size)
-        return _unbatch(h, unbatched), _unbatch(c, unbatched)
+        p = ops.matmul(x, ops.transpose(self.weight_ih))
+        if self.bias_ih is not None:
+            p = p + (self.bias_ih + self.bias_hh)
+        out = lstm_sequence_p(ops.expand_dims(p, 0), self.weight_hh, h, c)  # one step
+        return _unbatch(out[0, 0], unbatched), _unbatch(out[1, 0], unbatched)
 
 
 class GRUCell(_Cell):

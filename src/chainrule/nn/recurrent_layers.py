@@ -4,7 +4,10 @@ Input is (L, N, features), or (N, L, features) with ``batch_first``, or
 unbatched (L, features); initial states are (num_layers * D, N, H), D = 2
 if ``bidirectional``. Outputs and parameter names are PyTorch's: the output
 holds the last layer's hidden state at every step, ``h_n`` (and ``c_n``) the
-last step's state of every layer and direction.
+last step's state of every layer and direction. An LSTM layer is one
+``lstm_sequence`` primitive over the whole sequence (input projections for
+all steps in one matrix product); RNN and GRU layers are composites, step by
+step.
 """
 
 from __future__ import annotations
@@ -17,14 +20,9 @@ from chainrule.backend import shape_of, xp
 from chainrule.nn._checks import float_input, layer_dtype, pattern, shape_error
 from chainrule.nn.functional import dropout
 from chainrule.nn.module import Module, Parameter
-from chainrule.nn.recurrent import (
-    _GATES,
-    _gru_step,
-    _lstm_step,
-    _positive,
-    _rnn_step,
-    _uniform_all,
-)
+from chainrule.nn.recurrent import _GATES, _gru_step, _positive, _rnn_step, _uniform_all
+from chainrule.ops.linalg import tensordot_p
+from chainrule.ops.recurrent import lstm_sequence_p
 
 __all__ = ["RNN", "LSTM", "GRU"]
 
@@ -100,56 +98,84 @@ class _RNNBase(Module):
 
     # ----- the recurrence -----
     def _run(self, x: Any, states: list[list[Any]]) -> tuple[Any, list[list[Any]]]:
-        """Every layer over the sequence; ``states`` holds one list per state kind (h, or
-        h and c), each with one (N, H) entry per layer and direction."""
+        """Every layer over the sequence ``x`` (L, N, F); ``states`` holds one list per
+        state kind (h, or h and c), each with one (N, H) entry per layer and direction.
+
+        An LSTM layer runs as one ``lstm_sequence`` primitive on the whole sequence.
+        RNN and GRU layers run step by step on per-step tensors, never on slices of a
+        stacked array that needs a gradient: a slice's cotangent is a zero array of
+        the whole stack, which would make the backward pass quadratic in the length.
+        """
         length = shape_of(x)[0]
-        inputs = [x[t] for t in range(length)]
+        whole = self._mode == "LSTM"
+        layer_input: Any = x if whole else [x[t] for t in range(length)]
         finals: list[list[Any]] = [[] for _ in states]
+        directions = 2 if self.bidirectional else 1
         for layer in range(self.num_layers):
             outputs = []
             for d, suffix in enumerate(self._suffixes(layer)):
-                k = layer * (2 if self.bidirectional else 1) + d
-                start = [s[k] for s in states]
-                hs, last = self._direction(inputs, start, suffix, reverse=d == 1)
-                outputs.append(hs)
+                start = [s[layer * directions + d] for s in states]
+                run = self._lstm_direction if whole else self._step_direction
+                out, last = run(layer_input, start, suffix, reverse=d == 1)
+                outputs.append(out)
                 for kind, value in zip(finals, last):
                     kind.append(value)
-            if len(outputs) == 2:
-                inputs = [ops.concatenate([f, b], axis=-1) for f, b in zip(*outputs)]
-            else:
-                inputs = outputs[0]
+            layer_input = self._join(outputs, whole)
             if self.dropout and self.training and layer < self.num_layers - 1:
-                inputs = [dropout(v, self.dropout, True, self.generator) for v in inputs]
-        n, width = shape_of(inputs[0])
-        out = ops.reshape(ops.concatenate(inputs, axis=0), (length, n, width))
-        return out, finals
+                layer_input = dropout(layer_input, self.dropout, True, self.generator) \
+                    if whole else [dropout(v, self.dropout, True, self.generator)
+                                   for v in layer_input]
+        if whole:
+            return layer_input, finals
+        n, width = shape_of(layer_input[0])
+        return ops.reshape(ops.concatenate(layer_input, axis=0), (length, n, width)), finals
 
-    def _direction(self, inputs: list[Any], state: list[Any], suffix: str, reverse: bool
-                   ) -> tuple[list[Any], list[Any]]:
-        """One layer in one direction: the hidden state at every step (in time order)
-        and the final state(s)."""
-        w_ih_t = ops.transpose(getattr(self, "weight_ih" + suffix))
-        w_hh_t = ops.transpose(getattr(self, "weight_hh" + suffix))
+    @staticmethod
+    def _join(outputs: list[Any], whole: bool) -> Any:
+        """Both directions' outputs side by side (features of the forward pass first)."""
+        if len(outputs) == 1:
+            return outputs[0]
+        if whole:
+            return ops.concatenate(outputs, axis=-1)
+        return [ops.concatenate([f, b], axis=-1) for f, b in zip(*outputs)]
+
+    def _weights(self, suffix: str) -> tuple[Any, Any, Any, Any]:
         b_ih = getattr(self, "bias_ih" + suffix) if self.bias else None
         b_hh = getattr(self, "bias_hh" + suffix) if self.bias else None
+        return (getattr(self, "weight_ih" + suffix), getattr(self, "weight_hh" + suffix),
+                b_ih, b_hh)
+
+    def _lstm_direction(self, x: Any, state: list[Any], suffix: str, reverse: bool
+                        ) -> tuple[Any, list[Any]]:
+        """One LSTM layer in one direction over the whole sequence: its hidden states
+        (L, N, H) in time order and the final (h, c)."""
+        w_ih, w_hh, b_ih, b_hh = self._weights(suffix)
+        if reverse:
+            x = ops.flip(x, 0)
+        p = tensordot_p(x, w_ih, axes=((2,), (1,)))  # every step's input projection at once
+        if b_ih is not None:
+            p = p + (b_ih + b_hh)
+        out = lstm_sequence_p(p, w_hh, *state)
+        hs = out[0]
+        last = [hs[-1], out[1, -1]]
+        return (ops.flip(hs, 0) if reverse else hs), last
+
+    def _step_direction(self, inputs: list[Any], state: list[Any], suffix: str,
+                        reverse: bool) -> tuple[list[Any], list[Any]]:
+        """One RNN or GRU layer in one direction, step by step: the hidden state at
+        every step (in time order) and the final one."""
+        w_ih, w_hh, b_ih, b_hh = self._weights(suffix)
+        w_ih_t, w_hh_t = ops.transpose(w_ih), ops.transpose(w_hh)
         order = range(len(inputs) - 1, -1, -1) if reverse else range(len(inputs))
         hs: list[Any] = [None] * len(inputs)
-        mode, n = self._mode, self.hidden_size
-        if mode == "LSTM":
-            h, c = state
-            b = None if b_ih is None else b_ih + b_hh
-            for t in order:
-                h, c = _lstm_step(inputs[t], h, c, w_ih_t, w_hh_t, b, n)
-                hs[t] = h
-            return hs, [h, c]
         (h,) = state
-        if mode == "GRU":
+        if self._mode == "GRU":
             for t in order:
-                h = _gru_step(inputs[t], h, w_ih_t, w_hh_t, b_ih, b_hh, n)
+                h = _gru_step(inputs[t], h, w_ih_t, w_hh_t, b_ih, b_hh, self.hidden_size)
                 hs[t] = h
         else:
             b = None if b_ih is None else b_ih + b_hh
-            relu = mode == "RNN_RELU"
+            relu = self._mode == "RNN_RELU"
             for t in order:
                 h = _rnn_step(inputs[t], h, w_ih_t, w_hh_t, b, relu)
                 hs[t] = h

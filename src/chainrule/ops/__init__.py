@@ -10,6 +10,7 @@ from chainrule.ops import (
     activations,
     arithmetic,
     conv,
+    division,
     elementary,
     linalg,
     nondiff,
@@ -23,6 +24,7 @@ from chainrule.ops import (
 from chainrule.ops.activations import *  # noqa: F403
 from chainrule.ops.arithmetic import *  # noqa: F403
 from chainrule.ops.conv import *  # noqa: F403
+from chainrule.ops.division import *  # noqa: F403
 from chainrule.ops.elementary import *  # noqa: F403
 from chainrule.ops.linalg import *  # noqa: F403
 from chainrule.ops.nondiff import *  # noqa: F403
@@ -33,7 +35,8 @@ from chainrule.ops.reductions import *  # noqa: F403
 from chainrule.ops.scans import *  # noqa: F403
 from chainrule.ops.shape import *  # noqa: F403
 
-_FAMILIES = (activations, arithmetic, conv, elementary, linalg, nondiff, nonsmooth, pooling,
+_FAMILIES = (activations, arithmetic, conv, division, elementary, linalg, nondiff, nonsmooth,
+             pooling,
              recurrent, reductions, scans, shape)
 
 true_divide = divide  # noqa: F405

@@ -8,7 +8,7 @@ Three bilinear primitives close under differentiation:
 
 Each one's rules are the other two, so every derivative of a convolution,
 of any order, is again one of these three. (Pooling, in ``pooling.py``,
-reuses the window view and col2im below.)
+reuses the window geometry below.)
 
 Nothing loops over pixels or channels: the windows are one strided view, the
 contractions one batched matmul. Only the scatter back (col2im) loops, over

@@ -27,7 +27,7 @@ __all__ = [
     "avg_pool2d",
 ]
 
-# ----- windows: (N, C, *spatial) -> (N, C, *out, *kernel), padded with ``fill`` -----
+# ----- windows: (N, C, *spatial) -> (N, *kernel, C, *out), padded with ``fill`` -----
 
 def _offsets(kernel, stride, dilation, out):
     """(kernel offset, the slices of the padded input that offset reads) for each offset."""

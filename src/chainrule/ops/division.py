@@ -1,0 +1,24 @@
+"""Floor division and remainder, NumPy's ``//`` and ``%``.
+
+``x // y`` is piecewise constant: its derivative is zero wherever it exists,
+so it has no rules. ``x % y = x - y * floor(x / y)``: slope 1 in ``x`` and
+``-floor(x / y)`` in ``y`` between the jumps (at a jump the one-sided values
+differ; the rule takes the value of the piece the point belongs to).
+"""
+
+from __future__ import annotations
+
+from chainrule.backend import xp
+from chainrule.core.primitive import Primitive, defpartials
+from chainrule.ops.nondiff import floor
+
+__all__ = ["floor_divide", "remainder", "mod"]
+
+floor_divide = Primitive("floor_divide", xp.floor_divide)  # zero derivative: a constant
+
+remainder = Primitive("remainder", xp.remainder, kink="jumps where x / y is an integer")
+defpartials(remainder,
+            lambda out, x, y: 1.0 + 0.0 * x,
+            lambda out, x, y: -floor(x / y))
+
+mod = remainder
