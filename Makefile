@@ -17,8 +17,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# the demo's tour uses the optional extras (symbolic, drawing, data for the training run)
 $(VENV)/.installed-base: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[data,plot,viz,sympy]"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python

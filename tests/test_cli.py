@@ -11,14 +11,20 @@ def run(*args):
                           text=True, timeout=120)
 
 
-def test_demo_prints_the_seed_example():
-    result = run("demo")
+def test_demo_is_the_tour(tmp_path):
+    result = run("demo", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "f(3)  = -2" in out
+    assert "f(3) = -2" in out
     assert "reverse mode     f'(3) = 3" in out
     assert "grad of grad     f''(3) = 2" in out
-    assert "square(v1)" in out or "= square" in out
+    assert "= square(v1)" in out
+    for method in ("numerical (central)", "symbolic", "forward mode", "reverse mode"):
+        assert method in out
+    assert "x_bar += v1_bar * dv1/dx = 1 * 6 = 6" in out
+    assert "test accuracy:" in out
+    accuracy = float(out.split("test accuracy:")[1].split("%")[0])
+    assert accuracy >= 90.0
 
 
 def test_unknown_command_fails():

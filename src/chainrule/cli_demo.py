@@ -1,30 +1,67 @@
-"""``chainrule demo``: the seed example, derived several ways and explained."""
+"""``chainrule demo``: the tour. The seed example f(x) = x^2 - 3x - 2 at x = 3
+through all four methods, its chain-rule trace and graph, then a short
+training run of a small network.
+"""
 
 from __future__ import annotations
 
 import argparse
+import tempfile
+from pathlib import Path
+
+
+def _seed(x):
+    return x**2 - 3 * x - 2
+
+
+def _section(title: str) -> None:
+    print()
+    print(title)
+    print("-" * len(title))
 
 
 def run(args: argparse.Namespace) -> int:
     import chainrule as cr
-    from chainrule.explainer import graph_text
+    from chainrule.explainer import compare, explain, graph_text, render_dot, to_dot
 
-    print("f(x) = x**2 - 3*x - 2 at x = 3")
+    print("chainrule: every way a computer finds a derivative, cross-checked and explained")
+    _section("1. Reverse mode, PyTorch style: record, then sweep back")
     x = cr.tensor(3.0, requires_grad=True)
-    y = x**2 - 3 * x - 2
-    print(f"  value            f(3)  = {y.item():g}")
-    print("  recorded graph (reverse mode records every primitive it applies):")
+    y = _seed(x)
+    print(f"f(3) = {y.item():g}; the recorded graph:")
     for line in graph_text(y, names={id(x): "x"}).splitlines():
         print("    " + line)
     y.backward()
-    print(f"  reverse mode     f'(3) = {x.grad.item():g}   (x.grad after y.backward())")
-    slope = cr.grad(lambda x: x**2 - 3 * x - 2)(3.0)
-    print(f"  cr.grad          f'(3) = {float(slope):g}")
-    curvature = cr.grad(cr.grad(lambda x: x**2 - 3 * x - 2))(3.0)
-    print(f"  grad of grad     f''(3) = {float(curvature):g}")
-    return 0
+    print(f"reverse mode     f'(3) = {x.grad.item():g}   (x.grad after y.backward())")
+    print(f"cr.grad          f'(3) = {float(cr.grad(_seed)(3.0)):g}")
+    print(f"grad of grad     f''(3) = {float(cr.grad(cr.grad(_seed))(3.0)):g}")
+
+    _section("2. All four methods side by side")
+    print(compare(_seed, 3.0))
+
+    _section("3. The chain rule, step by step (reverse mode)")
+    print(explain(_seed, 3.0).text())
+
+    _section("4. The graph")
+    out_dir = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="chainrule-demo-"))
+    try:
+        path = render_dot(to_dot(_seed, 3.0), out_dir / "seed_graph.svg")
+        print(f"drawn to {path}")
+    except (RuntimeError, OSError) as err:
+        print(f"not drawn: {err}")
+
+    _section("5. A short training run: one hidden layer on a spiral")
+    try:
+        from chainrule.cli import main as cli_main
+    except ImportError as err:  # pragma: no cover - the data extra is missing
+        print(f"skipped: {err}")
+        return 0
+    return cli_main(["train", "shallow", "--quiet"])
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("demo", help="the seed example, derived and explained")
+    parser = commands.add_parser("demo", help="the tour: the seed example, four ways, "
+                                              "explained, drawn, then a short training run")
+    parser.add_argument("--out", metavar="DIR", help="where to write the graph drawing "
+                                                     "(default: a new temporary folder)")
     parser.set_defaults(run=run)
