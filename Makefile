@@ -35,7 +35,8 @@ demo: $(VENV)/.installed-base graphviz
 
 test: $(VENV)/.installed-test graphviz
 	$(BIN)/ruff check .
-	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest src tests
+	HYPOTHESIS_PROFILE=ci OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+	  $(BIN)/python -m pytest src tests
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
