@@ -31,7 +31,7 @@ from chainrule.creation import (
     zeros_like,
 )
 from chainrule.explainer import explain, to_dot
-from chainrule.gradcheck import GradcheckError, gradcheck
+from chainrule.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from chainrule.jacobians import hessian, hvp, jacfwd, jacrev, jvp, linearize
 from chainrule.ops import *  # noqa: F403 - the operations, named as in NumPy
 from chainrule.ops import __all__ as _ops_all
@@ -45,7 +45,8 @@ __version__ = "0.1.0"
 __all__ = [
     *_ops_all,
     "Primitive", "GradcheckError", "Tensor", "__version__", "arange", "detect_anomaly",
-    "enable_grad", "eye", "full", "grad", "gradcheck", "is_grad_enabled", "linalg", "linspace",
+    "enable_grad", "eye", "full", "grad", "gradcheck", "gradgradcheck", "is_grad_enabled",
+    "linalg", "linspace",
     "numerical",
     "no_grad", "ones", "ones_like", "primitive", "rand", "randn", "random",
     "set_grad_enabled", "tensor", "explain", "to_dot",

@@ -90,3 +90,29 @@ def _evaluate(f: Callable[..., Any], xs: list, j: int, xj: Any) -> Any:
     args = list(xs)
     args[j] = xj
     return _as_float64(f(*args))
+
+
+def gradgradcheck(f: Callable[..., Any], *inputs: Any, eps: float | None = None,
+                  atol: float | None = None, rtol: float | None = None, seed: int = 0) -> bool:
+    """Second derivatives: reverse mode through the gradient, against central
+    differences of the gradient.
+
+    The gradient of ``<f(x), v>`` (``v`` a seeded random cotangent) is itself
+    differentiated by reverse mode and compared, element by element, with
+    central differences of that gradient, exactly as :func:`gradcheck` does.
+
+    >>> import numpy as np, chainrule as cr
+    >>> cr.gradgradcheck(lambda x: cr.sin(x) * x ** 3, np.array([0.5, 1.5]))
+    True
+    """
+    from chainrule.ops.shape import concatenate, reshape
+
+    xs = [_as_float64(x) for x in inputs]
+    out = xp.asarray(vjp(f, *xs)[0])
+    v = xp.random.default_rng(seed).standard_normal(out.shape)
+
+    def first_derivatives(*args: Any) -> Any:
+        _, vjp_fn = vjp(f, *args)
+        return concatenate([reshape(g, (-1,)) for g in vjp_fn(v)])
+
+    return gradcheck(first_derivatives, *xs, eps=eps, atol=atol, rtol=rtol)
