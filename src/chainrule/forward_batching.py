@@ -26,7 +26,6 @@ from typing import Any
 from chainrule.backend import dtype_of, shape_of, xp
 from chainrule.core.primitive import registry
 from chainrule.core.trace import Traced, bind
-from chainrule.forward import ArrayOperators
 from chainrule.ops.reductions import sum_p
 from chainrule.ops.shape import (
     broadcast_to,
@@ -37,7 +36,7 @@ from chainrule.ops.shape import (
     reshape,
     squeeze,
 )
-from chainrule.tensor_numpy import NumpyInterface
+from chainrule.tensor_numpy import ArrayOperators, NumpyInterface
 
 BatchRule = Callable[[Any, list, list, dict], Any]
 

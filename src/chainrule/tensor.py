@@ -18,7 +18,7 @@ from chainrule.core.config import set_grad_enabled, state
 from chainrule.core.graph import Node, needed_indices
 from chainrule.core.trace import Traced, bind, call_impl
 from chainrule.reverse import backward_pass
-from chainrule.tensor_numpy import NumpyInterface
+from chainrule.tensor_numpy import ArrayOperators, NumpyInterface
 
 # Frames in these directories are the library's (or NumPy's dispatch), never
 # the user's line; comparing directories, not a "/chainrule/" substring, keeps
@@ -48,7 +48,7 @@ def _check_forward(prim: Any, out: Any, node: Node | None) -> None:
         raise FloatingPointError(f"anomaly: {prim.name!r} produced NaN or Inf at {where}")
 
 
-class Tensor(NumpyInterface, Traced):
+class Tensor(ArrayOperators, NumpyInterface, Traced):
     """An array with an optional gradient and the graph that produced it.
 
     >>> import chainrule as cr
@@ -289,7 +289,7 @@ class Tensor(NumpyInterface, Traced):
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
-    # ----- operators -----
+    # ----- operators: the hottest skip bind (the rest come from ArrayOperators) -----
     def __add__(self, other):
         return self._binary(ops.add, self, other)
 
@@ -314,26 +314,6 @@ class Tensor(NumpyInterface, Traced):
     def __rtruediv__(self, other):
         return self._binary(ops.divide, other, self)
 
-    def __pow__(self, other):
-        if isinstance(other, (int, float)) and other == 2:
-            return bind(ops.square, self)
-        return bind(ops.power, self, other)
-
-    def __rpow__(self, other):
-        return bind(ops.power, other, self)
-
-    def __floordiv__(self, other):
-        return bind(ops.floor_divide, self, other)
-
-    def __rfloordiv__(self, other):
-        return bind(ops.floor_divide, other, self)
-
-    def __mod__(self, other):
-        return bind(ops.remainder, self, other)
-
-    def __rmod__(self, other):
-        return bind(ops.remainder, other, self)
-
     def __matmul__(self, other):
         return self._binary(ops.matmul, self, other)
 
@@ -342,42 +322,6 @@ class Tensor(NumpyInterface, Traced):
 
     def __neg__(self):
         return self._process(ops.negative, (self,), {})
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return bind(ops.abs, self)
-
-    def __eq__(self, other):  # type: ignore[override]
-        return bind(ops.equal, self, other)
-
-    def __ne__(self, other):  # type: ignore[override]
-        return bind(ops.not_equal, self, other)
-
-    def __lt__(self, other):
-        return bind(ops.less, self, other)
-
-    def __le__(self, other):
-        return bind(ops.less_equal, self, other)
-
-    def __gt__(self, other):
-        return bind(ops.greater, self, other)
-
-    def __ge__(self, other):
-        return bind(ops.greater_equal, self, other)
-
-    def __and__(self, other):
-        return bind(ops.logical_and, self, other)
-
-    def __or__(self, other):
-        return bind(ops.logical_or, self, other)
-
-    def __invert__(self):
-        return bind(ops.logical_not, self)
-
-    def __getitem__(self, index):
-        return ops.getitem(self, index)
 
     def __setitem__(self, index, value):
         raise TypeError("tensors are immutable: build a new one with cr.where, "

@@ -11,6 +11,7 @@ from typing import Any
 
 from chainrule import ops
 from chainrule.backend import xp
+from chainrule.core.trace import bind
 
 # ufunc -> chainrule operation (method "__call__" only)
 _UFUNCS = {
@@ -183,3 +184,127 @@ class NumpyInterface:
 
     def relu(self):
         return ops.relu(self)
+
+
+class ArrayOperators:
+    """Python's operators on a traced value: each one binds one primitive, so the
+    value of the highest level among the operands handles it. Tensor, Dual and
+    the batched tangent share them; Tensor overrides the hottest ones."""
+
+    __slots__ = ()
+
+    def __add__(self, other):
+        return bind(ops.add, self, other)
+
+    def __radd__(self, other):
+        return bind(ops.add, other, self)
+
+    def __sub__(self, other):
+        return bind(ops.subtract, self, other)
+
+    def __rsub__(self, other):
+        return bind(ops.subtract, other, self)
+
+    def __mul__(self, other):
+        return bind(ops.multiply, self, other)
+
+    def __rmul__(self, other):
+        return bind(ops.multiply, other, self)
+
+    def __truediv__(self, other):
+        return bind(ops.divide, self, other)
+
+    def __rtruediv__(self, other):
+        return bind(ops.divide, other, self)
+
+    def __floordiv__(self, other):
+        return bind(ops.floor_divide, self, other)
+
+    def __rfloordiv__(self, other):
+        return bind(ops.floor_divide, other, self)
+
+    def __mod__(self, other):
+        return bind(ops.remainder, self, other)
+
+    def __rmod__(self, other):
+        return bind(ops.remainder, other, self)
+
+    def __pow__(self, other):
+        if isinstance(other, (int, float)) and other == 2:
+            return bind(ops.square, self)
+        return bind(ops.power, self, other)
+
+    def __rpow__(self, other):
+        return bind(ops.power, other, self)
+
+    def __matmul__(self, other):
+        return bind(ops.matmul, self, other)
+
+    def __rmatmul__(self, other):
+        return bind(ops.matmul, other, self)
+
+    def __neg__(self):
+        return bind(ops.negative, self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return bind(ops.abs, self)
+
+    def __eq__(self, other):  # type: ignore[override]
+        return bind(ops.equal, self, other)
+
+    def __ne__(self, other):  # type: ignore[override]
+        return bind(ops.not_equal, self, other)
+
+    def __lt__(self, other):
+        return bind(ops.less, self, other)
+
+    def __le__(self, other):
+        return bind(ops.less_equal, self, other)
+
+    def __gt__(self, other):
+        return bind(ops.greater, self, other)
+
+    def __ge__(self, other):
+        return bind(ops.greater_equal, self, other)
+
+    def __and__(self, other):
+        return bind(ops.logical_and, self, other)
+
+    def __or__(self, other):
+        return bind(ops.logical_or, self, other)
+
+    def __invert__(self):
+        return bind(ops.logical_not, self)
+
+    def __getitem__(self, index):
+        return ops.getitem(self, index)
+
+    __hash__ = object.__hash__  # identity: == is elementwise
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)  # type: ignore[attr-defined]
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:  # type: ignore[attr-defined]
+            n *= d
+        return n
+
+    @property
+    def T(self) -> Any:
+        return ops.transpose(self)
+
+    def __len__(self) -> int:
+        shape = self.shape  # type: ignore[attr-defined]
+        if not shape:
+            raise TypeError(f"len() of a 0-d {type(self).__name__}")
+        return shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
