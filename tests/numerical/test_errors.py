@@ -9,6 +9,7 @@ from chainrule.numerical import (
     EvaluationError,
     derivative,
     directional_derivative,
+    fd_weights,
     gradient,
     hessian,
     jacobian,
@@ -153,6 +154,10 @@ def test_f_returning_non_numbers_or_changing_shape():
         ({"step": 1e-30}, ValueError, "too small to change x"),
         ({"method": "magic"}, ValueError, "'central', 'forward', 'backward', 'complex', 'rich"),
         ({"method": None}, ValueError, "valid methods are"),
+        ({"n": 10**6}, ValueError, r"needs a stencil of 1000001 points; at most 32"),
+        ({"order": 10**6}, ValueError, r"needs a stencil of 1000001 points; at most 32"),
+        ({"n": 17, "order": 16}, ValueError, "33 points"),
+        ({"method": "forward", "order": 32}, ValueError, "33 points"),
     ],
 )
 def test_bad_arguments(kwargs, error, match):
@@ -188,3 +193,55 @@ def test_bad_points():
         step_error_curve(np.sin, [1.0, 2.0])
     with pytest.raises(ValueError, match="valid methods"):
         step_error_curve(np.sin, 1.0, method="richardson")
+
+
+def test_impossible_stencils_are_refused_before_any_work():
+    with pytest.raises(ValueError, match="at most 32 points; got 40"):
+        fd_weights(np.arange(40.0), 1)
+    with pytest.raises(ValueError, match="at most 32"):
+        hessian(lambda x: np.sum(x**2), [1.0, 2.0], order=40)
+    with pytest.raises(ValueError, match="at most 32"):
+        gradient(lambda x: np.sum(x**2), [1.0, 2.0], method="richardson", order=40)
+    # the largest stencil allowed still works
+    assert abs(float(derivative(np.exp, 0.0, order=30)) - 1) < 1e-6
+
+
+def test_overflow_or_pole_at_x_is_named():
+    with pytest.raises(EvaluationError, match=r"inf at x = 800\.0 itself: x lies on a pole of f, "
+                       "or f overflows there"):
+        derivative(np.exp, 800.0)
+
+
+# --- the complex step outside f's real domain -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: derivative(np.sqrt, -1.0, method="complex"), r"nan at x = -1\.0 itself"),
+        (lambda: derivative(np.log, [1.0, -1.0], method="complex"), r"x\[1\] = -1\.0 itself"),
+        (lambda: derivative(np.emath.sqrt, -4.0, method="complex"), r"non-real value 2j at x"),
+        (lambda: gradient(lambda x: np.sum(np.log(x)), [1.0, -1.0], method="complex"),
+         "nan at x itself"),
+        (lambda: jacobian(np.sqrt, [1.0, -1.0], method="complex"),
+         r"x itself, output element \[1\]"),
+        (lambda: directional_derivative(lambda x: np.sum(np.log(x)), [1.0, -1.0], [1.0, 1.0],
+                                        method="complex"), "nan at x itself"),
+    ],
+)
+def test_complex_step_outside_the_real_domain_is_refused(call, match):
+    # Im log(-1 + ih) / h is pi / h = 3e20: garbage, not a derivative
+    with pytest.raises(EvaluationError, match=match):
+        call()
+
+
+def test_a_genuinely_steep_function_passes_the_complex_step_guard():
+    d = derivative(lambda x: 1e10 * x, 0.0, method="complex")
+    assert float(d) == 1e10
+    assert d.evaluations == 2  # one more call, at x, to rule out a domain error
+    assert derivative(np.exp, 5.0, method="complex", step=0.1).evaluations == 1
+
+
+def test_step_error_curve_needs_a_step():
+    with pytest.raises(ValueError, match="at least one step"):
+        step_error_curve(np.sin, 1.0, steps=[])

@@ -63,6 +63,8 @@ def step_error_curve(
         hs = np.logspace(-16, 0, 65) * scale
     else:
         hs = np.asarray(steps, dtype=float).ravel()
+        if hs.size == 0:
+            raise ValueError("step_error_curve needs at least one step; got an empty steps")
         check_step(hs, hs.shape)
     calls = 0
     if exact is None:

@@ -75,8 +75,10 @@ class Evaluator:
         if bad.any():
             index = tuple(int(i) for i in np.argwhere(bad)[0])
             value = out[index]
-            if label == "x":
+            if label == "x" and np.isnan(value):
                 advice = "x lies outside f's domain (or on a singularity of f)"
+            elif label == "x":
+                advice = "x lies on a pole of f, or f overflows there"
             else:
                 advice = ("derivatives need finite values at every stencil point; x may lie "
                           "too close to the edge of f's domain (try a smaller step, or "
@@ -139,6 +141,34 @@ class Evaluator:
                 label,
             )
         return out
+
+
+    def guard_complex_step(self, out: np.ndarray, slope: np.ndarray, scale: object,
+                           x: object, describe: Describe) -> None:
+        """After a complex step, make sure x lies in f's real domain when the slope looks wrong.
+
+        Off f's real domain (``log`` or ``sqrt`` of a negative x) f(x + ih) is
+        not f(x) + i h f'(x) but a complex number of order 1, so Im f / h is
+        garbage of order 1/h: no error, just a wrong, huge slope. A slope that
+        changes f by more than ``1e8`` times its size over x's scale is that
+        suspicious; only then f is called once more at the real x, and must be
+        finite and real there (else EvaluationError at x). A genuinely steep f
+        passes at the cost of that one call.
+        """
+        reach = np.abs(slope) * scale
+        if not np.any(reach > STEEP * np.maximum(1.0, np.abs(out.real))):
+            return
+        at_x = self(x, "x", describe)
+        if np.iscomplexobj(at_x) and np.any(at_x.imag != 0):
+            index = tuple(int(i) for i in np.argwhere(at_x.imag != 0)[0])
+            raise EvaluationError(
+                f"f returned the non-real value {fmt(at_x[index])} at {describe(index)}: the "
+                "complex step needs f real on the real line around x (x lies outside f's "
+                "real domain)", x, "x")
+
+
+# A slope beyond this many times |f| per unit of x's scale triggers guard_complex_step's check.
+STEEP = 1e8
 
 
 def _numeric(out: object, describe: Describe) -> np.ndarray:

@@ -173,7 +173,7 @@ def _complex_partial(
         return f"the point {label} (h{j} = {fmt(h)}, c = {fmt(c)})"
 
     out = ev.complex_call(point.reshape(shape), label, describe)
-    check(out, describe(None))
+    check(out, lambda: describe(None))
     return float(out.imag.reshape(())) / c
 
 

@@ -129,6 +129,9 @@ def _directional(
         label = "x + i*t*v"
         out = ev.complex_call(point, label, lambda index: f"the point {label} (t = {fmt(t0)})")
         value = out.imag / t0
+        reach = max(1.0, float(np.max(np.abs(flat), initial=0.0)))
+        t_scale = reach / (float(np.max(np.abs(move), initial=0.0)) or 1.0)
+        ev.guard_complex_step(out, value, t_scale, xs, _at_x)
         return value, 2 * EPS * np.abs(value), t0
     stencil = "central" if method == "richardson" else method
     offsets, weights = fd_stencil(stencil, 1, order)
@@ -145,20 +148,24 @@ def _directional(
     return value, stencil_error_estimate(rounding, 1, order), t0
 
 
-def require_scalar(name: str, advice: str) -> Callable[[np.ndarray, str], None]:
+def _at_x(index: tuple[int, ...] | None) -> str:
+    return "x itself" + ("" if not index else f", output element [{', '.join(map(str, index))}]")
+
+
+def require_scalar(name: str, advice: str) -> Callable[[np.ndarray, Callable[[], str]], None]:
     """An output check refusing f that does not return exactly one value."""
 
-    def check(out: np.ndarray, where: str) -> None:
+    def check(out: np.ndarray, where: Callable[[], str]) -> None:
         if out.size != 1:
             raise ValueError(
-                f"{name} needs a scalar-valued f, but f returned shape {out.shape} at {where}; "
+                f"{name} needs a scalar-valued f, but f returned shape {out.shape} at {where()}; "
                 f"{advice}"
             )
 
     return check
 
 
-def _any_output(out: np.ndarray, where: str) -> None:
+def _any_output(out: np.ndarray, where: Callable[[], str]) -> None:
     """Jacobians and directional derivatives accept any output shape."""
 
 
@@ -184,7 +191,7 @@ def _first_derivatives(
     method: str,
     step: ArrayLike | None,
     order: int | None,
-    check_out: Callable[[np.ndarray, str], None],
+    check_out: Callable[[np.ndarray, Callable[[], str]], None],
     kind: str,
 ) -> Derivative:
     method = check_method(method)
@@ -213,7 +220,7 @@ def _first_estimate(
     shape: tuple[int, ...],
     method: str,
     order: int,
-    check_out: Callable[[np.ndarray, str], None],
+    check_out: Callable[[np.ndarray, Callable[[], str]], None],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(partials stacked as (n_inputs, *out), error estimates, steps) of one method."""
     if method == "complex":
@@ -252,10 +259,11 @@ def complex_partials(
     flat: np.ndarray,
     h: np.ndarray,
     shape: tuple[int, ...],
-    check_out: Callable[[np.ndarray, str], None],
+    check_out: Callable[[np.ndarray, Callable[[], str]], None],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Im f(x + i h_j e_j) / h_j for every coordinate j: one call each, no cancellation."""
     values = []
+    checked_x = False
     for j in range(flat.size):
         point = flat.astype(complex)
         point[j] += 1j * h[j]
@@ -268,8 +276,13 @@ def complex_partials(
             return f"the point {label} (h{j} = {fmt(h[j])}, x[{where}] = {fmt(flat[j])})"
 
         out = ev.complex_call(point.reshape(shape), label, describe)
-        check_out(out, describe(None))
+        check_out(out, lambda: describe(None))
         values.append(out.imag / h[j])
+        if not checked_x:  # one real call of f at most, and only if a slope looks wrong
+            calls = ev.calls
+            ev.guard_complex_step(out, values[-1], max(1.0, abs(flat[j])), flat.reshape(shape),
+                                  _at_x)
+            checked_x = ev.calls > calls
     if not values:
         return np.zeros((0,)), np.zeros((0,))
     value = np.stack(values)

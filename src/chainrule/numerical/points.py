@@ -28,7 +28,8 @@ class Points:
     ``x`` is flat (f sees it reshaped to ``shape``); ``h`` holds one step per
     coordinate. ``direction`` (flat, optional) replaces the axes by a single
     direction v: coordinate 0 then moves x by ``z * h[0] * v``.
-    ``check_out(out, describe)`` validates each result (e.g. that f is scalar).
+    ``check_out(out, where)`` validates each result (e.g. that f is scalar); ``where()``
+    names the point, built only when the check fails.
     """
 
     __slots__ = ("cache", "check_out", "direction", "ev", "h", "out_shape", "shape", "x")
@@ -39,7 +40,7 @@ class Points:
         x: np.ndarray,
         h: np.ndarray,
         shape: tuple[int, ...],
-        check_out: Callable[[np.ndarray, str], None],
+        check_out: Callable[[np.ndarray, Callable[[], str]], None],
         direction: np.ndarray | None = None,
     ) -> None:
         self.ev = ev
@@ -67,7 +68,7 @@ class Points:
                 point += z * self.h[0] * self.direction
         label = self.label(key)
         out = self.ev(point.reshape(self.shape), label, lambda index: self.describe(key, index))
-        self.check_out(out, self.describe(key, None))
+        self.check_out(out, lambda: self.describe(key, None))
         if self.out_shape is None:
             self.out_shape = out.shape
         elif out.shape != self.out_shape:

@@ -12,7 +12,7 @@ cancels one more term with every column. Moving down a column shrinks the step
 amplified noise), so the best entry is somewhere inside the tableau. We estimate
 each entry's error by how far it moved from the two entries it was built from,
 plus its propagated round-off, and keep adding rows while the best error keeps
-improving (the adaptive stop).
+improving and is not yet below 1e-13 relative (the adaptive stop).
 """
 
 from __future__ import annotations
@@ -50,13 +50,17 @@ def extrapolate(
     max_rows: int = 10,
     patience: int = 1,
     shrink_tries: int = 6,
+    target: float = 1e-13,
 ) -> Extrapolated:
     """Run the adaptive Richardson tableau over ``estimate`` at steps ``h0 / ratio**k``.
 
     Stops after ``patience`` rows in a row without improving any element's best
-    error estimate, or after ``max_rows`` rows. If f cannot be evaluated at the
-    first (largest) steps, the sequence restarts at a step ``ratio**2`` times
-    smaller, up to ``shrink_tries`` times (x may sit near the edge of f's domain).
+    error estimate, once every element's error estimate is below ``target``
+    times its value (good enough: a few hundred ulps; further rows would cost
+    evaluations for digits that round-off mostly eats), or after ``max_rows``
+    rows. If f cannot be evaluated at the first (largest) steps, the sequence
+    restarts at a step ``ratio**2`` times smaller, up to ``shrink_tries`` times
+    (x may sit near the edge of f's domain).
 
     >>> def estimate(factor):  # D(h) = 1 + h**2 + h**4 (exact value 1)
     ...     h = 0.1 * factor
@@ -94,7 +98,7 @@ def extrapolate(
             improved |= better
         prev = row
         stale = 0 if improved.any() else stale + 1
-        if stale >= patience:
+        if stale >= patience or np.all(best_error <= target * np.abs(best)):
             break
     return Extrapolated(best, best_error, first_factor=factor * ratio ** (rows - 1), rows=rows)
 

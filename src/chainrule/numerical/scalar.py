@@ -213,6 +213,8 @@ def _complex_step(
     out = ev.complex_call(points + 1j * h, label, _describer(points, h, label))
     _check_elementwise(out, points)
     value = np.broadcast_to(out.imag / h, points.shape)
+    ev.guard_complex_step(out, value, np.maximum(1.0, np.abs(points)), points,
+                          _describer(points, np.ones_like(points), "x"))
     # Rounding of the imaginary part only; the O(h**2) truncation is ~1e-40 at the default step.
     error = 2 * EPS * np.abs(value)
     return value, error

@@ -23,7 +23,12 @@ from numpy.typing import ArrayLike
 
 from .validate import check_derivative_order, check_method, resolve_order
 
-__all__ = ["fd_stencil", "fd_weights"]
+__all__ = ["MAX_STENCIL_POINTS", "fd_stencil", "fd_weights"]
+
+# Beyond a few dozen points a stencil gains nothing in float64 (round-off grows as
+# eps / h**n and the weights grow with the stencil) while the exact rational
+# recurrence slows down steeply; so an order that needs more points is refused.
+MAX_STENCIL_POINTS = 32
 
 
 def fd_weights(offsets: ArrayLike, n: int = 1) -> np.ndarray:
@@ -49,6 +54,10 @@ def fd_weights(offsets: ArrayLike, n: int = 1) -> np.ndarray:
         raise ValueError(f"fd_weights needs finite offsets; got {z.tolist()}")
     if len(np.unique(z)) != len(z):
         raise ValueError(f"fd_weights needs distinct offsets; got {z.tolist()}")
+    if len(z) > MAX_STENCIL_POINTS:
+        raise ValueError(
+            f"fd_weights supports stencils of at most {MAX_STENCIL_POINTS} points; got {len(z)}"
+        )
     if len(z) < n + 1:
         raise ValueError(
             f"a derivative of order n={n} needs at least {n + 1} stencil points; "
@@ -110,6 +119,13 @@ def fd_stencil(method: str = "central", n: int = 1, order: int | None = None) ->
     method = check_method(method, ("central", "forward", "backward"))
     n = check_derivative_order(n)
     order = resolve_order(method, order)
+    size = 2 * ((n + 1) // 2) - 1 + order if method == "central" else n + order
+    if size > MAX_STENCIL_POINTS:
+        raise ValueError(
+            f"method={method!r} with n={n} and order={order} needs a stencil of {size} points; "
+            f"at most {MAX_STENCIL_POINTS} are supported (in float64, round-off of order "
+            f"eps/h**n swamps what a higher accuracy order gains): lower n or order"
+        )
     if method == "central":
         half = (n + 1) // 2 - 1 + order // 2
         offsets = np.arange(-half, half + 1, dtype=float)
