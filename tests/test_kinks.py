@@ -148,3 +148,21 @@ def test_gradcheck_away_from_kinks_still_uses_central_differences():
     with pytest.raises(cr.GradcheckError) as err:
         cr.gradcheck(wrong, np.array([1.0]))
     assert "one-sided" not in str(err.value)
+
+
+def test_the_package_keeps_every_import_path():
+    import chainrule.subgradients as sg
+    from chainrule.subgradients import (
+        POLICIES,
+        TABLE,
+        KinkReport,
+        choice,
+        kinks,
+        summary,
+        tie_weight,
+    )
+
+    assert kinks is cr.kinks and sg.watch is watch and sg.recording.KinkReport is KinkReport
+    assert TABLE is sg.table.TABLE and POLICIES == ("min-norm", "pytorch", "jax")
+    assert callable(choice) and callable(summary) and callable(tie_weight)
+    assert cr.subgradient_policy is sg.policy.subgradient_policy

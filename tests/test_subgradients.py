@@ -257,9 +257,12 @@ def test_every_policy_has_a_choice_and_words_for_every_entry():
         assert kink.why and kink.subdifferential and kink.where
 
 
-def test_watched_primitives_state_their_convention():
-    for prim in (cr.relu, cr.abs, cr.maximum, cr.minimum, cr.ops.nonsmooth.clip_p):
-        assert TABLE[prim.name].pieces is not None
+def test_every_entry_is_watched_and_kinked_primitives_state_their_convention():
+    for name, kink in TABLE.items():  # max pooling reports its windows itself
+        assert (kink.detect is not None) == (name != "max_pool"), name
+    reductions = cr.ops.reductions
+    for prim in (cr.relu, cr.abs, cr.sign, cr.maximum, cr.minimum, cr.ops.nonsmooth.clip_p,
+                 reductions.max_p, reductions.min_p, reductions.std_p, reductions.vector_norm_p):
         assert TABLE[prim.name].says["min-norm"] in prim.kink
     assert cr.maximum.takes_perturbed and not cr.relu.takes_perturbed
 

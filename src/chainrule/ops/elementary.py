@@ -1,7 +1,8 @@
 """Elementary functions: each primitive is its NumPy implementation plus one
 partial derivative, from which ``defpartials`` makes both rules.
 
-Comments on a rule's line note where the derivative is infinite or undefined.
+Comments on a rule's line note where the derivative is infinite or undefined;
+sqrt and cbrt report their poles at 0 to ``cr.kinks()``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import math
 
 from chainrule.backend import xp
 from chainrule.core.primitive import Primitive, defpartials
+from chainrule.subgradients.recording import watched
 
 __all__ = [
     "exp",
@@ -54,8 +56,11 @@ log = _unary("log", xp.log, lambda out, x: 1 / x)  # pole at x == 0
 log1p = _unary("log1p", xp.log1p, lambda out, x: 1 / (x + 1))  # pole at x == -1
 log2 = _unary("log2", xp.log2, lambda out, x: 1 / (x * _LN2))  # pole at x == 0
 log10 = _unary("log10", xp.log10, lambda out, x: 1 / (x * _LN10))  # pole at x == 0
-sqrt = _unary("sqrt", xp.sqrt, lambda out, x: 0.5 / out)  # +inf at x == 0
-cbrt = _unary("cbrt", xp.cbrt, lambda out, x: 1 / (3 * out * out))  # +inf at x == 0
+
+
+sqrt = _unary("sqrt", watched("sqrt", xp.sqrt), lambda out, x: 0.5 / out)  # +inf at x == 0
+cbrt = _unary("cbrt", watched("cbrt", xp.cbrt),
+              lambda out, x: 1 / (3 * out * out))  # +inf at x == 0
 sin = _unary("sin", xp.sin, lambda out, x: cos(x))
 cos = _unary("cos", xp.cos, lambda out, x: -sin(x))
 tan = _unary("tan", xp.tan, lambda out, x: 1 + out * out)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from chainrule.backend import xp
 from chainrule.core.primitive import Primitive
+from chainrule.subgradients.recording import watched
 
 __all__ = [
     "floor",
@@ -31,9 +32,10 @@ __all__ = [
     "one_hot",
 ]
 
-floor = Primitive("floor", xp.floor)
-ceil = Primitive("ceil", xp.ceil)
-round = Primitive("round", xp.round)  # noqa: A001 - NumPy's name
+# watched: cr.kinks() reports evaluations exactly at their jumps
+floor = Primitive("floor", watched("floor", xp.floor))
+ceil = Primitive("ceil", watched("ceil", xp.ceil))
+round = Primitive("round", watched("round", xp.round))  # noqa: A001 - NumPy's name
 equal = Primitive("equal", xp.equal)
 not_equal = Primitive("not_equal", xp.not_equal)
 less = Primitive("less", xp.less)

@@ -10,13 +10,14 @@ minimum-norm subgradient with respect to the arguments being differentiated:
   (so ``maximum(x, 0)`` agrees with ``relu``);
 * ``clip`` at a bound: 0 to ``x`` when the bounds are constants, an even
   split between ``x`` and a bound that is differentiated too;
-* ``sign`` has no rule (its derivative is 0 wherever it exists).
+* ``sign`` has no rule (its derivative is 0 wherever it exists; 0 jumps).
 
 ``maximum``, ``minimum`` and ``clip`` are created with ``takes_perturbed``:
 engines pass their rules ``perturbed``, the indices of the arguments being
 differentiated at that level (see ``chainrule.subgradients``). The
 implementations report kinks to ``cr.kinks()`` when it is recording; that
-costs one attribute read per call otherwise.
+costs one attribute read per call otherwise. Rules use an unwatched twin of
+``sign``: a jump inside a derivative rule is the library's, not the user's.
 
 >>> import chainrule as cr
 >>> float(cr.grad(cr.relu)(0.0)), float(cr.grad(lambda x: cr.maximum(x, 0.0))(0.0))
@@ -76,9 +77,14 @@ relu = Primitive("relu", _relu_impl, kink=summary("relu"))
 defpartials(relu, _relu_partial)
 
 
-def _abs_partial(out, x):
+def abs_slope(x):
+    """abs'(x) with the policy's choice at 0 (the 1-norm's slope too)."""
     slope = choice("abs")  # 0, or 1 under the jax policy
-    return sign(x) if slope == 0.0 else sign(x) + slope * (x == 0)
+    return sign_in_rules(x) if slope == 0.0 else sign_in_rules(x) + slope * (x == 0)
+
+
+def _abs_partial(out, x):
+    return abs_slope(x)
 
 
 def _abs_impl(x):
@@ -89,7 +95,16 @@ def _abs_impl(x):
 abs = Primitive("abs", _abs_impl, kink=summary("abs"))  # noqa: A001 - NumPy's name
 defpartials(abs, _abs_partial)
 
-sign = Primitive("sign", xp.sign, kink=summary("sign"))  # no rule: a constant to every engine
+def _sign_impl(x, _ufunc=xp.sign, _watch=watch):  # bound as locals: the closed path is short
+    out = _ufunc(x)
+    if _watch.active:
+        _watch.check(sign, (x,), out)
+    return out
+
+
+sign = Primitive("sign", _sign_impl, kink=summary("sign"))  # no rule: a constant to every engine
+# the same function for rules: unregistered and unwatched (its name keeps batching and printing)
+sign_in_rules = Primitive("sign", xp.sign, register=False)
 
 
 # ----- maximum and minimum: ties between two arguments -----
@@ -192,7 +207,6 @@ def _clip_impl(x, lo, hi):
 clip_p = Primitive("clip", _clip_impl,
                    kink=summary("clip"), takes_perturbed=True)
 defpartials(clip_p, _clip_partial(0), _clip_partial(1), _clip_partial(2))
-
 
 
 def clip(x, a_min=None, a_max=None):

@@ -6,7 +6,9 @@ window, shape (N, *kernel, C, *out) (im2col), and
 Each is the other's rule. Max pooling is ``max`` over the window axes and
 average pooling ``mean`` (or a sum over a count), so both inherit the
 reductions' rules: tied maxima share the cotangent evenly (the minimum-norm
-subgradient, as for ``cr.max``; PyTorch gives it all to the first).
+subgradient, as for ``cr.max``; PyTorch gives it all to the first, as does
+``cr.subgradient_policy("pytorch")``). Under ``cr.kinks()`` max pooling reports
+its tied windows in the input's coordinates (TABLE entry ``max_pool``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import itertools
 from chainrule.backend import dtype_of, shape_of, xp
 from chainrule.core.primitive import Primitive
 from chainrule.ops.conv import _batched, _ints, _out_size, _padded, _window_view
-from chainrule.ops.reductions import max as reduce_max
-from chainrule.ops.reductions import mean, sum
+from chainrule.ops.reductions import max_p, mean, sum
 from chainrule.ops.shape import squeeze
+from chainrule.subgradients import concrete, watch
+from chainrule.subgradients.detectors import Hits, ties_in_windows
 
 __all__ = [
     "max_pool1d",
@@ -113,8 +116,27 @@ def _max_pool(name, nd, x, kernel_size, stride, padding, dilation, ceil_mode):
                                                        padding, dilation, ceil_mode)
     win = windows_p(x, kernel=kernel, stride=stride, padding=pads, dilation=dilation,
                     fill=-xp.inf)
-    out = reduce_max(win, axis=_kernel_axes(nd))
+    out = max_p(win, axis=_kernel_axes(nd), keepdims=False, ties="max_pool")
+    if watch.active:
+        watch.record(name, "max_pool", lambda tol: _pool_ties(win, out, nd, stride, dilation,
+                                                               pads, added, tol))
     return squeeze(out, 0) if added else out
+
+
+def _pool_ties(win, out, nd, stride, dilation, pads, added, tol) -> Hits | None:
+    """Windows with tied maxima, named by output index and the input pixels that tie."""
+    win, out = concrete(win), concrete(out)
+    if win is None or out is None:
+        return None  # a symbolic value: no numbers to look at
+
+    def pixel(w):  # an index of the windows (n, *offset, c, *position) -> of the input
+        n, offset, c, where = w[0], w[1:1 + nd], w[1 + nd], w[2 + nd:]
+        return (n, c, *(o * s + k * d - lo for o, k, s, d, (lo, _) in
+                        zip(where, offset, stride, dilation, pads)))
+
+    shares = max_p.vjps[0](xp.ones_like(out), out, win, axis=_kernel_axes(nd),
+                           keepdims=False, ties="max_pool")
+    return ties_in_windows(win, out, _kernel_axes(nd), tol, shares, pixel, drop_batch=added)
 
 
 def _avg_pool(name, nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad,

@@ -13,10 +13,10 @@ from chainrule.core.primitive import Primitive
 from chainrule.ops.arithmetic import power
 from chainrule.ops.elementary import exp
 from chainrule.ops.nondiff import not_equal
-from chainrule.ops.nonsmooth import abs, sign, where
+from chainrule.ops.nonsmooth import abs, abs_slope, sign_in_rules, where
 from chainrule.ops.scans import products_of_others
 from chainrule.ops.shape import astype, broadcast_to, checked_axis, reshape, squeeze
-from chainrule.subgradients import choice, summary
+from chainrule.subgradients import choice, concrete, summary, watch
 
 Axis = int | tuple[int, ...] | None
 
@@ -74,24 +74,42 @@ mean_p.defjvp(lambda dx, out, x, axis=None, keepdims=False:
             mean(dx, axis=axis, keepdims=keepdims))
 
 
-def _extremum_share(out, x, axis, keepdims):
-    # ties share the cotangent evenly (the minimum-norm subgradient)
-    hit = x == _unreduce(out, x, axis, keepdims)
-    count = xp.sum(_data(hit), axis=axis, keepdims=True)
+def _extremum_share(out, x, axis, keepdims, ties):
+    """Each element's share of the cotangent: ties share evenly (the minimum-norm
+    subgradient), or under ``choice(ties) == "first"`` (max pooling under the pytorch
+    and jax policies) the first maximum in C order takes it all."""
+    hit = _data(x == _unreduce(out, x, axis, keepdims))
+    if choice(ties) == "first":
+        return _first_only(xp.asarray(hit), _axes(axis, ndim_of(x))).astype(dtype_of(x))
+    count = xp.sum(hit, axis=axis, keepdims=True)
     return hit / count
+
+
+def _first_only(hit, axes):
+    ends = tuple(range(-len(axes), 0))
+    moved = xp.moveaxis(hit, axes, ends)
+    flat = moved.reshape(*moved.shape[:hit.ndim - len(axes)], -1)
+    first = flat & (xp.cumsum(flat, axis=-1) == 1)
+    return xp.moveaxis(first.reshape(moved.shape), ends, axes)
 
 
 def _data(v):
     return getattr(v, "data", v)
 
 
-def _extremum(name, impl):
-    prim = Primitive(name, lambda x, axis=None, keepdims=False:
-                     impl(x, axis=axis, keepdims=keepdims), kink="ties share evenly")
-    prim.defvjp(lambda g, out, x, axis=None, keepdims=False:
-                _unreduce(g, x, axis, keepdims) * _extremum_share(out, x, axis, keepdims))
-    prim.defjvp(lambda dx, out, x, axis=None, keepdims=False:
-                sum(dx * _extremum_share(out, x, axis, keepdims), axis=axis, keepdims=keepdims))
+def _extremum(name, reduce):
+    def impl(x, axis=None, keepdims=False, ties=name):
+        out = reduce(x, axis=axis, keepdims=keepdims)
+        if watch.active:
+            watch.check(prim, (x,), out, {"axis": axis, "keepdims": keepdims, "ties": ties})
+        return out
+
+    prim = Primitive(name, impl, kink=summary(name))
+    prim.defvjp(lambda g, out, x, axis=None, keepdims=False, ties=name:
+                _unreduce(g, x, axis, keepdims) * _extremum_share(out, x, axis, keepdims, ties))
+    prim.defjvp(lambda dx, out, x, axis=None, keepdims=False, ties=name:
+                sum(dx * _extremum_share(out, x, axis, keepdims, ties), axis=axis,
+                    keepdims=keepdims))
     return prim
 
 
@@ -148,11 +166,15 @@ var_p.defjvp(lambda dx, out, x, axis=None, keepdims=False, ddof=0:
 
 
 def _at_zero(slope, out, x, axis, keepdims, name):
-    """``slope``, except where ``out == 0``: there the policy's choice (0 by default)."""
-    taken = choice(name)
-    if taken == 0.0:  # the slopes below already give 0 there
-        return slope
-    return where(_unreduce(out == 0, x, axis, keepdims), taken, slope)
+    """``slope``, except where ``out == 0``: there the policy's choice (0 by default).
+
+    Selected by ``where`` even when the slope is already 0 there, so that its
+    derivative is 0 too: the Hessian of the norm (of std) at its kink is 0, as
+    abs''(0) is, not an artefact of the safe denominator (which gave I)."""
+    values = concrete(out)
+    if values is not None and not (xp.asarray(values) == 0).any():
+        return slope  # no slice at the kink: the common case costs one comparison
+    return where(_unreduce(out == 0, x, axis, keepdims), choice(name), slope)
 
 
 def _std_slope(out, x, axis, keepdims, ddof):
@@ -162,8 +184,14 @@ def _std_slope(out, x, axis, keepdims, ddof):
     return _at_zero(slope, out, x, axis, keepdims, "std")
 
 
-std_p = Primitive("std", lambda x, axis=None, keepdims=False, ddof=0:
-                  xp.std(x, axis=axis, keepdims=keepdims, ddof=ddof), kink=summary("std"))
+def _std_impl(x, axis=None, keepdims=False, ddof=0):
+    out = xp.std(x, axis=axis, keepdims=keepdims, ddof=ddof)
+    if watch.active:
+        watch.check(std_p, (x,), out, {"axis": axis, "keepdims": keepdims, "ddof": ddof})
+    return out
+
+
+std_p = Primitive("std", _std_impl, kink=summary("std"))
 std_p.defvjp(lambda g, out, x, axis=None, keepdims=False, ddof=0:
              _unreduce(g, x, axis, keepdims) * _std_slope(out, x, axis, keepdims, ddof))
 std_p.defjvp(lambda dx, out, x, axis=None, keepdims=False, ddof=0:
@@ -183,18 +211,22 @@ def _vector_norm_impl(x, ord, axis=None, keepdims=False):
         else:
             total = xp.sum((mag / scale) ** ord, axis=axis, keepdims=True)
             out = total ** (1.0 / ord) * scale
-    return out if keepdims else xp.squeeze(out, axis=_axes(axis, mag.ndim))
+    out = out if keepdims else xp.squeeze(out, axis=_axes(axis, mag.ndim))
+    if watch.active:
+        watch.check(vector_norm_p, (x,), out, {"ord": ord, "axis": axis, "keepdims": keepdims})
+    return out
 
 
 def _vector_norm_slope(out, x, ord, axis, keepdims):
     # sign(x) * (|x| / norm)**(p - 1); where the norm is 0, x is 0 and this gives 0
+    if ord == 1:  # sum(|x|): a zero element is abs's kink, so abs's choice (jax: 1)
+        return abs_slope(x)
     safe = _unreduce(where(out == 0, 1.0, out), x, axis, keepdims)
     if ord == 2:
         slope = x / safe
-    elif ord == 1:
-        slope = sign(x)
     else:
-        slope = sign(x) * power(abs(x) / safe, ord - 1.0)
+        s = sign_in_rules(x)
+        slope = s * power(s * x / safe, ord - 1.0)
     return _at_zero(slope, out, x, axis, keepdims, "vector_norm")
 
 
