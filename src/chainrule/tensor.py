@@ -48,6 +48,28 @@ def _check_forward(prim: Any, out: Any, node: Node | None) -> None:
         raise FloatingPointError(f"anomaly: {prim.name!r} produced NaN or Inf at {where}")
 
 
+_NEEDS = [needed_indices(mask) for mask in range(256)]
+
+
+def _unpack(args: tuple, level: int) -> tuple[tuple, int, bool]:
+    """The arrays to compute with, the mask of arguments needing a gradient
+    (bit i for argument i), and whether a value of an enclosing transform is inside."""
+    traced_inside = False
+    vals = []
+    mask = 0
+    for i, a in enumerate(args):
+        if type(a) is Tensor and a._level == level:
+            if a.requires_grad:
+                mask |= 1 << i
+            a = a.data
+            if type(a) is not ndarray and isinstance(a, Traced):
+                traced_inside = True
+        elif isinstance(a, Traced):
+            traced_inside = True
+        vals.append(a)
+    return tuple(vals), mask, traced_inside
+
+
 class Tensor(ArrayOperators, NumpyInterface, Traced):
     """An array with an optional gradient and the graph that produced it.
 
@@ -97,19 +119,13 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         # The hot path of the library: one pass over the arguments finds the
         # arrays to compute with and the inputs that need a gradient.
         level = self._level
-        traced_inside = False
-        vals = []
-        mask = 0  # bit i set: argument i needs a gradient
-        for i, a in enumerate(args):
-            if type(a) is Tensor and a._level == level:
-                if a.requires_grad:
-                    mask |= 1 << i
-                a = a.data
-                if type(a) is not ndarray and isinstance(a, Traced):
-                    traced_inside = True
-            elif isinstance(a, Traced):
-                traced_inside = True
-            vals.append(a)
+        if len(args) == 1 and args[0] is self and type(self.data) is ndarray:
+            # a unary operation on a plain array: the commonest case by far
+            vals: Any = (self.data,)
+            mask = self.requires_grad
+            traced_inside = False
+        else:
+            vals, mask, traced_inside = _unpack(args, level)
         if traced_inside:  # values of an enclosing transform: let it record too
             out = bind(prim, *vals, **params)
         else:
@@ -124,7 +140,8 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                 and out.dtype.kind == "f":
             # tuples of arrays and of ints drop out of the garbage collector's
             # tracking, which keeps recording a long chain linear in time
-            node = Node(prim, args, tuple(vals), params, out, needed_indices(mask))
+            node = Node(prim, args, vals, params, out,
+                        _NEEDS[mask] if mask < 256 else needed_indices(mask))
         if state.anomaly:
             _check_forward(prim, out, node)
             if node is not None:
