@@ -59,12 +59,15 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
     after that decision.
     """
     keep = None if targets is None else set(topological_order(root, targets))
-    found, swept = _sweep(root, seed, targets, keep, create_graph, state.anomaly)
+    if keep is None and not (create_graph or state.anomaly):
+        found, swept = _sweep_plain(root, seed)
+    else:
+        found, swept = _sweep(root, seed, targets, keep, create_graph, state.anomaly)
     if not state.anomaly and _has_nan(found):
         found, swept = _sweep(root, seed, targets, keep, create_graph, True)
     if not retain_graph:
-        for node in swept:
-            node.free()
+        for node in swept:  # Node.free, inlined: it runs once per node of every sweep
+            node.inputs = node.args = node.out = None
     return found
 
 
@@ -111,9 +114,7 @@ def _sweep(root: Node, seed: Any, targets: set[int] | None, keep: set[Node] | No
             try:
                 rule = rules[i]
             except IndexError:  # fewer rules than arguments
-                raise TypeError(f"{prim.name}: no reverse rule for argument {i}; defvjp needs "
-                                f"one rule per positional argument (None for no derivative)"
-                                ) from None
+                _missing_rule(prim, i)
             if rule is None:
                 continue
             x = inputs[i]
@@ -126,7 +127,7 @@ def _sweep(root: Node, seed: Any, targets: set[int] | None, keep: set[Node] | No
             if masked and (type(prim.impl) is xp.ufunc or getattr(rule, "elementwise", False)):
                 gi = _keep_zeros(g, gi)
             ref = args[i]
-            if gi.shape != ref.shape or gi.dtype != ref.dtype:
+            if gi.shape != ref.shape or gi.dtype is not ref.dtype:  # _fit compares properly
                 gi = _fit(gi, ref)
             if anomaly:
                 _check_finite(gi, node, i)
@@ -142,6 +143,58 @@ def _sweep(root: Node, seed: Any, targets: set[int] | None, keep: set[Node] | No
                 else:
                     cots[xnode] = prev + gi
     return found, swept
+
+
+def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], list[Node]]:
+    """``_sweep`` for the commonest case, first order on arrays with no
+    targets, masking or anomaly checks: the loop every ``backward`` runs."""
+    cots: dict[Node, Any] = {root: seed}
+    heap = [(-root.seq, root)]
+    found: dict[int, tuple[Any, Any]] = {}
+    swept = []
+    while heap:
+        node = heappop(heap)[1]
+        g = cots.pop(node)
+        inputs = node.inputs
+        if inputs is None:
+            node.parents()  # raises: freed by an earlier backward
+        swept.append(node)
+        prim = node.prim
+        args = node.args
+        out = node.out
+        params = node.params
+        if prim.takes_perturbed:
+            params = {**params, "perturbed": node.needs}
+        rules = prim.vjps
+        for i in node.needs:
+            try:
+                rule = rules[i]
+            except IndexError:
+                _missing_rule(prim, i)
+            if rule is None:
+                continue
+            gi = rule(g, out, *args, **params)
+            if gi is None:
+                continue
+            ref = args[i]
+            if gi.shape != ref.shape or gi.dtype is not ref.dtype:  # _fit compares properly
+                gi = _fit(gi, ref)
+            x = inputs[i]
+            xnode = x._node
+            if xnode is None:
+                prev = found.get(id(x))
+                found[id(x)] = (x, gi) if prev is None else (x, prev[1] + gi)
+            elif xnode in cots:
+                cots[xnode] = cots[xnode] + gi
+            else:
+                cots[xnode] = gi
+                heappush(heap, (-xnode.seq, xnode))
+    return found, swept
+
+
+def _missing_rule(prim: Any, i: int) -> None:
+    raise TypeError(f"{prim.name}: no reverse rule for argument {i}; defvjp needs one rule "
+                    f"per positional argument (None for no derivative)") from None
 
 
 def _has_nan(found: dict[int, tuple[Any, Any]]) -> bool:
