@@ -11,6 +11,7 @@ be differentiated again.
 
 from __future__ import annotations
 
+from heapq import heappop, heappush
 from typing import Any
 
 from chainrule.backend import xp
@@ -57,33 +58,48 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
     check per result) makes a second, masked sweep; saved values are freed
     after that decision.
     """
-    order = topological_order(root, targets)
-    found, swept = _sweep(order, root, seed, targets, create_graph, state.anomaly)
+    keep = None if targets is None else set(topological_order(root, targets))
+    if keep is None and not (create_graph or state.anomaly):
+        found, swept = _sweep_plain(root, seed)
+    else:
+        found, swept = _sweep(root, seed, targets, keep, create_graph, state.anomaly)
     if not state.anomaly and _has_nan(found):
-        found, swept = _sweep(order, root, seed, targets, create_graph, True)
+        found, swept = _sweep(root, seed, targets, keep, create_graph, True)
     if not retain_graph:
-        for node in swept:
-            node.free()
+        for node in swept:  # Node.free, inlined: it runs once per node of every sweep
+            node.inputs = node.args = node.out = None
     return found
 
 
-def _sweep(order: list[Node], root: Node, seed: Any, targets: set[int] | None,
+def _sweep(root: Node, seed: Any, targets: set[int] | None, keep: set[Node] | None,
            create_graph: bool, masked: bool) -> tuple[dict[int, tuple[Any, Any]], list[Node]]:
-    """One pass over ``order``; ``masked`` keeps zero cotangents zero in elementwise rules."""
+    """One pass from ``root``; ``masked`` keeps zero cotangents zero in elementwise rules.
+
+    Nodes are visited newest first from a heap of those that have received a
+    cotangent. A node is created after its inputs, so every node that can
+    send it a cotangent has been visited by the time it is popped: a
+    topological order found on the way, with no separate search and sort, and
+    nodes that receive nothing (symbolic zeros) are never visited. ``keep``
+    (when targets are given) holds the nodes on a path to a target.
+    """
+    if keep is not None and root not in keep:
+        return {}, []
     cots: dict[Node, Any] = {root: seed}
+    heap = [(-root.seq, root)]
     found: dict[int, tuple[Any, Any]] = {}
     swept = []
     anomaly = state.anomaly
-    for node in order:
-        g = cots.pop(node, None)
-        if g is None:  # a symbolic zero: nothing flows through this node
-            continue
+    while heap:
+        node = heappop(heap)[1]
+        g = cots.pop(node)
         if targets is not None and id(node) in targets:
             found[id(node)] = (node, g)
             continue
+        inputs = node.inputs
+        if inputs is None:
+            node.parents()  # raises: freed by an earlier backward
         swept.append(node)
         prim = node.prim
-        inputs = node.inputs
         params = node.params
         if create_graph:
             args = inputs
@@ -98,31 +114,87 @@ def _sweep(order: list[Node], root: Node, seed: Any, targets: set[int] | None,
             try:
                 rule = rules[i]
             except IndexError:  # fewer rules than arguments
-                raise TypeError(f"{prim.name}: no reverse rule for argument {i}; defvjp needs "
-                                f"one rule per positional argument (None for no derivative)"
-                                ) from None
+                _missing_rule(prim, i)
             if rule is None:
                 continue
+            x = inputs[i]
+            xnode = x._node
+            if keep is not None and xnode is not None and xnode not in keep:
+                continue  # cannot reach a target
             gi = rule(g, out, *args, **params)
             if gi is None:  # a symbolic zero
                 continue
             if masked and (type(prim.impl) is xp.ufunc or getattr(rule, "elementwise", False)):
                 gi = _keep_zeros(g, gi)
             ref = args[i]
-            if gi.shape != ref.shape or gi.dtype != ref.dtype:
+            if gi.shape != ref.shape or gi.dtype is not ref.dtype:  # _fit compares properly
                 gi = _fit(gi, ref)
             if anomaly:
                 _check_finite(gi, node, i)
-            x = inputs[i]
-            xnode = x._node
             if xnode is None:  # a leaf: its cotangent is a result
                 xkey = id(x)
                 prev = found.get(xkey)
                 found[xkey] = (x, gi if prev is None else prev[1] + gi)
             else:
                 prev = cots.get(xnode)
-                cots[xnode] = gi if prev is None else prev + gi
+                if prev is None:
+                    cots[xnode] = gi
+                    heappush(heap, (-xnode.seq, xnode))
+                else:
+                    cots[xnode] = prev + gi
     return found, swept
+
+
+def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], list[Node]]:
+    """``_sweep`` for the commonest case, first order on arrays with no
+    targets, masking or anomaly checks: the loop every ``backward`` runs."""
+    cots: dict[Node, Any] = {root: seed}
+    heap = [(-root.seq, root)]
+    found: dict[int, tuple[Any, Any]] = {}
+    swept = []
+    while heap:
+        node = heappop(heap)[1]
+        g = cots.pop(node)
+        inputs = node.inputs
+        if inputs is None:
+            node.parents()  # raises: freed by an earlier backward
+        swept.append(node)
+        prim = node.prim
+        args = node.args
+        out = node.out
+        params = node.params
+        if prim.takes_perturbed:
+            params = {**params, "perturbed": node.needs}
+        rules = prim.vjps
+        for i in node.needs:
+            try:
+                rule = rules[i]
+            except IndexError:
+                _missing_rule(prim, i)
+            if rule is None:
+                continue
+            gi = rule(g, out, *args, **params)
+            if gi is None:
+                continue
+            ref = args[i]
+            if gi.shape != ref.shape or gi.dtype is not ref.dtype:  # _fit compares properly
+                gi = _fit(gi, ref)
+            x = inputs[i]
+            xnode = x._node
+            if xnode is None:
+                prev = found.get(id(x))
+                found[id(x)] = (x, gi) if prev is None else (x, prev[1] + gi)
+            elif xnode in cots:
+                cots[xnode] = cots[xnode] + gi
+            else:
+                cots[xnode] = gi
+                heappush(heap, (-xnode.seq, xnode))
+    return found, swept
+
+
+def _missing_rule(prim: Any, i: int) -> None:
+    raise TypeError(f"{prim.name}: no reverse rule for argument {i}; defvjp needs one rule "
+                    f"per positional argument (None for no derivative)") from None
 
 
 def _has_nan(found: dict[int, tuple[Any, Any]]) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 from chainrule import ops
 from chainrule.backend import is_float_dtype, ndarray, xp
 from chainrule.core.config import set_grad_enabled, state
-from chainrule.core.graph import Node, needed_indices
+from chainrule.core.graph import Node, needed_indices, node_sequence
 from chainrule.core.trace import Traced, bind, call_impl
 from chainrule.reverse import backward_pass
 from chainrule.tensor_numpy import ArrayOperators, NumpyInterface
@@ -46,6 +46,29 @@ def _check_forward(prim: Any, out: Any, node: Node | None) -> None:
         if node is not None:
             node.where = where
         raise FloatingPointError(f"anomaly: {prim.name!r} produced NaN or Inf at {where}")
+
+
+_NEEDS = [needed_indices(mask) for mask in range(256)]
+_new = object.__new__
+
+
+def _unpack(args: tuple, level: int) -> tuple[tuple, int, bool]:
+    """The arrays to compute with, the mask of arguments needing a gradient
+    (bit i for argument i), and whether a value of an enclosing transform is inside."""
+    traced_inside = False
+    vals = []
+    mask = 0
+    for i, a in enumerate(args):
+        if type(a) is Tensor and a._level == level:
+            if a.requires_grad:
+                mask |= 1 << i
+            a = a.data
+            if type(a) is not ndarray and isinstance(a, Traced):
+                traced_inside = True
+        elif isinstance(a, Traced):
+            traced_inside = True
+        vals.append(a)
+    return tuple(vals), mask, traced_inside
 
 
 class Tensor(ArrayOperators, NumpyInterface, Traced):
@@ -93,23 +116,21 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         t.requires_grad = node is not None
         return t
 
-    def _process(self, prim: Any, args: tuple, params: dict) -> Any:
+    def _process(self, prim: Any, args: tuple, params: dict, vals: tuple | None = None,
+                 mask: int = 0) -> Any:
         # The hot path of the library: one pass over the arguments finds the
-        # arrays to compute with and the inputs that need a gradient.
+        # arrays to compute with and the inputs that need a gradient (bit i
+        # of ``mask`` for argument i), unless the caller found them already.
         level = self._level
         traced_inside = False
-        vals = []
-        mask = 0  # bit i set: argument i needs a gradient
-        for i, a in enumerate(args):
-            if type(a) is Tensor and a._level == level:
-                if a.requires_grad:
-                    mask |= 1 << i
-                a = a.data
-                if type(a) is not ndarray and isinstance(a, Traced):
-                    traced_inside = True
-            elif isinstance(a, Traced):
-                traced_inside = True
-            vals.append(a)
+        if vals is not None:
+            pass
+        elif len(args) == 1 and args[0] is self and type(self.data) is ndarray:
+            # a unary operation on a plain array: the commonest case by far
+            vals = (self.data,)
+            mask = self.requires_grad
+        else:
+            vals, mask, traced_inside = _unpack(args, level)
         if traced_inside:  # values of an enclosing transform: let it record too
             out = bind(prim, *vals, **params)
         else:
@@ -122,9 +143,16 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         node = None
         if mask and prim.vjps is not None and (level or state.grad_enabled) \
                 and out.dtype.kind == "f":
-            # tuples of arrays and of ints drop out of the garbage collector's
-            # tracking, which keeps recording a long chain linear in time
-            node = Node(prim, args, tuple(vals), params, out, needed_indices(mask))
+            # Node(...) without the call of __init__: this runs once per operation
+            node = _new(Node)
+            node.prim = prim
+            node.inputs = args
+            node.args = vals
+            node.params = params
+            node.out = out
+            node.needs = _NEEDS[mask] if mask < 256 else needed_indices(mask)
+            node.seq = next(node_sequence)
+            node.where = None
         if state.anomaly:
             _check_forward(prim, out, node)
             if node is not None:
@@ -140,8 +168,22 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
     def _binary(self, prim: Any, x: Any, y: Any) -> Any:
         """Operators: skip ``bind``'s search unless a higher level is involved."""
         other = y if x is self else x
-        if isinstance(other, Traced) and other._level > self._level:
-            return bind(prim, x, y)
+        data = self.data
+        if type(other) is Tensor:
+            if other._level == self._level and type(data) is ndarray \
+                    and type(other.data) is ndarray:
+                # two tensors of one level over plain arrays: unpacked here
+                mask = (x.requires_grad) | (y.requires_grad << 1)
+                return self._process(prim, (x, y), {}, (x.data, y.data), mask)
+            if other._level > self._level:
+                return bind(prim, x, y)
+        elif isinstance(other, Traced):
+            if other._level > self._level:
+                return bind(prim, x, y)
+        elif type(data) is ndarray:  # a tensor and a constant
+            if x is self:
+                return self._process(prim, (x, y), {}, (data, y), self.requires_grad)
+            return self._process(prim, (x, y), {}, (x, data), self.requires_grad << 1)
         return self._process(prim, (x, y), {})
 
     # ----- properties mirroring ndarray -----

@@ -14,7 +14,7 @@ import itertools
 from collections.abc import Iterable
 from typing import Any
 
-_sequence = itertools.count()
+node_sequence = itertools.count()  # creation numbers, shared by every way of making a node
 _INDICES = [tuple(i for i in range(8) if mask >> i & 1) for mask in range(256)]
 
 
@@ -39,7 +39,7 @@ class Node:
         self.params = params
         self.out = out  # raw output array
         self.needs = needs  # indices of inputs that require grad
-        self.seq = next(_sequence)  # creation order, which is a topological order
+        self.seq = next(node_sequence)  # creation order, which is a topological order
         self.where: str | None = None  # "file:line" of the user's code, in anomaly mode
 
     @property

@@ -77,8 +77,16 @@ class Primitive:
         return self.vjps is not None
 
     def __call__(self, *args: Any, **params: Any) -> Any:
-        # bind, inlined for plain arrays: rules call primitives on arrays in
-        # every first-order sweep, so this path must be short
+        # bind, inlined: rules call primitives on arrays in every first-order
+        # sweep, and users call them on tensors, so both paths must be short
+        if len(args) == 1:
+            a = args[0]
+            if isinstance(a, Traced):  # the only traced value is the top one
+                return a._process(self, args, params)
+            try:
+                return self.impl(a, **params)
+            except Exception:
+                return call_impl(self, args, params)
         for a in args:
             if isinstance(a, Traced):
                 return bind(self, *args, **params)
