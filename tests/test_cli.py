@@ -22,6 +22,9 @@ def test_demo_is_the_tour(tmp_path):
     for method in ("numerical (central)", "symbolic", "forward mode", "reverse mode"):
         assert method in out
     assert "x_bar += v1_bar * dv1/dx = 1 * 6 = 6" in out
+    assert "What each method costs" in out
+    for name in ("costs.png", "swell.png", "step_error.png"):
+        assert (tmp_path / name).stat().st_size > 10_000
     assert "test accuracy:" in out
     accuracy = float(out.split("test accuracy:")[1].split("%")[0])
     assert accuracy >= 90.0

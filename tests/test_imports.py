@@ -53,6 +53,7 @@ LAYERS: dict[str, int] = {
     "chainrule.cli_demo": 10,
     "chainrule.cli_explain": 10,
     "chainrule.cli_train": 10,
+    "chainrule.cli_costs": 10,
     "chainrule.__main__": 10,
     "chainrule": 10,  # the package's public namespace (exactly this module)
 }

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 # modules that define subcommands; a module that cannot be imported (an
 # optional extra is missing) is skipped, and its command says so when asked
-COMMAND_MODULES = ("chainrule.cli_demo", "chainrule.cli_explain", "chainrule.cli_train")
+COMMAND_MODULES = ("chainrule.cli_demo", "chainrule.cli_explain", "chainrule.cli_train",
+                   "chainrule.cli_costs")
 
 
 def build_parser() -> argparse.ArgumentParser:

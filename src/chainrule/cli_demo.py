@@ -1,6 +1,7 @@
 """``chainrule demo``: the tour. The seed example f(x) = x^2 - 3x - 2 at x = 3
-through all four methods, its chain-rule trace and graph, then a short
-training run of a small network.
+through all four methods, its chain-rule trace and graph, what each method
+costs as the number of inputs grows (measured, small sizes, plotted next to
+the graph), then a short training run of a small network.
 """
 
 from __future__ import annotations
@@ -50,7 +51,17 @@ def run(args: argparse.Namespace) -> int:
     except (RuntimeError, OSError) as err:
         print(f"not drawn: {err}")
 
-    _section("5. A short training run: one hidden layer on a spiral")
+    _section("5. What each method costs, measured (n up to 16; compare-costs goes further)")
+    from chainrule.cli_costs import prepare_out, report
+    from chainrule.cli_explain import UsageError
+
+    try:
+        paths = report(prepare_out(out_dir), max_n=16, repeat=1)
+        print("plotted to " + ", ".join(str(p) for p in paths))
+    except (RuntimeError, OSError, UsageError) as err:  # no matplotlib, or an unwritable folder
+        print(f"not plotted: {err}")
+
+    _section("6. A short training run: one hidden layer on a spiral")
     try:
         from chainrule.cli import main as cli_main
     except ImportError as err:  # pragma: no cover - the data extra is missing
@@ -61,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("demo", help="the tour: the seed example, four ways, "
-                                              "explained, drawn, then a short training run")
-    parser.add_argument("--out", metavar="DIR", help="where to write the graph drawing "
-                                                     "(default: a new temporary folder)")
+                                              "explained, drawn, the methods' costs plotted, "
+                                              "then a short training run")
+    parser.add_argument("--out", metavar="DIR", help="where to write the graph drawing and the "
+                                                     "cost plots (default: a new temporary "
+                                                     "folder)")
     parser.set_defaults(run=run)

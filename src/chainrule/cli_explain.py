@@ -1,9 +1,11 @@
-"""``chainrule diff`` and ``chainrule explain``: typed-in formulas, derived.
+"""``chainrule diff``, ``chainrule explain`` and ``chainrule explain-nn``.
 
-Both parse the expression safely (no eval), take the point from ``--at
-NAME=VALUE`` options and exit with status 2 and a clear message on bad input:
-a parse error (with its position), a variable without a value, a point outside
-the function's domain, an unwritable output path.
+``diff`` and ``explain`` take typed-in formulas: they parse the expression
+safely (no eval), take the point from ``--at NAME=VALUE`` options and exit with
+status 2 and a clear message on bad input: a parse error (with its position),
+a variable without a value, a point outside the function's domain, an
+unwritable output path. ``explain-nn`` derives the gradients of a shallow
+network by hand and checks them, exiting with status 1 when a check fails.
 """
 
 from __future__ import annotations
@@ -93,6 +95,74 @@ def run_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_explain_nn(args: argparse.Namespace) -> int:
+    from chainrule.explainer.nn_gradients import explain_nn
+
+    try:
+        report = explain_nn(hidden=args.hidden, batch=args.batch, inputs=args.inputs,
+                            outputs=args.outputs, loss=args.loss, activation=args.activation,
+                            seed=args.seed, numerical_tolerance=args.tolerance)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    print(report.render(args.format))
+    return 0 if report.passed else 1
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """An argparse type: a random seed, an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed is an integer >= 0, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return value
+
+
+def _register_explain_nn(commands: argparse._SubParsersAction) -> None:
+    nn = commands.add_parser(
+        "explain-nn", help="backpropagation through a one-hidden-layer network, derived by "
+                           "hand and checked against reverse mode and finite differences")
+    nn.add_argument("--loss", choices=("mse", "cross-entropy"), default="mse")
+    nn.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), default="tanh")
+    nn.add_argument("--hidden", type=positive_int, default=4, metavar="N",
+                    help="hidden units (default 4)")
+    nn.add_argument("--batch", type=positive_int, default=5, metavar="N",
+                    help="examples in the batch (default 5)")
+    nn.add_argument("--inputs", type=positive_int, default=3, metavar="N",
+                    help="input features (default 3)")
+    nn.add_argument("--outputs", type=positive_int, default=2, metavar="N",
+                    help="outputs, or classes for cross-entropy (default 2)")
+    nn.add_argument("--seed", type=seed_int, default=0, help="seed of the random batch (default 0)")
+    nn.add_argument("--format", choices=("text", "markdown"), default="text")
+    nn.add_argument("--tolerance", type=positive_float, default=1e-6,
+                    help="largest error accepted against central differences, times "
+                         "max(1, max |gradient|) (default 1e-6)")
+    nn.set_defaults(run=_guard(run_explain_nn))
+
+
 def _guard(run):
     def guarded(args: argparse.Namespace) -> int:
         try:
@@ -125,3 +195,5 @@ def register(commands: argparse._SubParsersAction) -> None:
     explain.add_argument("--graph", metavar="FILE",
                          help="also draw the graph: .svg, .png, .pdf or .dot")
     explain.set_defaults(run=_guard(run_explain))
+
+    _register_explain_nn(commands)
