@@ -10,7 +10,8 @@ Run with one thread (``make bench`` sets it):
 (c) a chain of 1,000,000 ops, forward plus backward, microseconds per op;
 (d) a float32 MLP 1024-1024-1024-10 on a batch of 512: forward, forward plus
     backward, and their ratio (the cheap-gradient ratio; the flop ideal is 2.5).
-Figures are the best of several repeats; ratios are chainrule / peer.
+Figures are the best of several repeats, (a) and (b) taken in turns with
+their peers; ratios are chainrule / peer.
 """
 
 from __future__ import annotations
@@ -49,6 +50,28 @@ def best_time(fn: Callable[[], object], repeat: int, number: int) -> float:
         for _ in range(number):
             fn()
         best = min(best, (time.perf_counter() - start) / number)
+    return best
+
+
+def interleaved_best(fns: dict[str, Callable[[], object] | None], rounds: int,
+                     number: int) -> dict[str, float | None]:
+    """Best time of one call of each function, measured in alternation.
+
+    Taking turns round by round exposes every contender to the same spells of
+    load on a shared machine, so their ratio is steadier than that of
+    separate runs.
+    """
+    live = {name: fn for name, fn in fns.items() if fn is not None}
+    best = dict.fromkeys(fns)
+    for fn in live.values():
+        fn()  # warm up
+    for _ in range(rounds):
+        for name, fn in live.items():
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            elapsed = (time.perf_counter() - start) / number
+            best[name] = elapsed if best[name] is None else min(best[name], elapsed)
     return best
 
 
@@ -189,23 +212,24 @@ def main() -> None:
     args = parser.parse_args()
     repeat = 3 if args.quick else 7
 
+    rounds = 3 * repeat
     print("(a) chain of 100 elementwise ops, 16 float64 elements, forward+backward, per op")
     n_ops = 100
-    ours = best_time(chain_chainrule(n_ops, 16), repeat, 20) / n_ops
-    peers = {
-        "torch": best_time(chain_torch(n_ops, 16), repeat, 20) / n_ops if torch else None,
-        "autograd": best_time(chain_autograd(n_ops, 16), repeat, 20) / n_ops
-        if autograd else None,
-    }
-    print(row("", ours, peers, "us", 1e6))
+    best = interleaved_best({
+        "chainrule": chain_chainrule(n_ops, 16),
+        "torch": chain_torch(n_ops, 16) if torch else None,
+        "autograd": chain_autograd(n_ops, 16) if autograd else None,
+    }, rounds, 10)
+    per_op = {name: None if t is None else t / n_ops for name, t in best.items()}
+    print(row("", per_op.pop("chainrule"), per_op, "us", 1e6))
 
     print("(b) one grad call of x**2 - 3x - 2")
-    ours = best_time(seed_chainrule(), repeat, 200)
-    peers = {
-        "torch": best_time(seed_torch(), repeat, 200) if torch else None,
-        "autograd": best_time(seed_autograd(), repeat, 200) if autograd else None,
-    }
-    print(row("", ours, peers, "us", 1e6))
+    best = interleaved_best({
+        "chainrule": seed_chainrule(),
+        "torch": seed_torch() if torch else None,
+        "autograd": seed_autograd() if autograd else None,
+    }, rounds, 200)
+    print(row("", best.pop("chainrule"), best, "us", 1e6))
 
     n_long = 100_000 if args.quick else 1_000_000
     print(f"(c) chain of {n_long:,} ops, forward+backward, per op")

@@ -84,7 +84,7 @@ class Primitive:
             if isinstance(a, Traced):  # the only traced value is the top one
                 return a._process(self, args, params)
             try:
-                return self.impl(a, **params)
+                return self.impl(a, **params) if params else self.impl(a)
             except Exception:
                 return call_impl(self, args, params)
         for a in args:
@@ -175,7 +175,7 @@ def defpartials(prim: Primitive, *partials: Callable[..., Any] | None) -> None:
             return None
 
         def vjp(g: Any, out: Any, *args: Any, **params: Any) -> Any:
-            return g * partial(out, *args, **params)
+            return g * (partial(out, *args, **params) if params else partial(out, *args))
         vjp.elementwise = True  # type: ignore[attr-defined]
         return vjp
 
