@@ -15,9 +15,14 @@ the same float32 batch and the same optimizer:
     train cnn`` (16->32 channels, 3x3, padding 1, 4x4 images, batch 32),
     and a larger one (3->16 channels on 32x32 images, batch 64);
 (c) LSTM forward plus backward: ``chainrule train lstm``'s LSTM(8, 64) over
-    8 steps, batch 32, and a larger LSTM(32, 128) over 50 steps.
+    8 steps, batch 32, and a larger LSTM(32, 128) over 50 steps;
+(d) GRU forward plus backward, the same two shapes.
 
 Ratios are chainrule's time / PyTorch's (below 1: chainrule is faster).
+The two libraries are timed in alternation, round after round, and each
+keeps its best round, so that a burst of load on a shared machine hits both
+(or neither) rather than one; ``--clock cpu`` measures process CPU time
+instead of wall time, which also discounts time spent waiting for a core.
 ``--train`` also runs every ``chainrule train`` model at full size and
 prints its training time and test accuracy (or MSE).
 """
@@ -41,15 +46,22 @@ from chainrule import cli_train, nn  # noqa: E402
 torch.set_num_threads(1)
 
 
-def best_time(fn: Callable[[], object], repeat: int, number: int) -> float:
-    """Best wall time of one call, in seconds, after a warm-up call."""
-    fn()
-    best = float("inf")
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def best_times(fns: tuple[Callable[[], object], ...], repeat: int, number: int,
+               clock: Callable[[], float] = time.perf_counter) -> list[float]:
+    """Best time of one call of each function, in seconds, after a warm-up call each;
+    the functions take turns, round after round, so that noise falls on all alike."""
+    for fn in fns:
+        fn()
+    best = [float("inf")] * len(fns)
     for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - start) / number)
+        for k, fn in enumerate(fns):
+            start = clock()
+            for _ in range(number):
+                fn()
+            best[k] = min(best[k], (clock() - start) / number)
     return best
 
 
@@ -140,27 +152,38 @@ def conv_case(c_in: int, c_out: int, size: int, batch: int):
                             "Conv2d")
 
 
-def lstm_case(n_in: int, hidden: int, steps: int, batch: int):
+def recurrent_case(kind: str, n_in: int, hidden: int, steps: int, batch: int):
     rng = np.random.default_rng(0)
     cr.random.seed(0)
-    layer = nn.LSTM(n_in, hidden, batch_first=True)
-    return forward_backward(layer, torch.nn.LSTM(n_in, hidden, batch_first=True),
+    layer = getattr(nn, kind)(n_in, hidden, batch_first=True)
+    return forward_backward(layer, getattr(torch.nn, kind)(n_in, hidden, batch_first=True),
                             rng.standard_normal((batch, steps, n_in)).astype(np.float32),
-                            "LSTM")
+                            kind)
+
+
+def lstm_case(n_in: int, hidden: int, steps: int, batch: int):
+    return recurrent_case("LSTM", n_in, hidden, steps, batch)
+
+
+def gru_case(n_in: int, hidden: int, steps: int, batch: int):
+    return recurrent_case("GRU", n_in, hidden, steps, batch)
+
+
+CLOCK = time.perf_counter
 
 
 def report(label: str, pair: tuple[Callable[[], object], Callable[[], object]], repeat: int,
            number: int, per_second: bool = False) -> None:
-    ours, theirs = (best_time(fn, repeat, number) for fn in pair)
+    ours, theirs = best_times(pair, repeat, number, CLOCK)
     if per_second:
         figures = f"chainrule {1 / ours:8.0f} steps/s   torch {1 / theirs:8.0f} steps/s"
     else:
         figures = f"chainrule {ours * 1e3:8.3f} ms   torch {theirs * 1e3:8.3f} ms"
-    print(f"  {label:<46} {figures}   time ratio {ours / theirs:5.2f}")
+    print(f"  {label:<46} {figures}   time ratio {ours / theirs:5.2f}", flush=True)
 
 
 def train_all() -> None:
-    print("(d) every `chainrule train` model at full size (time excludes loading the data)")
+    print("(e) every `chainrule train` model at full size (time excludes loading the data)")
     for kind, task in cli_train.TASKS.items():
         split = task.data()
         cr.random.seed(0)
@@ -177,8 +200,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument("--train", action="store_true", help="also time full training runs")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall time (default) or process CPU time")
     args = parser.parse_args()
-    repeat = 3 if args.quick else 7
+    global CLOCK
+    CLOCK = CLOCKS[args.clock]
+    repeat = 5 if args.quick else 15
 
     print("(a) MLP training step on digits (64-256-10, Adam), steps per second")
     report("batch 32", mlp_step(32), repeat, 50, per_second=True)
@@ -189,6 +216,9 @@ def main() -> None:
     print("(c) LSTM, forward + backward")
     report("LSTM(8, 64), 8 steps, batch 32 (train lstm)", lstm_case(8, 64, 8, 32), repeat, 20)
     report("LSTM(32, 128), 50 steps, batch 32", lstm_case(32, 128, 50, 32), repeat, 3)
+    print("(d) GRU, forward + backward")
+    report("GRU(8, 64), 8 steps, batch 32", gru_case(8, 64, 8, 32), repeat, 20)
+    report("GRU(32, 128), 50 steps, batch 32", gru_case(32, 128, 50, 32), repeat, 3)
     if args.train:
         train_all()
 

@@ -152,3 +152,22 @@ def test_second_derivatives_through_a_layer_match_torch(kind):
     (tsecond,) = torch.autograd.grad((tfirst * torch.tensor(v)).sum(), tx)
     np.testing.assert_allclose(first.data, tfirst.detach().numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(xt.grad.data, tsecond.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_gru_layer_gradcheck():
+    """The fused GRU primitive's rules (reverse and forward) against central differences,
+    through a tiny two-layer bidirectional GRU, in its input and initial state (the
+    primitive's spec in tests/ops checks every argument, weights included)."""
+    gru = nn.GRU(2, 2, num_layers=2, bidirectional=True, batch_first=True, dtype="float64",
+                 generator=0)
+
+    def f(x, h0):
+        out, h = gru(x, h0)
+        return cr.concatenate([cr.reshape(out, (-1,)), cr.reshape(h, (-1,))])
+
+    assert cr.gradcheck(f, _x(1, 3, 2), _x(4, 1, 2, seed=1))
+
+
+def test_gru_sequence_rejects_bad_shapes():
+    with pytest.raises(ValueError, match=r"gru_sequence: expected p \(L, N, 3H\)"):
+        cr.gru_sequence(np.zeros((2, 1, 4)), np.zeros((3, 1)), np.zeros(3), np.zeros((1, 1)))

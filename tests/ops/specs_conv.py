@@ -83,6 +83,8 @@ SPECS = [
          primitives=("conv",)),
     Spec("conv2d_depthwise", *_conv2d(padding=1, groups=4), [((2, 4, 5, 5), (8, 1, 3, 3))],
          primitives=("conv",)),
+    Spec("conv2d_stride1_groups_dilation",  # the shift kernels with every option at once
+         *_conv2d(padding=(1, 2), dilation=(2, 1), groups=2), GROUPED, primitives=("conv",)),
     Spec("conv2d_same", lambda x, w: cr.conv2d(x, w, padding="same", dilation=(1, 2)),
          _torch_conv2d_same, [((1, 2, 5, 6), (3, 2, 2, 3))],
          primitives=("conv",)),
@@ -100,6 +102,12 @@ SPECS = [
     Spec("conv_transpose2d_dilation", lambda x, w: cr.conv_transpose2d(x, w, dilation=2),
          lambda x, w: F.conv_transpose2d(x, w, dilation=2), [((1, 2, 3, 3), (2, 3, 2, 2))],
          primitives=("conv_transpose",)),
+    Spec("conv_transpose2d_stride1_output_padding",  # a row no window reaches
+         lambda x, w: cr.conv_transpose2d(x, w, padding=1, output_padding=1, groups=2,
+                                          dilation=2),
+         lambda x, w: F.conv_transpose2d(x, w, padding=1, output_padding=1, groups=2,
+                                         dilation=2),
+         [((2, 4, 3, 4), (4, 3, 3, 2))], primitives=("conv_transpose",)),
     Spec("conv_transpose1d", lambda x, w: cr.conv_transpose1d(x, w, stride=3, padding=1),
          lambda x, w: F.conv_transpose1d(x, w, stride=3, padding=1), [((2, 2, 4), (2, 3, 3))],
          primitives=("conv_transpose",)),

@@ -1,9 +1,9 @@
-"""Specs of the LSTM recurrence primitive against the same recurrence written step by
+"""Specs of the LSTM and GRU recurrence primitives against the same recurrence written step by
 step with torch operations (so PyTorch differentiates it twice for the second order)."""
 
 import torch
 
-from chainrule.ops.recurrent import lstm_sequence
+from chainrule.ops.recurrent import gru_sequence, lstm_sequence
 from tests.ops.harness import Spec
 
 
@@ -25,3 +25,23 @@ SPECS = [
          [((3, 2, 8), (8, 2), (2, 2), (2, 2)), ((1, 1, 4), (4, 1), (1, 1), (1, 1))],
          domain=(-1.5, 1.5), rtol=1e-9, atol=1e-12, primitives=("lstm_sequence",)),
 ]
+
+
+def _torch_gru_sequence(p, w_hh, b_hh, h):
+    """PyTorch's GRU equations, step by step (torch.nn.GRU's documented form)."""
+    slabs = []
+    for t in range(p.shape[0]):
+        gh = h @ w_hh.T + b_hh
+        p_r, p_z, p_n = torch.chunk(p[t], 3, dim=-1)
+        g_r, g_z, g_n = torch.chunk(gh, 3, dim=-1)
+        r, z = torch.sigmoid(p_r + g_r), torch.sigmoid(p_z + g_z)
+        n = torch.tanh(p_n + r * g_n)
+        h = (1 - z) * n + z * h
+        slabs.append(torch.stack([h, r, z, n, g_n]))
+    return torch.stack(slabs, dim=1)
+
+
+SPECS.append(
+    Spec("gru_sequence", gru_sequence, _torch_gru_sequence,
+         [((3, 2, 6), (6, 2), (6,), (2, 2)), ((1, 1, 3), (3, 1), (3,), (1, 1))],
+         domain=(-1.5, 1.5), rtol=1e-9, atol=1e-12, primitives=("gru_sequence",)))

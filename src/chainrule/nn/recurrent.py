@@ -1,15 +1,16 @@
-"""Recurrent cells (one step of an RNN, LSTM or GRU) and the RNN and GRU step functions
-that the multi-step layers in ``recurrent_layers`` share.
+"""Recurrent cells (one step of an RNN, LSTM or GRU) and the RNN step function that the
+multi-step layers in ``recurrent_layers`` share.
 
 Gate layouts, parameter names (``weight_ih_l0``, ``bias_hh_l1_reverse``,
 ...), shapes and initialization (everything U(-1/sqrt(H), 1/sqrt(H))) are
 PyTorch's, so a state_dict copies across in either direction.
 
-An RNN or GRU step is a handful of whole-batch operations: the input and
-hidden projections (two matmuls against weights transposed once per call),
-the gates and the elementwise update. An LSTM step (``LSTMCell``, and every
-step of ``LSTM``) is the ``lstm_sequence`` primitive, whose rules run
-backpropagation through time without recording each step."""
+An RNN step is a handful of whole-batch operations: the input and hidden
+projections (two matmuls against weights transposed once per call), the
+activation. An LSTM or GRU step (``LSTMCell``, ``GRUCell``, and every step
+of ``LSTM`` and ``GRU``) is the ``lstm_sequence`` or ``gru_sequence``
+primitive, whose rules run backpropagation through time without recording
+each step."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from chainrule.nn import init
 from chainrule.nn._checks import float_input, layer_dtype, pattern, shape_error
 from chainrule.nn.module import Module, Parameter
 from chainrule.ops.recurrent import lstm_sequence_p
+from chainrule.ops.recurrent_gru import gru_sequence_p
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell"]
 
@@ -36,19 +38,6 @@ def _rnn_step(x, h, w_ih_t, w_hh_t, b, relu):
     if b is not None:
         pre = pre + b
     return ops.relu(pre) if relu else ops.tanh(pre)
-
-
-def _gru_step(x, h, w_ih_t, w_hh_t, b_ih, b_hh, n):
-    """Gates r, z, n (PyTorch's order): n = tanh(x W_in + b_in + r (h W_hn + b_hn)),
-    h' = (1 - z) n + z h."""
-    gi = ops.matmul(x, w_ih_t)
-    gh = ops.matmul(h, w_hh_t)
-    if b_ih is not None:
-        gi = gi + b_ih
-        gh = gh + b_hh
-    rz = ops.sigmoid(gi[:, :2 * n] + gh[:, :2 * n])
-    cand = ops.tanh(gi[:, 2 * n:] + rz[:, :n] * gh[:, 2 * n:])
-    return cand + rz[:, n:] * (h - cand)
 
 
 def _uniform_all(module: Module, hidden_size: int, generator: Any) -> None:
@@ -177,5 +166,11 @@ class GRUCell(_Cell):
     def forward(self, x: Any, hx: Any = None) -> Any:
         x, unbatched = self._input(x)
         h = self._state(hx, shape_of(x)[0], unbatched, "hx")
-        out = _gru_step(x, h, *self._weights(), self.bias_ih, self.bias_hh, self.hidden_size)
-        return _unbatch(out, unbatched)
+        p = ops.matmul(x, ops.transpose(self.weight_ih))
+        b_hh = self.bias_hh
+        if b_hh is None:
+            b_hh = xp.zeros(shape_of(self.weight_hh)[0], dtype=self.weight_hh.dtype)
+        else:
+            p = p + self.bias_ih
+        out = gru_sequence_p(ops.expand_dims(p, 0), self.weight_hh, b_hh, h)  # one step
+        return _unbatch(out[0, 0], unbatched)

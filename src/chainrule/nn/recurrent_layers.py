@@ -4,10 +4,10 @@ Input is (L, N, features), or (N, L, features) with ``batch_first``, or
 unbatched (L, features); initial states are (num_layers * D, N, H), D = 2
 if ``bidirectional``. Outputs and parameter names are PyTorch's: the output
 holds the last layer's hidden state at every step, ``h_n`` (and ``c_n``) the
-last step's state of every layer and direction. An LSTM layer is one
-``lstm_sequence`` primitive over the whole sequence (input projections for
-all steps in one matrix product); RNN and GRU layers are composites, step by
-step.
+last step's state of every layer and direction. An LSTM or GRU layer is one
+``lstm_sequence`` or ``gru_sequence`` primitive over the whole sequence (input
+projections for all steps in one matrix product); RNN layers are
+composites, step by step.
 """
 
 from __future__ import annotations
@@ -20,11 +20,21 @@ from chainrule.backend import shape_of, xp
 from chainrule.nn._checks import float_input, layer_dtype, pattern, shape_error
 from chainrule.nn.functional import dropout
 from chainrule.nn.module import Module, Parameter
-from chainrule.nn.recurrent import _GATES, _gru_step, _positive, _rnn_step, _uniform_all
-from chainrule.ops.linalg import tensordot_p
+from chainrule.nn.recurrent import _GATES, _positive, _rnn_step, _uniform_all
 from chainrule.ops.recurrent import lstm_sequence_p
+from chainrule.ops.recurrent_gru import gru_sequence_p
 
 __all__ = ["RNN", "LSTM", "GRU"]
+
+
+def _projection(x: Any, w: Any, b: Any) -> Any:
+    """Every step's input projection x_t w^T + b, (L, N, rows), as one 2-D matrix product
+    (whose reverse rules are two more, with no transposed copies)."""
+    length, n, width = shape_of(x)
+    p = ops.matmul(ops.reshape(x, (length * n, width)), ops.transpose(w))
+    if b is not None:
+        p = p + b
+    return ops.reshape(p, (length, n, shape_of(w)[0]))
 
 
 class _RNNBase(Module):
@@ -101,13 +111,13 @@ class _RNNBase(Module):
         """Every layer over the sequence ``x`` (L, N, F); ``states`` holds one list per
         state kind (h, or h and c), each with one (N, H) entry per layer and direction.
 
-        An LSTM layer runs as one ``lstm_sequence`` primitive on the whole sequence.
-        RNN and GRU layers run step by step on per-step tensors, never on slices of a
+        LSTM and GRU layers run as one primitive on the whole sequence. RNN layers
+        run step by step on per-step tensors, never on slices of a
         stacked array that needs a gradient: a slice's cotangent is a zero array of
         the whole stack, which would make the backward pass quadratic in the length.
         """
         length = shape_of(x)[0]
-        whole = self._mode == "LSTM"
+        whole = self._mode in ("LSTM", "GRU")
         layer_input: Any = x if whole else [x[t] for t in range(length)]
         finals: list[list[Any]] = [[] for _ in states]
         directions = 2 if self.bidirectional else 1
@@ -115,7 +125,8 @@ class _RNNBase(Module):
             outputs = []
             for d, suffix in enumerate(self._suffixes(layer)):
                 start = [s[layer * directions + d] for s in states]
-                run = self._lstm_direction if whole else self._step_direction
+                run = {"LSTM": self._lstm_direction, "GRU": self._gru_direction}.get(
+                    self._mode, self._step_direction)
                 out, last = run(layer_input, start, suffix, reverse=d == 1)
                 outputs.append(out)
                 for kind, value in zip(finals, last):
@@ -152,33 +163,38 @@ class _RNNBase(Module):
         w_ih, w_hh, b_ih, b_hh = self._weights(suffix)
         if reverse:
             x = ops.flip(x, 0)
-        p = tensordot_p(x, w_ih, axes=((2,), (1,)))  # every step's input projection at once
-        if b_ih is not None:
-            p = p + (b_ih + b_hh)
+        p = _projection(x, w_ih, None if b_ih is None else b_ih + b_hh)
         out = lstm_sequence_p(p, w_hh, *state)
         hs = out[0]
         last = [hs[-1], out[1, -1]]
         return (ops.flip(hs, 0) if reverse else hs), last
 
+    def _gru_direction(self, x: Any, state: list[Any], suffix: str, reverse: bool
+                       ) -> tuple[Any, list[Any]]:
+        """One GRU layer in one direction over the whole sequence, as ``_lstm_direction``."""
+        w_ih, w_hh, b_ih, b_hh = self._weights(suffix)
+        if reverse:
+            x = ops.flip(x, 0)
+        p = _projection(x, w_ih, b_ih)
+        if b_hh is None:
+            b_hh = xp.zeros(shape_of(w_hh)[0], dtype=self._dtype)
+        hs = gru_sequence_p(p, w_hh, b_hh, *state)[0]
+        return (ops.flip(hs, 0) if reverse else hs), [hs[-1]]
+
     def _step_direction(self, inputs: list[Any], state: list[Any], suffix: str,
                         reverse: bool) -> tuple[list[Any], list[Any]]:
-        """One RNN or GRU layer in one direction, step by step: the hidden state at
-        every step (in time order) and the final one."""
+        """One RNN layer in one direction, step by step: the hidden state at every
+        step (in time order) and the final one."""
         w_ih, w_hh, b_ih, b_hh = self._weights(suffix)
         w_ih_t, w_hh_t = ops.transpose(w_ih), ops.transpose(w_hh)
         order = range(len(inputs) - 1, -1, -1) if reverse else range(len(inputs))
         hs: list[Any] = [None] * len(inputs)
         (h,) = state
-        if self._mode == "GRU":
-            for t in order:
-                h = _gru_step(inputs[t], h, w_ih_t, w_hh_t, b_ih, b_hh, self.hidden_size)
-                hs[t] = h
-        else:
-            b = None if b_ih is None else b_ih + b_hh
-            relu = self._mode == "RNN_RELU"
-            for t in order:
-                h = _rnn_step(inputs[t], h, w_ih_t, w_hh_t, b, relu)
-                hs[t] = h
+        b = None if b_ih is None else b_ih + b_hh
+        relu = self._mode == "RNN_RELU"
+        for t in order:
+            h = _rnn_step(inputs[t], h, w_ih_t, w_hh_t, b, relu)
+            hs[t] = h
         return hs, [h]
 
     def _forward(self, x: Any, states: tuple[Any, ...], names: tuple[str, ...]

@@ -10,18 +10,22 @@ Each one's rules are the other two, so every derivative of a convolution,
 of any order, is again one of these three. (Pooling, in ``pooling.py``,
 reuses the window geometry below.)
 
-Nothing loops over pixels or channels: the windows are one strided view, the
-contractions one batched matmul. Only the scatter back (col2im) loops, over
-the kernel's offsets (9 for 3x3), each a whole-array add.
+The NumPy kernels are in ``conv_kernels.py``: loops over the kernel's taps
+(9 for 3x3), each a whole-array copy or add, and one batched matmul; never a
+loop over pixels or channels.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
-
 from chainrule.backend import dtype_of, is_float_dtype, shape_of, xp
 from chainrule.core.primitive import Primitive
+from chainrule.ops.conv_kernels import (
+    conv_filter_grad,
+    conv_forward,
+    conv_input_grad,
+    out_size,
+    pad,
+)
 from chainrule.ops.shape import expand_dims, reshape, squeeze
 
 __all__ = [
@@ -32,19 +36,7 @@ __all__ = [
 ]
 
 _as_strided = xp.lib.stride_tricks.as_strided
-
-
-# ----- geometry: shared by the implementations -----
-
-def _out_size(size, kernel, stride, padding, dilation):
-    return tuple((n + lo + hi - d * (k - 1) - 1) // s + 1
-                 for n, k, s, (lo, hi), d in zip(size, kernel, stride, padding, dilation))
-
-
-def _padded(x, padding, fill=0.0):
-    if not any(lo or hi for lo, hi in padding):
-        return x
-    return xp.pad(x, ((0, 0), (0, 0), *padding), constant_values=fill)
+_out_size, _padded = out_size, pad  # the names pooling imports
 
 
 def _window_view(xpad, kernel, stride, dilation, out):
@@ -55,75 +47,20 @@ def _window_view(xpad, kernel, stride, dilation, out):
     return _as_strided(xpad, (*xpad.shape[:2], *out, *kernel), strides, writeable=False)
 
 
-def _columns(x, kernel, stride, padding, dilation, groups):
-    """im2col: (N, G, C/G * prod(kernel), prod(out)), contiguous, and the output size."""
-    x = xp.asarray(x)
-    nd = len(kernel)
-    out = _out_size(x.shape[2:], kernel, stride, padding, dilation)
-    view = _window_view(_padded(x, padding), kernel, stride, dilation, out)
-    order = (0, 1, *range(2 + nd, 2 + 2 * nd), *range(2, 2 + nd))  # N, C, *kernel, *out
-    cols = xp.ascontiguousarray(view.transpose(order))
-    return cols.reshape(x.shape[0], groups, -1, math.prod(out)), out
-
-
-def _col2im(cols, shape, kernel, stride, padding, dilation, out):
-    """Add ``cols`` (G, *kernel, C/G, *out, N) back into an image of ``shape`` (N, C, ...).
-
-    The batch axis is last so that each kernel offset's add runs over long
-    contiguous rows (out_width * N elements), not rows of out_width.
-    """
-    groups, n = cols.shape[0], shape[0]
-    size = shape[2:]
-    padded = tuple(s + lo + hi for s, (lo, hi) in zip(size, padding))
-    image = xp.zeros((groups, shape[1] // groups, *padded, n), dtype=cols.dtype)
-    keep = (slice(None),) * 2
-    for offset in itertools.product(*(range(k) for k in kernel)):  # kernel offsets, not pixels
-        region = tuple(slice(i * d, i * d + s * (m - 1) + 1, s)
-                       for i, d, s, m in zip(offset, dilation, stride, out))
-        image[keep + region] += cols[(slice(None), *offset)]
-    if padded != tuple(size):
-        image = image[keep + tuple(slice(lo, lo + s) for (lo, _), s in zip(padding, size))]
-    image = image.reshape(shape[1], *size, n)
-    return xp.ascontiguousarray(xp.moveaxis(image, -1, 0))
-
-
-# ----- conv: out[n, o, p] = sum_{c, k} x_padded[n, c, p * stride + k * dilation] w[o, c, k] -----
-
-def _grouped_matmul(a, b, groups):
-    """a (G, m, k) @ b (N, G, k, p) -> (N, G, m, p): one gemm per sample and group
-    (measured faster here than one large gemm after transposing the columns)."""
-    if groups == 1:  # 2-D @ 3-D takes NumPy's BLAS path directly
-        return xp.matmul(a[0], b[:, 0])[:, None]
-    return xp.matmul(a, b)
-
+# ----- the three primitives' implementations (NumPy kernels in conv_kernels.py) -----
 
 def _conv_impl(x, w, stride, padding, dilation, groups):
-    w = xp.asarray(w)
-    cols, out = _columns(x, w.shape[2:], stride, padding, dilation, groups)
-    o = w.shape[0]
-    y = _grouped_matmul(w.reshape(groups, o // groups, -1), cols, groups)  # (N, G, O/G, P)
-    return y.reshape(cols.shape[0], o, *out)
+    return conv_forward(xp.asarray(x), xp.asarray(w), stride, padding, dilation, groups)
 
 
 def _conv_transpose_impl(g, w, shape, stride, padding, dilation, groups):
-    g, w = xp.asarray(g), xp.asarray(w)
-    kernel = w.shape[2:]
-    o, cg = w.shape[0], w.shape[1]
-    out = g.shape[2:]
-    # cotangent as (G, O/G, P * N) and weights as (G, kernel * C/G, O/G): one gemm per
-    # group gives each kernel offset's columns as one block, batch last (see _col2im)
-    gt = xp.ascontiguousarray(xp.moveaxis(g, 0, -1)).reshape(groups, o // groups, -1)
-    wt = xp.ascontiguousarray(w.reshape(groups, o // groups, cg, -1).transpose(0, 3, 2, 1))
-    cols = xp.matmul(wt.reshape(groups, -1, o // groups), gt)
-    cols = cols.reshape(groups, *kernel, cg, *out, g.shape[0])
-    return _col2im(cols, shape, kernel, stride, padding, dilation, out)
+    return conv_input_grad(xp.asarray(g), xp.asarray(w), shape, stride, padding, dilation,
+                           groups)
 
 
 def _conv_filter_impl(x, g, shape, stride, padding, dilation, groups):
-    g = xp.ascontiguousarray(g)
-    cols, _ = _columns(x, shape[2:], stride, padding, dilation, groups)
-    gm = g.reshape(g.shape[0], groups, shape[0] // groups, -1)
-    return xp.matmul(gm, cols.swapaxes(-1, -2)).sum(axis=0).reshape(shape)
+    return conv_filter_grad(xp.asarray(x), xp.asarray(g), shape, stride, padding, dilation,
+                            groups)
 
 
 # <conv(x, w), g> = <x, conv_transpose(g, w)> = <w, conv_filter(x, g)>: one identity, six rules
@@ -134,9 +71,20 @@ conv_p.defvjp(
 conv_p.defjvp(lambda dx, out, x, w, **p: conv_p(dx, w, **p),
               lambda dw, out, x, w, **p: conv_p(x, dw, **p))
 
+
+def _conv_like(h, w, g, **p):
+    """conv(h, w) cut to ``g``'s size: with an output_padding of at least the stride,
+    the last rows of a transposed convolution's output come from no input."""
+    y = conv_p(h, w, **p)
+    size = tuple(shape_of(g)[2:])
+    if tuple(shape_of(y)[2:]) == size:
+        return y
+    return y[(slice(None), slice(None), *(slice(0, n) for n in size))]
+
+
 conv_transpose_p = Primitive("conv_transpose", _conv_transpose_impl)
 conv_transpose_p.defvjp(
-    lambda h, out, g, w, shape, **p: conv_p(h, w, **p),
+    lambda h, out, g, w, shape, **p: _conv_like(h, w, g, **p),
     lambda h, out, g, w, shape, **p: conv_filter_p(h, g, shape=shape_of(w), **p))
 conv_transpose_p.defjvp(lambda dg, out, g, w, shape, **p: conv_transpose_p(dg, w, shape=shape, **p),
                         lambda dw, out, g, w, shape, **p: conv_transpose_p(g, dw, shape=shape, **p))
@@ -144,7 +92,7 @@ conv_transpose_p.defjvp(lambda dg, out, g, w, shape, **p: conv_transpose_p(dg, w
 conv_filter_p = Primitive("conv_filter", _conv_filter_impl)
 conv_filter_p.defvjp(
     lambda v, out, x, g, shape, **p: conv_transpose_p(g, v, shape=shape_of(x), **p),
-    lambda v, out, x, g, shape, **p: conv_p(x, v, **p))
+    lambda v, out, x, g, shape, **p: _conv_like(x, v, g, **p))
 conv_filter_p.defjvp(lambda dx, out, x, g, shape, **p: conv_filter_p(dx, g, shape=shape, **p),
                      lambda dg, out, x, g, shape, **p: conv_filter_p(x, dg, shape=shape, **p))
 

@@ -14,20 +14,22 @@ need not recompute them (a staged VJP within a single-output primitive).
 The reverse rule is backpropagation through time, ending in one matrix
 product for ``w_hh`` over all steps; the forward rule carries the tangent
 along the recurrence. Both are written with chainrule operations, so they
-are differentiable again; ``tests/ops/specs_recurrent.py`` checks them
-against the same recurrence written step by step in PyTorch.
+are differentiable again; first-order reverse mode on plain arrays (the
+training case) takes an in-place NumPy sweep instead. ``tests/ops/specs_recurrent.py``
+checks both against the same recurrence written step by step in PyTorch.
+The GRU's primitive, ``gru_sequence``, is in ``recurrent_gru.py``.
 """
 
 from __future__ import annotations
 
-import weakref
-
 from chainrule.backend import dtype_of, shape_of, xp
 from chainrule.core.primitive import Primitive
 from chainrule.ops.linalg import matmul, tensordot_p
+from chainrule.ops.recurrent_gru import gru_sequence
+from chainrule.ops.recurrent_sweep import LastSweep, is_array, stack
 from chainrule.ops.shape import concatenate, expand_dims, transpose
 
-__all__ = ["lstm_sequence"]
+__all__ = ["gru_sequence", "lstm_sequence"]
 
 H, C, TC, I, F, G, O = range(7)  # the slabs of the output
 
@@ -35,62 +37,81 @@ H, C, TC, I, F, G, O = range(7)  # the slabs of the output
 def _lstm_sequence_impl(p, w_hh, h0, c0):
     p, w_hh, h0, c0 = (xp.asarray(v) for v in (p, w_hh, h0, c0))
     n = h0.shape[-1]
-    out = xp.empty((7, p.shape[0], *h0.shape), dtype=xp.result_type(p, w_hh, h0, c0))
-    w_t = w_hh.T
+    dtype = xp.result_type(p, w_hh, h0, c0)
+    out = xp.empty((7, p.shape[0], *h0.shape), dtype=dtype)
+    w_t = xp.ascontiguousarray(w_hh.T, dtype=dtype)  # a transposed operand: 1.5x slower gemm
+    a = xp.empty((h0.shape[0], 4 * n), dtype=dtype)
+    s = xp.empty_like(a)
     h, c = h0, c0
     for t in range(p.shape[0]):
-        a = p[t] + h @ w_t
+        xp.matmul(h, w_t, out=a)
+        a += p[t]
         # sigmoid(x) = (1 + tanh(x / 2)) / 2: four passes over the gates instead of seven,
         # exact to rounding in absolute terms, which is what a gate's product needs
-        s = xp.multiply(a, 0.5)
+        xp.multiply(a, 0.5, out=s)
         xp.tanh(s, out=s)
         s *= 0.5
         s += 0.5
-        out[I, t], out[F, t], out[O, t] = s[..., :n], s[..., n:2 * n], s[..., 3 * n:]
-        xp.tanh(a[..., 2 * n:3 * n], out=out[G, t])
-        xp.multiply(out[F, t], c, out=out[C, t])
-        out[C, t] += out[I, t] * out[G, t]
+        i, f, g, o = out[I, t], out[F, t], out[G, t], out[O, t]
+        i[...], f[...], o[...] = s[:, :n], s[:, n:2 * n], s[:, 3 * n:]
+        xp.tanh(a[:, 2 * n:3 * n], out=g)
+        xp.multiply(f, c, out=out[C, t])
+        xp.multiply(i, g, out=out[TC, t])
+        out[C, t] += out[TC, t]
         xp.tanh(out[C, t], out=out[TC, t])
-        xp.multiply(out[O, t], out[TC, t], out=out[H, t])
+        xp.multiply(o, out[TC, t], out=out[H, t])
         h, c = out[H, t], out[C, t]
     return out
 
 
-class _LastSweep:
-    """The four reverse rules share one sweep back through time; the engine asks for
-    them one after another with the same cotangent and output, so the last sweep is
-    kept, keyed by weak references to those two: once the engine drops the cotangent,
-    the sweep's arrays go too."""
-
-    __slots__ = ("keys", "result")
-
-    def __init__(self) -> None:
-        self.keys: tuple = ()
-        self.result = None
-
-    def get(self, g, out):
-        if self.keys and self.keys[0]() is g and self.keys[1]() is out:
-            return self.result
-        return None
-
-    def put(self, g, out, result) -> None:
-        try:
-            keys = (weakref.ref(g), weakref.ref(out))
-        except TypeError:  # a traced value without weak references: recompute instead
-            return
-        self.keys, self.result = keys, result
-        weakref.finalize(g, self._forget, keys)
-
-    def _forget(self, keys) -> None:
-        if self.keys is keys:
-            self.keys, self.result = (), None
+_last_sweep = LastSweep()
 
 
-_last_sweep = _LastSweep()
-
-
-def _stack(values, axis):
-    return concatenate([expand_dims(v, axis) for v in values], axis=axis)
+def _bptt_arrays(g, out, w_hh, h0, c0):
+    """``_backward`` on plain arrays (first-order reverse mode): per step, a few in-place
+    operations on step-sized buffers (they stay in cache; whole-sequence temporaries
+    cost more than they save) and one matrix product; the four gates are handled
+    together as one strided (4, N, H) view."""
+    steps, batch, n = out.shape[1:]
+    dtype = xp.result_type(g, out)
+    da = xp.empty((steps, batch, 4, n), dtype=dtype)
+    gh, dct, dc, tmp = (xp.empty((batch, n), dtype=dtype) for _ in range(4))
+    slope = xp.empty((4, batch, n), dtype=dtype)
+    w = xp.ascontiguousarray(w_hh, dtype=dtype)
+    cell, direct = bool(g[C:TC + 1].any()), bool(g[I:].any())  # usually only h has one
+    for t in range(steps - 1, -1, -1):
+        if t == steps - 1:
+            gh[...] = g[H, t]
+        else:
+            xp.matmul(da[t + 1].reshape(batch, 4 * n), w, out=gh)
+            gh += g[H, t]
+        tc, acts = out[TC, t], out[I:, t]  # acts: i, f, g, o
+        xp.multiply(tc, tc, out=tmp)
+        xp.subtract(1.0, tmp, out=tmp)  # tanh'(c)
+        xp.multiply(gh, acts[3], out=dct)
+        if cell:
+            dct += g[TC, t]
+        dct *= tmp
+        if cell:
+            dct += g[C, t]
+        if t < steps - 1:
+            dct += dc
+        d = da[t].transpose(1, 0, 2)  # (4, N, H), writing into (N, 4H) rows
+        xp.multiply(dct, acts[2], out=d[0])
+        xp.multiply(dct, c0 if t == 0 else out[C, t - 1], out=d[1])
+        xp.multiply(dct, acts[0], out=d[2])
+        xp.multiply(gh, tc, out=d[3])
+        if direct:
+            d += g[I:, t]
+        xp.subtract(1.0, acts, out=slope)  # sigmoid' = s (1 - s), tanh' = (1 - g)(1 + g)
+        d *= slope
+        d[:2] *= acts[:2]
+        d[3] *= acts[3]
+        xp.add(1.0, acts[2], out=tmp)
+        d[2] *= tmp
+        xp.multiply(dct, acts[1], out=dc)
+    da = da.reshape(steps, batch, 4 * n)
+    return da, da[0] @ w, dc
 
 
 def _backward(g, out, p, w_hh, h0, c0):
@@ -98,6 +119,10 @@ def _backward(g, out, p, w_hh, h0, c0):
     known = _last_sweep.get(g, out)
     if known is not None:
         return known
+    if is_array(g, out, w_hh, h0, c0):
+        result = _bptt_arrays(g, out, w_hh, h0, c0)
+        _last_sweep.put(g, out, result)
+        return result
     steps = shape_of(p)[0]
     das = [None] * steps
     dh = dc = None
@@ -114,7 +139,7 @@ def _backward(g, out, p, w_hh, h0, c0):
                               do * o * (1.0 - o)], axis=-1)
         dc = dct * f
         dh = matmul(das[t], w_hh)
-    result = (_stack(das, 0), dh, dc)
+    result = (stack(das, 0), dh, dc)
     _last_sweep.put(g, out, result)
     return result
 
@@ -122,6 +147,9 @@ def _backward(g, out, p, w_hh, h0, c0):
 def _vjp_w_hh(g, out, p, w_hh, h0, c0):
     dp = _backward(g, out, p, w_hh, h0, c0)[0]
     steps = shape_of(p)[0]
+    if is_array(dp, out, h0):  # one product over every step
+        h_prev = xp.concatenate([h0[None], out[H, :steps - 1]], axis=0)
+        return dp.reshape(-1, dp.shape[-1]).T @ h_prev.reshape(-1, h_prev.shape[-1])
     h_prev = concatenate([expand_dims(h0, 0), out[H, :steps - 1]], axis=0)
     return tensordot_p(dp, h_prev, axes=((0, 1), (0, 1)))  # one product over every step
 
@@ -159,8 +187,8 @@ def _tangent(out, p, w_hh, h0, c0, dp=None, dw=None, dh=None, dc=None):
                 dct = dct + f * dc
         dtc = dct * (1.0 - tc * tc)
         dh, dc = do * tc + o * dtc, dct
-        steps.append(_stack([dh, dct, dtc, di, df, dg, do], 0))
-    return _stack(steps, 1)
+        steps.append(stack([dh, dct, dtc, di, df, dg, do], 0))
+    return stack(steps, 1)
 
 
 lstm_sequence_p.defjvp(
