@@ -146,6 +146,47 @@ def test_sqrt_at_zero_keeps_its_infinite_slope():
     assert TABLE["sqrt"].choice["min-norm"] == np.inf
 
 
+def test_sort_and_topk_follow_the_table():
+    x = np.array([1.0, 3.0, 3.0])
+    expected = {"min-norm": [0.0, 0.5, 0.5], "pytorch": [0.0, 1.0, 0.0], "jax": [0.0, 1.0, 0.0]}
+    for policy in POLICIES:
+        with cr.subgradient_policy(policy):
+            assert TABLE["sort"].choice[policy] == choice("sort")
+            np.testing.assert_array_equal(cr.grad(lambda v: cr.sort(v)[-2])(x), expected[policy])
+            np.testing.assert_array_equal(cr.grad(lambda v: cr.topk(v, 1)[0][0])(x),
+                                          expected[policy])
+
+
+def _central_hessian(f, x, h=1e-5):
+    g = cr.grad(f)
+    return np.array([(g(x + h * e) - g(x - h * e)) / (2 * h) for e in np.eye(len(x))])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_p_norm_hessian_at_a_zero_element_is_the_limit_plus_inf():
+    """1 < p < 2: the gradient's entry at a zero element has a vertical tangent, so
+    the Hessian's diagonal entry is +inf (times the cotangent's sign), the rest of its
+    row and column 0, in every nesting of the two modes; p > 2 gives 0 there."""
+    x = np.array([0.0, 1.0, -2.0])
+    for weight in (1.0, -1.0):
+        f = lambda v, w=weight: w * cr.norm(v, ord=1.5)  # noqa: E731
+        reference = _central_hessian(f, x)[1:, 1:]  # smooth in the other elements
+        for hess in (cr.hessian(f), cr.jacrev(cr.jacrev(f)), cr.jacfwd(cr.grad(f)),
+                     cr.jacfwd(cr.jacfwd(f)), cr.jacrev(cr.jacfwd(f))):
+            h = hess(x)
+            assert h[0, 0] == weight * np.inf
+            assert (h[0, 1:] == 0).all() and (h[1:, 0] == 0).all()
+            np.testing.assert_allclose(h[1:, 1:], reference, rtol=1e-8)
+    f = lambda v: cr.norm(v, ord=1.5)  # noqa: E731
+    near = _central_hessian(f, np.array([1e-10, 1.0, -2.0]), h=1e-12)[0, 0]
+    assert near > 1e4  # the limit from the right is +inf
+    moved = cr.hvp(f, x, np.array([1.0, 0.0, 0.0]))
+    assert moved[0] == np.inf and (moved[1:] == 0).all()
+    assert np.isfinite(cr.hvp(f, x, np.array([0.0, 1.0, 1.0]))).all()  # 0 stays 0
+    h3 = cr.hessian(lambda v: cr.norm(v, ord=3))(x)
+    assert h3[0, 0] == 0 and (h3[0] == 0).all()
+
+
 # ----- the PyTorch policy, against PyTorch -----
 
 def _torch_grads(f, *args):
@@ -262,7 +303,8 @@ def test_every_entry_is_watched_and_kinked_primitives_state_their_convention():
         assert (kink.detect is not None) == (name != "max_pool"), name
     reductions = cr.ops.reductions
     for prim in (cr.relu, cr.abs, cr.sign, cr.maximum, cr.minimum, cr.ops.nonsmooth.clip_p,
-                 reductions.max_p, reductions.min_p, reductions.std_p, reductions.vector_norm_p):
+                 reductions.max_p, reductions.min_p, reductions.std_p, reductions.vector_norm_p,
+                 cr.ops.sorting.sort_p, cr.ops.sorting.topk_p):
         assert TABLE[prim.name].says["min-norm"] in prim.kink
     assert cr.maximum.takes_perturbed and not cr.relu.takes_perturbed
 

@@ -20,6 +20,7 @@ from chainrule.ops import (
     reductions,
     scans,
     shape,
+    sorting,
 )
 from chainrule.ops.activations import *  # noqa: F403
 from chainrule.ops.arithmetic import *  # noqa: F403
@@ -34,10 +35,11 @@ from chainrule.ops.recurrent import *  # noqa: F403
 from chainrule.ops.reductions import *  # noqa: F403
 from chainrule.ops.scans import *  # noqa: F403
 from chainrule.ops.shape import *  # noqa: F403
+from chainrule.ops.sorting import *  # noqa: F403
 
 _FAMILIES = (activations, arithmetic, conv, division, elementary, linalg, nondiff, nonsmooth,
              pooling,
-             recurrent, reductions, scans, shape)
+             recurrent, reductions, scans, shape, sorting)
 
 true_divide = divide  # noqa: F405
 absolute = abs  # noqa: F405

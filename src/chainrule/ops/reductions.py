@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.backend import dtype_of, is_float_dtype, ndim_of, shape_of, xp
-from chainrule.core.primitive import Primitive
+from chainrule.core.primitive import Primitive, defpartials
 from chainrule.ops.arithmetic import power
 from chainrule.ops.elementary import exp
 from chainrule.ops.nondiff import not_equal
@@ -217,16 +217,38 @@ def _vector_norm_impl(x, ord, axis=None, keepdims=False):
     return out
 
 
+def _signed_power_impl(x, a):
+    with xp.errstate(divide="ignore"):
+        out = xp.copysign(xp.abs(x) ** a, x)
+    return xp.where(x == 0, xp.nan, out) if a < 0 else out  # a < 0 at 0: undefined
+
+
+# sign(x) |x|**a, whose derivative a |x|**(a - 1) is +inf at 0 for 0 < a < 1: the
+# p-norm's slope for 1 < p < 2 (a product with sign(x) would give 0 * inf there)
+signed_power = Primitive("signed_power", _signed_power_impl, register=False)
+defpartials(signed_power, lambda out, x, a: a * power(sign_in_rules(x) * x, a - 1.0))
+
+
+def _constant(value):
+    """``value``'s numbers, held constant (1 for a symbolic value)."""
+    data = concrete(value)
+    return 1.0 if data is None else xp.asarray(data)
+
+
 def _vector_norm_slope(out, x, ord, axis, keepdims):
     # sign(x) * (|x| / norm)**(p - 1); where the norm is 0, x is 0 and this gives 0
     if ord == 1:  # sum(|x|): a zero element is abs's kink, so abs's choice (jax: 1)
         return abs_slope(x)
-    safe = _unreduce(where(out == 0, 1.0, out), x, axis, keepdims)
+    safe = where(out == 0, 1.0, out)
     if ord == 2:
-        slope = x / safe
+        slope = x / _unreduce(safe, x, axis, keepdims)
     else:
-        s = sign_in_rules(x)
-        slope = s * power(s * x / safe, ord - 1.0)
+        # two factors, each scaled by the norm's value (a constant) against overflow:
+        # an infinite d slope / dx at a zero element (1 < p < 2) then meets no 0 on
+        # its way back, so the Hessian there is +inf, the limit, not nan
+        kept = safe if keepdims else reshape(safe, shape=_kept_shape(shape_of(x), axis))
+        scale = _constant(kept)
+        slope = signed_power(x / scale, a=ord - 1.0) * power(kept / scale, 1.0 - ord)
     return _at_zero(slope, out, x, axis, keepdims, "vector_norm")
 
 
@@ -234,9 +256,19 @@ vector_norm_p = Primitive("vector_norm", _vector_norm_impl, kink=summary("vector
 vector_norm_p.defvjp(lambda g, out, x, ord, axis=None, keepdims=False:
                      _unreduce(g, x, axis, keepdims) * _vector_norm_slope(out, x, ord, axis,
                                                                           keepdims))
-vector_norm_p.defjvp(lambda dx, out, x, ord, axis=None, keepdims=False:
-                     sum(dx * _vector_norm_slope(out, x, ord, axis, keepdims), axis=axis,
-                         keepdims=keepdims))
+def _vector_norm_jvp(dx, out, x, ord, axis=None, keepdims=False):
+    terms = dx * _vector_norm_slope(out, x, ord, axis, keepdims)
+    if 1 < ord < 2 and _has_zero(x):  # the slope's tangent is inf there: keep 0 * inf at 0
+        terms = where(dx == 0, 0.0, terms)
+    return sum(terms, axis=axis, keepdims=keepdims)
+
+
+def _has_zero(x):
+    data = concrete(x)
+    return data is None or bool((xp.asarray(data) == 0).any())
+
+
+vector_norm_p.defjvp(_vector_norm_jvp)
 
 
 # Public functions: NumPy's signatures over the primitives above.
@@ -334,8 +366,10 @@ def norm(x: Any, ord: float | str | None = None, axis: Axis = None,  # noqa: A00
     NotImplementedError.
 
     At x = 0 the gradient is 0 (the minimum-norm subgradient; the norm has
-    a kink there), and an element x_i = 0 gets 0 from the 1-norm. Orders
-    below 1 are not norms: their gradient at a zero element is undefined (nan).
+    a kink there), and an element x_i = 0 gets 0 from the 1-norm. For
+    1 < p < 2 the Hessian at a zero element of a non-zero slice is +inf (the
+    limit: the gradient has a vertical tangent there). Orders below 1 are not
+    norms: their gradient at a zero element is undefined (nan).
 
     >>> import numpy as np, chainrule as cr
     >>> float(cr.norm(np.array([3.0, 4.0])))

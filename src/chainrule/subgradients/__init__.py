@@ -29,7 +29,8 @@ took.
 
 The package: ``policy`` (the switch), ``table`` (the conventions),
 ``sets`` (subdifferentials as values), ``detectors`` (finding kinks in one
-evaluation), ``report`` and ``recording`` (``kinks()``). Sources for the
+evaluation; ``orderings`` for ties in a sort), ``report`` and ``recording``
+(``kinks()``). Sources for the
 PyTorch and JAX columns are listed in ``docs/subgradients.md``.
 
 >>> import chainrule as cr
@@ -44,7 +45,7 @@ from chainrule.subgradients.detectors import MAX_LISTED
 from chainrule.subgradients.policy import POLICIES, current_policy, subgradient_policy
 from chainrule.subgradients.recording import kinks, watch
 from chainrule.subgradients.report import KinkEvent, KinkReport, concrete
-from chainrule.subgradients.sets import Ball, Hull, Jump, Pole, Simplex
+from chainrule.subgradients.sets import Ball, Hull, Jump, Orderings, Pole, Simplex
 from chainrule.subgradients.table import TABLE, Kink, choice, summary, tie_weight
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "Kink",
     "KinkEvent",
     "KinkReport",
+    "Orderings",
     "Pole",
     "Simplex",
     "choice",

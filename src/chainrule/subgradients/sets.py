@@ -2,7 +2,8 @@
 
 Clarke's subdifferential of a piecewise smooth function is the convex hull of
 the gradients of the pieces active at a point (``Hull``; a tie among k
-elements of a max gives the ``Simplex`` over them); a norm at 0 has the unit
+elements of a max gives the ``Simplex`` over them, a tie in a sort the hull of
+the ``Orderings`` of the tied elements); a norm at 0 has the unit
 ball of its dual norm (``Ball``). Where the function is not Lipschitz there is
 no subdifferential: a derivative that tends to infinity (``Pole``) or a jump
 in the value (``Jump``). Each set gives ``interval(i)``, the range of the i-th
@@ -61,6 +62,30 @@ class Simplex:
 
     def __str__(self) -> str:
         return f"the simplex over {self.size} tied elements"
+
+
+@dataclass(frozen=True)
+class Orderings:
+    """The hull of the ways a sort can place ``size`` tied elements in ``picked`` output
+    positions (all of them for a sort; fewer when top-k cuts through the tie): the
+    matrices B >= 0 (``picked`` x ``size``) whose rows sum to 1 and columns to at most 1.
+
+    >>> str(Orderings(3)), Orderings(2).interval()
+    ('the hull of the orderings of 3 tied elements', (0.0, 1.0))
+    >>> str(Orderings(3, 1))
+    'the hull of the picks of 1 of 3 tied elements'
+    """
+
+    size: int
+    picked: int | None = None
+
+    def interval(self, i: int = 0) -> tuple[float, float]:
+        return 0.0, 1.0
+
+    def __str__(self) -> str:
+        if self.picked is None or self.picked == self.size:
+            return f"the hull of the orderings of {self.size} tied elements"
+        return f"the hull of the picks of {self.picked} of {self.size} tied elements"
 
 
 @dataclass(frozen=True)

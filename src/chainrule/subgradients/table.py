@@ -11,6 +11,7 @@ from typing import Any
 
 from chainrule.backend import xp
 from chainrule.subgradients import detectors as d
+from chainrule.subgradients.orderings import sort_ties
 from chainrule.subgradients.policy import POLICIES, _state
 
 
@@ -118,6 +119,27 @@ TABLE: dict[str, Kink] = {k.primitive: k for k in [
           "jax": "everything to one maximum (reduce_window's select_and_gather_add)"},
          "as for max; PyTorch and JAX route through one index, which is a vertex of the "
          "simplex, not its minimum-norm element"),  # pooling reports its own windows
+    Kink("sort", "ties among the elements of a slice",
+         "the hull of the permutation matrices of the tied orderings",
+         {"min-norm": "average", "pytorch": "stable", "jax": "stable"},
+         {"min-norm": "the tied outputs' cotangents averaged, then routed back: each of m "
+                      "tied elements gets 1/m of their sum",
+          "pytorch": "through the permutation of torch.sort(stable=True): ties in input "
+                     "order, each output's cotangent to one element",
+          "jax": "through the stable permutation (lax.sort's JVP gathers the tangent by a "
+                 "sorted iota; jnp.sort is stable)"},
+         "the average of the tied permutation matrices is the minimum-norm element of the "
+         "hull, and gives every cotangent its minimum-norm routing; max = the last of sort "
+         "then agrees with the max reduction (1/m to each tie)", sort_ties),
+    Kink("topk", "ties among the k largest (smallest) or at the k-th place",
+         "the hull of the ways to place the tied elements in the k outputs",
+         {"min-norm": "average", "pytorch": "stable", "jax": "stable"},
+         {"min-norm": "as for sort: a tie's cotangents averaged over all its elements, "
+                      "those cut off at the k-th place included",
+          "pytorch": "through the returned indices: one tied element per output (which one "
+                     "torch.topk picks is unspecified; chainrule routes as its stable order)",
+          "jax": "through the returned indices; lax.top_k puts the lower index first"},
+         "topk is the first k of a sort, so it takes sort's choice", sort_ties),
     Kink("vector_norm", "x == 0 (a whole slice; each zero element for ord=1)",
          "the unit ball of the dual norm (q = p / (p - 1)); [-1, 1] per zero element for ord=1",
          {"min-norm": 0.0, "pytorch": 0.0, "jax": math.nan},
