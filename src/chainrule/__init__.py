@@ -30,7 +30,7 @@ from chainrule.creation import (
     zeros,
     zeros_like,
 )
-from chainrule.explainer import explain, explain_nn, to_dot
+from chainrule.explainer import compare, explain, explain_nn, to_dot
 from chainrule.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from chainrule.jacobians import hessian, hvp, jacfwd, jacrev, jvp, linearize
 from chainrule.ops import *  # noqa: F403 - the operations, named as in NumPy
@@ -49,7 +49,7 @@ __all__ = [
     "linalg", "linspace",
     "numerical",
     "no_grad", "ones", "ones_like", "primitive", "rand", "randn", "random",
-    "set_grad_enabled", "tensor", "explain", "explain_nn", "to_dot",
+    "set_grad_enabled", "tensor", "compare", "explain", "explain_nn", "to_dot",
     "value_and_grad", "vjp", "zeros", "zeros_like",
     "jvp", "linearize", "jacfwd", "jacrev", "hessian", "hvp", "stop_gradient",
     "data", "nn", "optim", "save", "load",

@@ -102,3 +102,11 @@ def test_bad_arguments(kwargs, message):
 def test_unknown_format():
     with pytest.raises(ValueError, match="format must be one of text, markdown"):
         explain_nn().render("latex")
+
+
+def test_compare_is_public_and_agrees_on_the_seed_example():
+    import chainrule as cr
+
+    table = cr.compare(lambda x: x**2 - 3 * x - 2, 3.0)
+    assert cr.compare is cr.explainer.compare
+    assert "reverse mode" in str(table) and "symbolic" in str(table)
