@@ -111,3 +111,68 @@ def test_threads_option(capsys):
     assert main(["train", "shallow", "--epochs", "1", "--threads", "2", "--quiet"]) == 0
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "mlp", "--threads", "0"])
+
+
+def _run_cli(*args):
+    """``chainrule`` as a user runs it; the child imports the same chainrule (PYTHONPATH)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = str(Path(cr.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, "-m", "chainrule", *args], capture_output=True,
+                          text=True, timeout=120, env=env)
+
+
+@pytest.mark.parametrize("option", ["--save", "--plot"])
+def test_unwritable_output_fails_before_training(tmp_path, option):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a regular file")
+    target = blocker / ("m.safetensors" if option == "--save" else "curves.png")
+    result = _run_cli("train", "shallow", "--epochs", "50", "--quiet", option, str(target))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"chainrule train: error: {option} {target}: "
+                                     f"{str(blocker)!r} is a file, not a folder")
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""  # nothing trained: not even the model's summary line
+    assert blocker.read_text() == "a regular file"
+
+
+@pytest.mark.parametrize("option,name,message", [
+    ("--save", "missing/m.safetensors", "the folder '{tmp}/missing' does not exist"),
+    ("--plot", "missing/deeper/c.png", "the folder '{tmp}/missing/deeper' does not exist"),
+    ("--save", ".", "that is a folder; give a file name"),
+    ("--plot", "curves.xyz", "matplotlib cannot write 'xyz' files; end the name with one of"),
+    ("--save", "", "give a file name"),
+])
+def test_output_problems_are_reported_without_training(tmp_path, monkeypatch, capsys, option,
+                                                       name, message):
+    monkeypatch.chdir(tmp_path)
+    ran = []
+    monkeypatch.setattr(cli_train, "_train", lambda args: ran.append(args) or 0)
+    assert main(["train", "shallow", option, name]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("chainrule train: error: ") and message.format(tmp=tmp_path) in err
+    assert ran == [] and list(tmp_path.iterdir()) == []  # no probe file left behind
+
+
+def test_writable_outputs_pass_the_check_and_leave_no_trace(tmp_path):
+    existing = tmp_path / "old.png"
+    existing.write_bytes(b"old")
+    for option, path in [("--save", tmp_path / "m.safetensors"), ("--plot", existing),
+                         ("--plot", tmp_path / "curves.svg")]:
+        assert cli_train.output_problem(str(path), option) is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.png"]
+    assert existing.read_bytes() == b"old"
+
+
+def test_read_only_folder_is_reported(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(cli_train.tempfile, "mkstemp", refuse)  # as for a non-root user
+    problem = cli_train.output_problem(str(tmp_path / "m.safetensors"), "--save")
+    assert problem == (f"--save {tmp_path / 'm.safetensors'}: cannot create files in "
+                       f"{str(tmp_path)!r}: Permission denied")

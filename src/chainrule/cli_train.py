@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import math
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -247,7 +250,56 @@ def _blas_threads(n: int) -> Any:
     return threadpool_limits(limits=n, user_api="blas")
 
 
+def _folder_problem(folder: str) -> str | None:
+    """Why no file can be created in ``folder`` (None: one can)."""
+    if not os.path.isdir(folder):
+        existing = folder
+        while not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if os.path.isdir(existing):
+            return f"the folder {folder!r} does not exist"
+        return f"{existing!r} is a file, not a folder"
+    try:  # the only test that also holds for root and read-only file systems
+        fd, probe = tempfile.mkstemp(prefix=".chainrule-write-test-", dir=folder)
+        os.close(fd)
+        os.remove(probe)
+    except OSError as err:
+        return f"cannot create files in {folder!r}: {err.strerror or type(err).__name__}"
+    return None
+
+
+def output_problem(path: str, option: str) -> str | None:
+    """Why ``--save``/``--plot`` could not write ``path`` (None: it could), found before
+    training starts, so that a typo in a path never throws a finished run away."""
+    if not path:
+        return f"{option}: give a file name"
+    if option == "--save" and importlib.util.find_spec("safetensors") is None:
+        return "--save needs safetensors: pip install 'chainrule[data]'"
+    if option == "--plot":
+        try:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+        except ImportError:
+            return "--plot needs matplotlib: pip install 'chainrule[plot]'"
+        kind = os.path.splitext(path)[1][1:].lower()
+        formats = FigureCanvasAgg(Figure()).get_supported_filetypes()
+        if kind and kind not in formats:
+            return (f"--plot {path}: matplotlib cannot write {kind!r} files; end the name "
+                    f"with one of {', '.join('.' + k for k in sorted(formats))}")
+    if os.path.isdir(path):
+        return f"{option} {path}: that is a folder; give a file name"
+    problem = _folder_problem(os.path.dirname(os.path.abspath(path)))
+    if problem is None and os.path.exists(path) and not os.access(path, os.W_OK):
+        problem = f"{path!r} is read-only"
+    return None if problem is None else f"{option} {path}: {problem}"
+
+
 def run(args: argparse.Namespace) -> int:
+    for option, path in (("--save", args.save), ("--plot", args.plot)):
+        problem = None if path is None else output_problem(path, option)
+        if problem is not None:
+            print(f"chainrule train: error: {problem}", file=sys.stderr)
+            return 2
     with _blas_threads(args.threads):
         return _train(args)
 
