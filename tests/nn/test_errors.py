@@ -29,6 +29,18 @@ from chainrule.nn import functional as F
      r"LSTM\(3, 4, batch_first=True\): expected input of shape \(N, L, 3\) or \(L, 3\), "
      r"got \(2, 5, 4\)"),
     (nn.GRUCell(3, 4), np.zeros((2, 4)), r"GRUCell\(3, 4\): expected input of shape \(N, 3\)"),
+    # the operation's complaint, restated by the layer, with the input's shape
+    (nn.Conv2d(1, 2, 5), np.zeros((1, 1, 3, 3)),
+     r"^Conv2d\(1, 2, kernel_size=\(5, 5\), stride=\(1, 1\)\): kernel \(5, 5\) with dilation "
+     r"\(1, 1\) does not fit in the padded input of spatial size \(3, 3\) \(input of shape "
+     r"\(1, 1, 3, 3\)\)$"),
+    (nn.Conv1d(1, 1, 4, dilation=2), np.zeros((1, 1, 6)),
+     r"^Conv1d\(1, 1, .*dilation=\(2,\)\): kernel \(4,\) .*\(input of shape \(1, 1, 6\)\)$"),
+    (nn.MaxPool2d(5), np.zeros((2, 1, 4, 4)),
+     r"^MaxPool2d\(kernel_size=5, stride=5, padding=0\): kernel \(5, 5\) .* does not fit "
+     r".*\(input of shape \(2, 1, 4, 4\)\)$"),
+    (nn.AvgPool1d(3), np.zeros((1, 2)),
+     r"^AvgPool1d\(kernel_size=3, .*\(input of shape \(1, 2\)\)$"),
 ])
 def test_layers_name_themselves_and_both_shapes(layer, x, message):
     with pytest.raises(ValueError, match=message):
@@ -40,6 +52,8 @@ def test_layers_name_themselves_and_both_shapes(layer, x, message):
     (nn.Conv2d(1, 1, 1), np.zeros((1, 1, 2, 2), dtype=bool)),
     (nn.LSTM(2, 2), np.zeros((3, 1, 2), dtype=np.int32)),
     (nn.AvgPool2d(2), np.zeros((1, 1, 2, 2), dtype=np.int64)),
+    (nn.Dropout(0.5), np.ones((2, 2), dtype=np.int64)),
+    (nn.Dropout(0.5).eval(), np.ones((2, 2), dtype=np.int32)),
 ])
 def test_layers_refuse_non_floating_input(layer, x):
     with pytest.raises(TypeError, match=rf"{type(layer).__name__}\(.*\): expected a floating "
@@ -74,6 +88,17 @@ def test_bad_initial_states_and_indices():
     (lambda: nn.Embedding(4, 2, padding_idx=4), "padding_idx 4 is out of range"),
     (lambda: nn.BatchNorm1d(3, momentum=2.0), r"momentum must be in \[0, 1\]"),
     (lambda: nn.CrossEntropyLoss(reduction="avg"), "reduction must be"),
+    # pooling settings are checked where the layer is built, in the layer's name
+    (lambda: nn.MaxPool2d(0), r"^MaxPool2d: kernel_size must be an int >= 1 or 2 of them"),
+    (lambda: nn.AvgPool2d((2, 2, 2)), r"^AvgPool2d: kernel_size must be an int >= 1 or 2"),
+    (lambda: nn.AvgPool1d(2, stride=0), r"^AvgPool1d: stride must be an int >= 1, got 0"),
+    (lambda: nn.MaxPool1d(2, dilation=-1), r"^MaxPool1d: dilation must be an int >= 1"),
+    (lambda: nn.MaxPool2d(2, padding=-1), r"^MaxPool2d: padding must be an int >= 0"),
+    (lambda: nn.MaxPool2d(3, padding=2), r"^MaxPool2d: padding 2 must be at most half the "
+                                         r"kernel size 3"),
+    (lambda: nn.AvgPool2d(2, divisor_override=0), r"^AvgPool2d: divisor_override must be a "
+                                                 r"positive int or None, got 0"),
+    (lambda: nn.MaxPool2d("a"), r"^MaxPool2d: kernel_size must be an int"),
 ])
 def test_constructor_errors(make, message):
     with pytest.raises((ValueError, TypeError, NotImplementedError), match=message):
@@ -116,6 +141,15 @@ def test_batch_norm_needs_more_than_one_value_per_channel_in_training():
      "p must be 1 or 2"),
     (lambda: F.huber_loss(np.zeros(2), np.zeros(2), delta=0.0), ValueError,
      "delta must be positive"),
+    (lambda: F.binary_cross_entropy_with_logits(np.zeros((2, 3)), np.zeros((2, 3)),
+                                                pos_weight=np.ones(4)), ValueError,
+     r"binary_cross_entropy_with_logits: pos_weight of shape \(4,\) does not broadcast to "
+     r"the input's shape \(2, 3\)"),
+    (lambda: F.binary_cross_entropy_with_logits(np.zeros(3), np.zeros(3),
+                                                weight=np.ones((2, 3))), ValueError,
+     r"weight of shape \(2, 3\) does not broadcast to the input's shape \(3,\)"),
+    (lambda: F.binary_cross_entropy(np.full(3, 0.5), np.zeros(3), weight=np.ones(2)),
+     ValueError, r"binary_cross_entropy: weight of shape \(2,\) does not broadcast"),
 ])
 def test_loss_errors(call, error, message):
     with pytest.raises(error, match=message):
@@ -151,3 +185,9 @@ def test_ignored_targets_may_be_out_of_range():
 def test_convolution_and_pooling_errors(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+def test_broadcastable_binary_weights_are_accepted():
+    x, t = np.zeros((2, 3)), np.ones((2, 3))
+    for weight in (np.ones(3), np.ones((2, 1)), 2.0):
+        F.binary_cross_entropy_with_logits(x, t, weight=weight, pos_weight=np.ones(3))

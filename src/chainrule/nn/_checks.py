@@ -45,6 +45,27 @@ def shape_error(module: Any, expected: str, x: Any) -> ValueError:
                       f"got {tuple(shape_of(x))}")
 
 
+def int_tuple(owner: str, what: str, value: Any, nd: int, low: int) -> tuple[int, ...]:
+    """An int or ``nd`` ints, each at least ``low``, as a tuple (a layer's settings)."""
+    items = (value,) * nd if isinstance(value, (int, xp.integer)) else value
+    try:
+        items = tuple(items)
+    except TypeError:
+        items = ()
+    if len(items) != nd or any(isinstance(v, bool) or not isinstance(v, (int, xp.integer))
+                               or v < low for v in items):
+        many = f" or {nd} of them" if nd > 1 else ""
+        raise ValueError(f"{owner}: {what} must be an int >= {low}{many}, got {value!r}")
+    return tuple(int(v) for v in items)
+
+
+def restated(module: Any, err: Exception, x: Any) -> Exception:
+    """An operation's complaint about an input (a kernel that does not fit, say),
+    restated by the layer that called it, with the input's shape."""
+    message = str(err).split(": ", 1)[-1]
+    return type(err)(f"{module.describe()}: {message} (input of shape {tuple(shape_of(x))})")
+
+
 def pattern(*dims: Any) -> str:
     """A shape pattern such as ``(N, 3, H, W)`` from names and sizes."""
     return "(" + ", ".join(str(d) for d in dims) + (",)" if len(dims) == 1 else ")")

@@ -8,20 +8,18 @@ from typing import Any
 from chainrule import random as _random
 from chainrule.backend import shape_of, xp
 from chainrule.nn import init
-from chainrule.nn._checks import float_input, layer_dtype, pattern, shape_error
+from chainrule.nn._checks import (
+    float_input,
+    int_tuple,
+    layer_dtype,
+    pattern,
+    restated,
+    shape_error,
+)
 from chainrule.nn.module import Module, Parameter
 from chainrule.ops.conv import conv1d, conv2d
 
 __all__ = ["Conv1d", "Conv2d"]
-
-
-def _tuple(owner: str, what: str, value: Any, nd: int, low: int) -> tuple[int, ...]:
-    items = (value,) * nd if isinstance(value, (int, xp.integer)) else tuple(value)
-    if len(items) != nd or any(isinstance(v, bool) or not isinstance(v, (int, xp.integer))
-                               or v < low for v in items):
-        raise ValueError(f"{owner}: {what} must be an int >= {low} or {nd} of them, "
-                         f"got {value!r}")
-    return tuple(int(v) for v in items)
 
 
 class _ConvNd(Module):
@@ -44,9 +42,9 @@ class _ConvNd(Module):
             raise NotImplementedError(f"{name}: only padding_mode='zeros' is supported, "
                                       f"got {padding_mode!r}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _tuple(name, "kernel_size", kernel_size, nd, 1)
-        self.stride = _tuple(name, "stride", stride, nd, 1)
-        self.dilation = _tuple(name, "dilation", dilation, nd, 1)
+        self.kernel_size = int_tuple(name, "kernel_size", kernel_size, nd, 1)
+        self.stride = int_tuple(name, "stride", stride, nd, 1)
+        self.dilation = int_tuple(name, "dilation", dilation, nd, 1)
         if isinstance(padding, str):
             if padding not in ("valid", "same"):
                 raise ValueError(f"{name}: padding must be 'valid', 'same' or ints, "
@@ -55,7 +53,7 @@ class _ConvNd(Module):
                 raise ValueError(f"{name}: padding='same' needs stride 1")
             self.padding = padding
         else:
-            self.padding = _tuple(name, "padding", padding, nd, 0)
+            self.padding = int_tuple(name, "padding", padding, nd, 0)
         dt = layer_dtype(dtype, name)
         self.weight = Parameter(xp.empty((out_channels, in_channels // groups,
                                           *self.kernel_size), dtype=dt))
@@ -110,8 +108,12 @@ class Conv1d(_ConvNd):
     _spatial = ("L",)
 
     def forward(self, x: Any) -> Any:
-        return conv1d(self._check(x), self.weight, self.bias, self.stride, self.padding,
-                      self.dilation, self.groups)
+        x = self._check(x)
+        try:
+            return conv1d(x, self.weight, self.bias, self.stride, self.padding,
+                          self.dilation, self.groups)
+        except ValueError as err:  # e.g. an input smaller than the kernel
+            raise restated(self, err, x) from None
 
 
 class Conv2d(_ConvNd):
@@ -131,5 +133,9 @@ class Conv2d(_ConvNd):
     _spatial = ("H", "W")
 
     def forward(self, x: Any) -> Any:
-        return conv2d(self._check(x), self.weight, self.bias, self.stride, self.padding,
-                      self.dilation, self.groups)
+        x = self._check(x)
+        try:
+            return conv2d(x, self.weight, self.bias, self.stride, self.padding,
+                          self.dilation, self.groups)
+        except ValueError as err:  # e.g. an input smaller than the kernel
+            raise restated(self, err, x) from None

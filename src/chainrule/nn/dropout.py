@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule import random as _random
+from chainrule.nn._checks import float_input
 from chainrule.nn.functional import dropout
 from chainrule.nn.module import Module
 
@@ -34,7 +35,7 @@ class Dropout(Module):
         self.generator = None if generator is None else _random.generator(generator)
 
     def forward(self, x: Any) -> Any:
-        return dropout(x, self.p, self.training, self.generator)
+        return dropout(float_input(self, x, None), self.p, self.training, self.generator)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -240,6 +240,20 @@ def _soft_cross_entropy(x, target, weight, reduction, label_smoothing):
 
 # ----- binary classification -----
 
+def _fits(name: str, what: str, value: Any, x: Any) -> None:
+    """``value`` (a weight) must broadcast to the input's shape without enlarging it."""
+    if value is None:
+        return
+    shape, xs = tuple(shape_of(value)), tuple(shape_of(x))
+    try:
+        fits = xp.broadcast_shapes(shape, xs) == xs
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{name}: {what} of shape {shape} does not broadcast to the input's "
+                         f"shape {xs}")
+
+
 def binary_cross_entropy_with_logits(x: Any, target: Any, weight: Any = None,
                                      reduction: str = "mean", pos_weight: Any = None) -> Any:
     """-[p t log s(x) + (1 - t) log(1 - s(x))], s the sigmoid, computed stably as
@@ -250,7 +264,10 @@ def binary_cross_entropy_with_logits(x: Any, target: Any, weight: Any = None,
     >>> float(binary_cross_entropy_with_logits(np.array([1000.0]), np.array([1.0])))
     0.0
     """
-    _same_shape("binary_cross_entropy_with_logits", x, target)
+    name = "binary_cross_entropy_with_logits"
+    _same_shape(name, x, target)
+    _fits(name, "weight", weight, x)
+    _fits(name, "pos_weight", pos_weight, x)
     negative_part = ops.softplus(-x)  # -log s(x), exact even for |x| in the thousands
     if pos_weight is None:
         loss = (1.0 - target) * x + negative_part
@@ -266,6 +283,7 @@ def binary_cross_entropy(x: Any, target: Any, weight: Any = None,
     """-[t log x + (1 - t) log(1 - x)] for probabilities ``x``; each log is clamped at
     -100 as in PyTorch. Prefer ``binary_cross_entropy_with_logits`` (stable)."""
     _same_shape("binary_cross_entropy", x, target)
+    _fits("binary_cross_entropy", "weight", weight, x)
     values = _plain(x)
     if values.size and (values.min() < 0 or values.max() > 1):
         raise ValueError("binary_cross_entropy: the input must hold probabilities in "

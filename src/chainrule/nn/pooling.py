@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.backend import shape_of
-from chainrule.nn._checks import float_input, shape_error
+from chainrule.nn._checks import float_input, int_tuple, restated, shape_error
 from chainrule.nn.module import Module
 from chainrule.ops.pooling import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 
@@ -19,6 +19,16 @@ class _Pool(Module):
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  ceil_mode: bool = False) -> None:
         super().__init__()
+        # checked here, so a bad setting fails where the layer is built; kept as given
+        # (an int stays an int), as PyTorch shows them
+        name, nd = type(self).__name__, self._nd
+        kernel = int_tuple(name, "kernel_size", kernel_size, nd, 1)
+        if stride is not None:
+            int_tuple(name, "stride", stride, nd, 1)
+        pads = int_tuple(name, "padding", padding, nd, 0)
+        if any(p > k // 2 for p, k in zip(pads, kernel)):
+            raise ValueError(f"{name}: padding {padding!r} must be at most half the kernel "
+                             f"size {kernel_size!r}")
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
@@ -29,6 +39,13 @@ class _Pool(Module):
             raise shape_error(self, self._expected, x)
         return float_input(self, x, None)
 
+    def _pool(self, op: Any, x: Any, *settings: Any) -> Any:
+        x = self._check(x)
+        try:
+            return op(x, self.kernel_size, self.stride, self.padding, *settings)
+        except ValueError as err:  # e.g. an input smaller than the window
+            raise restated(self, err, x) from None
+
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
                 f"padding={self.padding}" + (", ceil_mode=True" if self.ceil_mode else ""))
@@ -38,6 +55,7 @@ class _MaxPool(_Pool):
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  dilation: Any = 1, ceil_mode: bool = False) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode)
+        int_tuple(type(self).__name__, "dilation", dilation, self._nd, 1)
         self.dilation = dilation
 
     def extra_repr(self) -> str:
@@ -52,8 +70,7 @@ class MaxPool1d(_MaxPool):
     _expected = "(N, C, L) or (C, L)"
 
     def forward(self, x: Any) -> Any:
-        return max_pool1d(self._check(x), self.kernel_size, self.stride, self.padding,
-                          self.dilation, self.ceil_mode)
+        return self._pool(max_pool1d, x, self.dilation, self.ceil_mode)
 
 
 class MaxPool2d(_MaxPool):
@@ -69,8 +86,7 @@ class MaxPool2d(_MaxPool):
     _expected = "(N, C, H, W) or (C, H, W)"
 
     def forward(self, x: Any) -> Any:
-        return max_pool2d(self._check(x), self.kernel_size, self.stride, self.padding,
-                          self.dilation, self.ceil_mode)
+        return self._pool(max_pool2d, x, self.dilation, self.ceil_mode)
 
 
 class _AvgPool(_Pool):
@@ -87,8 +103,7 @@ class AvgPool1d(_AvgPool):
     _expected = "(N, C, L) or (C, L)"
 
     def forward(self, x: Any) -> Any:
-        return avg_pool1d(self._check(x), self.kernel_size, self.stride, self.padding,
-                          self.ceil_mode, self.count_include_pad)
+        return self._pool(avg_pool1d, x, self.ceil_mode, self.count_include_pad)
 
 
 class AvgPool2d(_AvgPool):
@@ -106,8 +121,13 @@ class AvgPool2d(_AvgPool):
                  ceil_mode: bool = False, count_include_pad: bool = True,
                  divisor_override: int | None = None) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+        if divisor_override is not None and (isinstance(divisor_override, bool) or not
+                                             isinstance(divisor_override, int)
+                                             or divisor_override < 1):
+            raise ValueError(f"AvgPool2d: divisor_override must be a positive int or None, "
+                             f"got {divisor_override!r}")
         self.divisor_override = divisor_override
 
     def forward(self, x: Any) -> Any:
-        return avg_pool2d(self._check(x), self.kernel_size, self.stride, self.padding,
-                          self.ceil_mode, self.count_include_pad, self.divisor_override)
+        return self._pool(avg_pool2d, x, self.ceil_mode, self.count_include_pad,
+                          self.divisor_override)
