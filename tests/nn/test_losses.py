@@ -136,6 +136,28 @@ def test_binary_cross_entropy(reduction):
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("margin", [1.0, 0.3])
+def test_hinge_loss(margin, reduction):
+    """The SVM hinge against its PyTorch composite (PyTorch has no binary hinge loss)."""
+    target = np.array([[1, -1, -1], [1, 1, -1]])
+
+    def theirs(x, t):
+        loss = TF.relu(margin - t * x)
+        return {"mean": loss.mean(), "sum": loss.sum(), "none": loss}[reduction]
+
+    check(lambda x, t: F.hinge_loss(x, t, margin, reduction), theirs, _x(2, 3), target)
+
+
+def test_hinge_loss_kink_and_module():
+    x = cr.tensor([1.0, -1.0, 0.5, 3.0], requires_grad=True)
+    t = np.array([1, -1, 1, -1])
+    loss = cr.nn.HingeLoss(reduction="sum")(x, t)  # margins t x = 1, 1, 0.5, -3
+    assert float(loss) == 0.5 + 4.0
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, -1.0, 1.0])  # 0 at the kink
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("margin", [1.0, 0.3])
 def test_hinge_embedding_loss(margin, reduction):
     target = np.array([[1, -1, -1], [1, 1, -1]])
     check(lambda x, t: F.hinge_embedding_loss(x, t, margin, reduction),

@@ -38,6 +38,7 @@ from chainrule.nn.losses import (
     BCEWithLogitsLoss,
     CrossEntropyLoss,
     HingeEmbeddingLoss,
+    HingeLoss,
     HuberLoss,
     L1Loss,
     MSELoss,
@@ -59,5 +60,5 @@ __all__ = [
     "Embedding", "RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU",
     "ReLU", "LeakyReLU", "GELU", "ELU", "Tanh", "Sigmoid", "Softplus", "Softmax", "LogSoftmax",
     "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss", "NLLLoss",
-    "BCELoss", "BCEWithLogitsLoss", "HingeEmbeddingLoss", "MultiMarginLoss",
+    "BCELoss", "BCEWithLogitsLoss", "HingeLoss", "HingeEmbeddingLoss", "MultiMarginLoss",
 ]

@@ -25,6 +25,7 @@ from chainrule.nn.functional_losses import (
     binary_cross_entropy_with_logits,
     cross_entropy,
     hinge_embedding_loss,
+    hinge_loss,
     huber_loss,
     l1_loss,
     mse_loss,
@@ -44,7 +45,7 @@ __all__ = [
     "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm",
     "layer_norm", "embedding", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
     "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-    "hinge_embedding_loss", "multi_margin_loss",
+    "hinge_loss", "hinge_embedding_loss", "multi_margin_loss",
 ]
 
 _SQRT_HALF = math.sqrt(0.5)

@@ -24,8 +24,8 @@ from chainrule.tensor import Tensor
 
 __all__ = [
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "hinge_embedding_loss",
-    "multi_margin_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "hinge_loss",
+    "hinge_embedding_loss", "multi_margin_loss",
 ]
 
 
@@ -297,6 +297,25 @@ def binary_cross_entropy(x: Any, target: Any, weight: Any = None,
 
 
 # ----- hinge losses -----
+
+def hinge_loss(x: Any, target: Any, margin: float = 1.0, reduction: str = "mean") -> Any:
+    """The binary (SVM) hinge max(0, margin - t x), for scores x and labels t of 1 or -1.
+
+    Its derivative at the kink t x = margin is 0, relu's convention (the
+    minimum-norm subgradient); the labels are constants.
+
+    >>> import numpy as np
+    >>> hinge_loss(np.array([2.0, 0.5, -1.0]), np.array([1, 1, -1]), reduction="none")
+    array([0. , 0.5, 0. ])
+    """
+    _same_shape("hinge_loss", x, target)
+    t = _plain(target)
+    if not xp.isin(t, (-1, 1)).all():
+        raise ValueError("hinge_loss: targets must be 1 or -1 (for labels y in {0, 1} "
+                         "pass 2 * y - 1)")
+    loss = ops.relu(float(margin) - x * t.astype(dtype_of(x)))
+    return _reduce(loss, reduction, "hinge_loss")
+
 
 def hinge_embedding_loss(x: Any, target: Any, margin: float = 1.0,
                          reduction: str = "mean") -> Any:

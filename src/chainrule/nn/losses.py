@@ -9,7 +9,8 @@ from chainrule.nn import functional_losses as L
 from chainrule.nn.module import Module
 
 __all__ = ["MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss", "NLLLoss",
-           "BCELoss", "BCEWithLogitsLoss", "HingeEmbeddingLoss", "MultiMarginLoss"]
+           "BCELoss", "BCEWithLogitsLoss", "HingeLoss", "HingeEmbeddingLoss",
+           "MultiMarginLoss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -117,6 +118,17 @@ class BCEWithLogitsLoss(_Loss):
     def forward(self, x: Any, target: Any) -> Any:
         return L.binary_cross_entropy_with_logits(x, target, self.weight, self.reduction,
                                                   self.pos_weight)
+
+
+class HingeLoss(_Loss):
+    """The binary SVM hinge max(0, margin - t x) for t = +-1, ``functional.hinge_loss``."""
+
+    def __init__(self, margin: float = 1.0, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, x: Any, target: Any) -> Any:
+        return L.hinge_loss(x, target, self.margin, self.reduction)
 
 
 class HingeEmbeddingLoss(_Loss):

@@ -75,7 +75,8 @@ class MaxPool1d(_MaxPool):
 
 class MaxPool2d(_MaxPool):
     """The maximum of each window of (N, C, H, W) or (C, H, W), as ``torch.nn.MaxPool2d``;
-    tied maxima share the gradient evenly.
+    tied maxima share the gradient evenly (under ``cr.subgradient_policy("pytorch")``
+    the first maximum takes it all, as in PyTorch).
 
     >>> import chainrule as cr
     >>> cr.nn.MaxPool2d(2)(cr.zeros(1, 3, 8, 8)).shape
