@@ -31,6 +31,8 @@ _UFUNCS = {
     xp.logical_or: ops.logical_or, xp.logical_not: ops.logical_not,
     xp.isfinite: ops.isfinite, xp.floor_divide: ops.floor_divide,
     xp.remainder: ops.remainder, xp.isnan: ops.isnan, xp.matmul: ops.matmul,
+    xp.positive: ops.copy, xp.fabs: ops.abs,
+    xp.divmod: lambda x, y: (ops.floor_divide(x, y), ops.remainder(x, y)),
 }
 
 
@@ -50,6 +52,7 @@ def _array_functions() -> dict:
     table[xp.amax] = ops.max
     table[xp.amin] = ops.min
     table[xp.round] = ops.round
+    table[xp.around] = ops.round
     table[xp.shape] = lambda x: x.shape
     table[xp.ndim] = lambda x: x.ndim
     table[xp.size] = lambda x: x.size
@@ -129,11 +132,53 @@ class NumpyInterface:
     def any(self, axis=None, keepdims=False):
         return ops.any(self, axis=axis, keepdims=keepdims)
 
-    def argmax(self, axis=None):
+    def argmax(self, axis=None, keepdims=False):
+        if keepdims:
+            return ops.argmax(self, axis=axis, keepdims=True)
         return ops.argmax(self, axis=axis)
 
-    def argmin(self, axis=None):
+    def argmin(self, axis=None, keepdims=False):
+        if keepdims:
+            return ops.argmin(self, axis=axis, keepdims=True)
         return ops.argmin(self, axis=axis)
+
+    # Tensors are immutable, so sort and partition return new tensors (as in
+    # JAX) where ndarray's methods rearrange the array in place.
+    def sort(self, axis=-1, kind=None, order=None, *, stable=None, descending=False):
+        return ops.sort(self, axis, kind, order, stable=stable, descending=descending)
+
+    def argsort(self, axis=-1, kind=None, order=None, *, stable=None, descending=False):
+        return ops.argsort(self, axis, kind, order, stable=stable, descending=descending)
+
+    def partition(self, kth, axis=-1, kind="introselect", order=None):
+        return ops.partition(self, kth, axis, kind, order)
+
+    def argpartition(self, kth, axis=-1, kind="introselect", order=None):
+        return ops.argpartition(self, kth, axis, kind, order)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return ops.diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset=0, axis1=0, axis2=1):
+        return ops.trace(self, offset, axis1, axis2)
+
+    def round(self, decimals=0):
+        return ops.round(self, decimals) if decimals else ops.round(self)
+
+    def __round__(self, ndigits=None):
+        return self.round(ndigits or 0)
+
+    def copy(self):
+        return ops.copy(self)
+
+    def take(self, indices, axis=None, mode="raise"):
+        return ops.take(self, indices, axis, mode)
+
+    def compress(self, condition, axis=None):
+        return ops.compress(condition, self, axis)
+
+    def nonzero(self):
+        return ops.nonzero(self)
 
     def reshape(self, *shape):
         return ops.reshape(self, shape[0] if len(shape) == 1 else shape)
@@ -279,8 +324,23 @@ class ArrayOperators:
     def __invert__(self):
         return bind(ops.logical_not, self)
 
+    def __divmod__(self, other):
+        return bind(ops.floor_divide, self, other), bind(ops.remainder, self, other)
+
+    def __rdivmod__(self, other):
+        return bind(ops.floor_divide, other, self), bind(ops.remainder, other, self)
+
+    def __rand__(self, other):
+        return bind(ops.logical_and, other, self)
+
+    def __ror__(self, other):
+        return bind(ops.logical_or, other, self)
+
     def __getitem__(self, index):
         return ops.getitem(self, index)
+
+    def __contains__(self, value) -> bool:
+        return bool(ops.any(ops.equal(self, value)))
 
     __hash__ = object.__hash__  # identity: == is elementwise
 
@@ -298,6 +358,13 @@ class ArrayOperators:
     @property
     def T(self) -> Any:
         return ops.transpose(self)
+
+    @property
+    def mT(self) -> Any:  # noqa: N802 - NumPy's name: the transpose of each matrix
+        if len(self.shape) < 2:  # type: ignore[attr-defined]
+            raise ValueError(f"mT: needs at least 2 dimensions, got shape "
+                             f"{self.shape}")  # type: ignore[attr-defined]
+        return ops.swapaxes(self, -1, -2)
 
     def __len__(self) -> int:
         shape = self.shape  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ from chainrule.ops import (
     recurrent,
     reductions,
     scans,
+    selection,
     shape,
     sorting,
 )
@@ -34,12 +35,12 @@ from chainrule.ops.pooling import *  # noqa: F403
 from chainrule.ops.recurrent import *  # noqa: F403
 from chainrule.ops.reductions import *  # noqa: F403
 from chainrule.ops.scans import *  # noqa: F403
+from chainrule.ops.selection import *  # noqa: F403
 from chainrule.ops.shape import *  # noqa: F403
 from chainrule.ops.sorting import *  # noqa: F403
 
 _FAMILIES = (activations, arithmetic, conv, division, elementary, linalg, nondiff, nonsmooth,
-             pooling,
-             recurrent, reductions, scans, shape, sorting)
+             pooling, recurrent, reductions, scans, selection, shape, sorting)
 
 true_divide = divide  # noqa: F405
 absolute = abs  # noqa: F405

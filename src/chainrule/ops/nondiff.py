@@ -35,7 +35,16 @@ __all__ = [
 # watched: cr.kinks() reports evaluations exactly at their jumps
 floor = Primitive("floor", watched("floor", xp.floor))
 ceil = Primitive("ceil", watched("ceil", xp.ceil))
-round = Primitive("round", watched("round", xp.round))  # noqa: A001 - NumPy's name
+_watched_round = watched("round", xp.round)
+
+
+def _round_impl(x, decimals=0):
+    # decimals goes by keyword: the watcher takes x alone positionally, and it
+    # checks for jumps only at the default (to the nearest integer)
+    return _watched_round(x, decimals=decimals) if decimals else _watched_round(x)
+
+
+round = Primitive("round", _round_impl)  # noqa: A001 - NumPy's name
 equal = Primitive("equal", xp.equal)
 not_equal = Primitive("not_equal", xp.not_equal)
 less = Primitive("less", xp.less)

@@ -30,6 +30,7 @@ __all__ = [
     "pad",
     "repeat",
     "tile",
+    "copy",
 ]
 
 
@@ -287,6 +288,22 @@ def pad(x, pad_width, constant_values=0):
 identity_p = Primitive("identity", lambda x: x)
 identity_p.defvjp(lambda g, out, x: g)
 identity_p.defjvp(lambda dx, out, x: dx)
+
+copy_p = Primitive("copy", lambda x: xp.array(x, copy=True))  # fresh memory, same values
+copy_p.defvjp(lambda g, out, x: g)
+copy_p.defjvp(lambda dx, out, x: dx)
+
+
+def copy(a: Any) -> Any:
+    """Like ``numpy.copy``: the values in new memory; on the graph, the identity.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = cr.copy(x)
+    >>> y.data is x.data, y.requires_grad
+    (False, True)
+    """
+    return copy_p(a)
 
 
 def checked_axis(name, axis, ndim):

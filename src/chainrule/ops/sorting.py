@@ -41,7 +41,7 @@ from chainrule.subgradients.orderings import (
     tie_starts,
 )
 
-__all__ = ["sort", "argsort", "topk"]
+__all__ = ["sort", "argsort", "topk", "partition", "argpartition"]
 
 
 def _order(x: Any, axis: int, descending: bool, name: str) -> tuple[Any, Any]:
@@ -210,3 +210,39 @@ def topk(x: Any, k: int, axis: int = -1, largest: bool = True,
     values = topk_p(x, k=int(k), axis=axis, largest=bool(largest))
     order = argsort_p(x, axis=axis, kind="stable", descending=bool(largest))
     return values, getitem(order, _first(int(k), axis))
+
+
+def _checked_kth(name: str, x: Any, kth: Any, axis: int) -> None:
+    n = shape_of(x)[axis]
+    for k in xp.atleast_1d(xp.asarray(concrete(kth))).tolist():
+        if isinstance(k, bool) or not isinstance(k, int) or not -n <= k < n:
+            raise ValueError(f"{name}: kth must be ints in [-{n}, {n}) (the length of axis "
+                             f"{axis}), got {kth!r}")
+
+
+def partition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect",
+              order: Any = None) -> Any:
+    """Like ``numpy.partition``: the ``kth`` element where sorting puts it, smaller ones
+    before and larger after. A full sort is such an arrangement, and this is one,
+    so the gradient is ``sort``'s.
+
+    >>> import numpy as np, chainrule as cr
+    >>> cr.partition(np.array([3.0, 1.0, 2.0]), 1)
+    array([1., 2., 3.])
+    """
+    x, axis = _checked("partition", a, axis, order)
+    _checked_kth("partition", x, kth, axis)
+    return sort_p(x, axis=axis, descending=False)
+
+
+def argpartition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect",
+                 order: Any = None) -> Any:
+    """Like ``numpy.argpartition``: indices that partition ``a`` (here: that sort it).
+
+    >>> import numpy as np, chainrule as cr
+    >>> cr.argpartition(np.array([3.0, 1.0, 2.0]), 0)
+    array([1, 2, 0])
+    """
+    x, axis = _checked("argpartition", a, axis, order)
+    _checked_kth("argpartition", x, kth, axis)
+    return argsort_p(x, axis=axis, kind="stable", descending=False)
