@@ -73,7 +73,7 @@ def test_diff_two_variables_and_a_kink():
     assert result.returncode == 0 and "symbolic d/dy: x*cos(x*y) - x/y**2" in result.stdout
     kink = run("diff", "abs(x)", "--at", "x=0")
     assert kink.returncode == 0
-    assert "kink: abs" in kink.stdout and "subdifferential [-1, 1]" in kink.stdout
+    assert "kink: v1 = abs" in kink.stdout and "subdifferential [-1, 1]" in kink.stdout
 
 
 def test_explain_reverse_lists_adjoints_and_draws_the_graph(tmp_path):
@@ -114,3 +114,36 @@ def test_bad_input_exits_2_with_a_clear_message(args, message):
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["diff", "explain"])
+@pytest.mark.parametrize("expression, at, words", [
+    ("x^x", "x=0", "base 0 and exponent 0"),
+    ("sqrt(x)", "x=0", "not usable"),
+])
+def test_unusable_results_exit_1_and_say_why(command, expression, at, words):
+    result = run(command, expression, "--at", at)
+    assert result.returncode == 1, result.stdout
+    assert "PROBLEM" in result.stdout and "not usable" in result.stderr
+    assert words in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_explain_reports_a_kink_and_exits_0():
+    result = run("explain", "abs(x) + relu(x)", "--at", "x=0")
+    assert result.returncode == 0
+    assert "Kinks" in result.stdout and "subdifferential [-1, 1]" in result.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["demo", "--out", "{blocker}/out"],
+    ["explain", "x*x", "--at", "x=1", "--graph", "{blocker}/g.svg"],
+    ["compare-costs", "--out", "{blocker}/plots", "--max-n", "2"],
+])
+def test_output_under_a_regular_file_exits_2_before_work(tmp_path, args):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run(*[a.format(blocker=blocker) for a in args])
+    assert result.returncode == 2, result.stdout
+    assert "cannot write" in result.stderr and "a-file" in result.stderr
+    assert "Evaluation trace" not in result.stdout and "f(3)" not in result.stdout

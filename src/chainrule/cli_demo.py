@@ -10,6 +10,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from chainrule.cli_explain import _guard
+
 
 def _seed(x):
     return x**2 - 3 * x - 2
@@ -23,8 +25,12 @@ def _section(title: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import chainrule as cr
+    from chainrule.cli_costs import prepare_out, report
     from chainrule.explainer import compare, explain, graph_text, render_dot, to_dot
 
+    # an unwritable --out is bad input: said before the tour starts, exit status 2
+    out_dir = prepare_out(args.out) if args.out else Path(
+        tempfile.mkdtemp(prefix="chainrule-demo-"))
     print("chainrule: every way a computer finds a derivative, cross-checked and explained")
     _section("1. Reverse mode, PyTorch style: record, then sweep back")
     x = cr.tensor(3.0, requires_grad=True)
@@ -44,7 +50,6 @@ def run(args: argparse.Namespace) -> int:
     print(explain(_seed, 3.0).text())
 
     _section("4. The graph")
-    out_dir = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="chainrule-demo-"))
     try:
         path = render_dot(to_dot(_seed, 3.0), out_dir / "seed_graph.svg")
         print(f"drawn to {path}")
@@ -52,13 +57,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"not drawn: {err}")
 
     _section("5. What each method costs, measured (n up to 16; compare-costs goes further)")
-    from chainrule.cli_costs import prepare_out, report
-    from chainrule.cli_explain import UsageError
-
     try:
-        paths = report(prepare_out(out_dir), max_n=16, repeat=1)
+        paths = report(out_dir, max_n=16, repeat=1)
         print("plotted to " + ", ".join(str(p) for p in paths))
-    except (RuntimeError, OSError, UsageError) as err:  # no matplotlib, or an unwritable folder
+    except (RuntimeError, OSError) as err:  # no matplotlib, or the folder went away
         print(f"not plotted: {err}")
 
     _section("6. A short training run: one hidden layer on a spiral")
@@ -77,4 +79,4 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", metavar="DIR", help="where to write the graph drawing and the "
                                                      "cost plots (default: a new temporary "
                                                      "folder)")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=_guard(run))

@@ -4,8 +4,11 @@
 safely (no eval), take the point from ``--at NAME=VALUE`` options and exit with
 status 2 and a clear message on bad input: a parse error (with its position),
 a variable without a value, a point outside the function's domain, an
-unwritable output path. ``explain-nn`` derives the gradients of a shallow
-network by hand and checks them, exiting with status 1 when a check fails.
+unwritable output path (checked before any work). A result printed but not
+usable (NaN or inf, a point on the edge of the domain) exits with status 1; a
+kink is reported with the subgradient taken and exits 0. ``explain-nn``
+derives the gradients of a shallow network by hand and checks them, exiting
+with status 1 when a check fails.
 """
 
 from __future__ import annotations
@@ -63,19 +66,31 @@ def _prepare(args: argparse.Namespace):
     return expr, names, point, f
 
 
+def _unusable(command: str, problems: list[str]) -> int:
+    """The result was printed, but it is not a derivative: say why, exit status 1."""
+    print(f"chainrule {command}: error: the derivative is not usable at this point: "
+          f"{problems[0]}", file=sys.stderr)
+    return 1
+
+
 def run_diff(args: argparse.Namespace) -> int:
     from chainrule.explainer.compare import compare
 
     expr, names, point, f = _prepare(args)
     table = compare(f, *point, names=names, tolerance=args.tolerance, expression=expr)
     print(table)
-    return 0
+    return 0 if table.usable else _unusable("diff", table.problems)
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    from chainrule.explainer.dot import render_dot, to_dot
+    from chainrule.explainer.dot import prepare_graph_path, render_dot, to_dot
     from chainrule.explainer.trace import explain
 
+    if args.graph:  # before any work: a bad path is bad input
+        try:
+            prepare_graph_path(args.graph)
+        except (OSError, ValueError) as err:
+            raise UsageError(str(err)) from None
     expr, names, point, f = _prepare(args)
     print(f"f({', '.join(names)}) = {expr}")
     try:
@@ -90,9 +105,9 @@ def run_explain(args: argparse.Namespace) -> int:
             raise UsageError(str(err)) from None
         except RuntimeError as err:  # Graphviz missing: the .dot text was written instead
             print(f"note: {err}", file=sys.stderr)
-            return 0
-        print(f"graph written to {path}")
-    return 0
+        else:
+            print(f"graph written to {path}")
+    return 0 if explanation.usable else _unusable("explain", explanation.problems)
 
 
 def run_explain_nn(args: argparse.Namespace) -> int:

@@ -67,15 +67,26 @@ def check_value_and_grad(spec: Spec, args: list[np.ndarray]) -> None:
     ts = [cr.tensor(a, requires_grad=True) for a in args]
     out = spec.fn(*ts)
     weight = rng.standard_normal(np.shape(out.data))
-    (out * weight).sum().backward()
+    if out.requires_grad:
+        (out * weight).sum().backward()
+    else:  # piecewise constant (floor, sign): no graph; every engine's derivative is 0
+        nums = tuple(range(len(args)))
+        zeros = cr.grad(lambda *xs: cr.sum(spec.fn(*xs) * weight), argnums=nums)(*args)
+        for t, z in zip(ts, zeros):
+            assert np.shape(z) == t.shape and not np.any(z), f"{spec.name}: nonzero {z}"
+            t.grad = cr.tensor(z)
 
     tt = to_torch(args)
     tout = spec.torch_fn(*tt)
     assert_close(out, tout, spec.rtol, spec.atol, f"{spec.name} value")
-    (tout * torch.tensor(weight)).sum().backward()
+    tloss = (tout * torch.tensor(weight)).sum()
+    if tloss.requires_grad:
+        tloss.backward()
     for i, (t, tref) in enumerate(zip(ts, tt)):
         expected = tref.grad if tref.grad is not None else torch.zeros_like(tref)
-        assert t.grad is not None, f"{spec.name}: no gradient for argument {i}"
+        if t.grad is None:  # no path recorded (through sign, floor): only right if torch's is 0
+            assert not torch.any(expected), f"{spec.name}: no gradient for argument {i}"
+            continue
         assert t.grad.dtype == t.dtype, f"{spec.name}: gradient dtype {t.grad.dtype}"
         assert_close(t.grad, expected, spec.rtol, spec.atol, f"{spec.name} grad of arg {i}")
 
@@ -87,14 +98,19 @@ def check_second_order(spec: Spec, args: list[np.ndarray]) -> None:
     out = spec.fn(*ts)
     weight = rng.standard_normal(np.shape(out.data))
     directions = [rng.standard_normal(np.shape(a)) for a in args]
-    firsts = _grads(lambda: (out * weight).sum(), ts)
+    if not out.requires_grad:  # a constant: PyTorch's second derivative must be 0 too
+        firsts = [None] * len(ts)
+    else:
+        firsts = _grads(lambda: (out * weight).sum(), ts)
     inner = sum((g * d).sum() for g, d in zip(firsts, directions) if g is not None)
     seconds = _grads(lambda: inner, ts) if getattr(inner, "requires_grad", False) else None
 
     tt = to_torch(args)
     tout = spec.torch_fn(*tt)
-    tfirst = torch.autograd.grad((tout * torch.tensor(weight)).sum(), tt, create_graph=True,
-                                 allow_unused=True)
+    tloss = (tout * torch.tensor(weight)).sum()
+    if not tloss.requires_grad:
+        return
+    tfirst = torch.autograd.grad(tloss, tt, create_graph=True, allow_unused=True)
     tinner = sum((g * torch.tensor(d)).sum() for g, d in zip(tfirst, directions)
                  if g is not None)
     if not isinstance(tinner, torch.Tensor) or not tinner.requires_grad:
@@ -127,6 +143,9 @@ def jvp_by_rules(spec: Spec, args: list[np.ndarray], tangents: list[np.ndarray])
     out = spec.fn(*ts)
     node = out._node
     total = np.zeros(np.shape(out.data))
+    if node is None:  # a primitive without rules: a constant, tangent 0
+        assert not out.requires_grad
+        return total
     index = {id(t): i for i, t in enumerate(ts)}
     for j in node.needs:
         rule = node.prim.jvps[j]

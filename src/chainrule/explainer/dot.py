@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from chainrule.core.graph import topological_order
-from chainrule.explainer.trace import _arg_names, explain, fmt
+from chainrule.explainer.trace import explain
+from chainrule.explainer.trace_format import _arg_names, fmt
 from chainrule.tensor import Tensor
 
 
@@ -56,6 +57,10 @@ def to_dot(target: Any, *args: Any, names: list[str] | None = None) -> str:
         lines.append(f'  n0 [label="{_escape(labels.get(id(out), "input"))}", shape=ellipse];')
         lines.append("}")
         return "\n".join(lines)
+    if out._node.freed:
+        raise RuntimeError("to_dot: the graph of this tensor was freed by backward(); call "
+                           "to_dot before backward, or pass retain_graph=True to backward "
+                           "to keep it (or draw the function: to_dot(f, *args))")
     order = list(reversed(topological_order(out._node)))
     ids: dict[int, str] = {}
     for k, node in enumerate(order, start=1):
@@ -95,23 +100,45 @@ def to_dot(target: Any, *args: Any, names: list[str] | None = None) -> str:
     return "\n".join(lines)
 
 
+GRAPH_FORMATS = ("dot", "gv", "svg", "png", "pdf")
+
+
+def prepare_graph_path(path: str | Path) -> Path:
+    """Check ``path`` can take a drawing (known suffix, writable folder) before the
+    work of drawing starts; raise ValueError or OSError naming the problem."""
+    path = Path(path)
+    if path.suffix.lstrip(".").lower() not in GRAPH_FORMATS:
+        raise ValueError(f"graph: unsupported output {path.name!r}; use .dot, .svg, .png or .pdf")
+    if path.is_dir():
+        raise OSError(f"graph: cannot write {path}: it is a folder")
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise OSError(f"graph: cannot write {path}: {blocker} is a file, not a folder")
+    probe = path.parent / f".{path.name}.chainrule-write-test"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise OSError(f"graph: cannot write {path}: {reason}") from err
+    return path
+
+
 def render_dot(dot: str, path: str | Path) -> Path:
     """Write ``dot`` to ``path``: as DOT text for ``.dot``, else rendered by Graphviz.
 
     Raises RuntimeError naming what is missing when Graphviz cannot render;
     the DOT text is then written beside the requested file so nothing is lost.
     """
-    path = Path(path)
+    path = prepare_graph_path(path)
     fmt_name = path.suffix.lstrip(".").lower()
-    if fmt_name not in ("dot", "gv", "svg", "png", "pdf"):
-        raise ValueError(f"graph: unsupported output {path.name!r}; use .dot, .svg, .png or .pdf")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if fmt_name in ("dot", "gv"):
+    if fmt_name in ("dot", "gv"):
+        try:
             path.write_text(dot)
-            return path
-    except OSError as err:
-        raise OSError(f"graph: cannot write {path}: {err.strerror}") from err
+        except OSError as err:
+            raise OSError(f"graph: cannot write {path}: {err.strerror}") from err
+        return path
     missing = None
     try:
         import graphviz  # the Python package

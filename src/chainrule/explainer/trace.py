@@ -4,7 +4,10 @@ adjoints, ending in the derivative.
 
 The trace is read from the graph reverse mode records, and the partials,
 tangents and adjoints are computed with the primitives' own JVP and VJP
-rules: what it shows is exactly what the engines do.
+rules: what it shows is exactly what the engines do. Kinks the evaluation
+touched, values outside a primitive's domain and a point on the edge of the
+function's domain are reported with it (``Explanation.kinks``,
+``Explanation.problems``).
 
 >>> import chainrule as cr
 >>> e = cr.explain(lambda x: x**2 - 3*x - 2, 3.0)
@@ -14,18 +17,19 @@ rules: what it shows is exactly what the engines do.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from chainrule.backend import xp
 from chainrule.core.graph import Node, topological_order
+from chainrule.explainer import diagnostics, trace_format, trace_latex
+from chainrule.explainer.trace_format import _arg_names, fmt
+from chainrule.forward import fit_tangent
 from chainrule.ops.shape import identity_p, sum_to
 from chainrule.tensor import Tensor
 
-INFIX = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/", "power": "**",
-         "matmul": "@"}
+__all__ = ["Explanation", "Step", "SweepLine", "explain", "fmt"]
 
 
 @dataclass
@@ -40,16 +44,29 @@ class Step:
     params: dict[str, Any] = field(default_factory=dict)
 
     def formula(self) -> str:
-        if self.op == "power":
-            return f"{self.operands[0]}**{self.operands[1]}"
-        if self.op in INFIX and len(self.operands) == 2:
-            return f"{self.operands[0]} {INFIX[self.op]} {self.operands[1]}"
-        if self.op == "negative":
-            return f"-{self.operands[0]}"
-        if self.op == "square":
-            return f"{self.operands[0]}**2"
-        extra = "".join(f", {k}={v}" for k, v in self.params.items())
-        return f"{self.op}({', '.join(self.operands)}{extra})"
+        return trace_format.formula(self)
+
+
+@dataclass
+class SweepLine:
+    """One line of a sweep.
+
+    Forward (``kind="tangent"``): ``target' = sum of d target/d wrt * wrt'``
+    over ``terms``. Reverse (``kind="adjoint"``): ``target_bar += node_bar *
+    d node/d target`` with one term, ``total`` the adjoint so far. A ``terms``
+    entry is ``(node, wrt, partial, carried)``. ``product`` says whether the
+    numbers multiply out to ``value`` (scalars, elementwise steps); otherwise
+    the rule applied a Jacobian (a matrix product, a reduction) and only the
+    result is printed. ``kind="seed"`` starts a forward sweep (the input seeded
+    with tangent 1), ``kind="output"`` the reverse sweep (the output's adjoint 1).
+    """
+
+    kind: str
+    target: str
+    value: Any
+    terms: list[tuple[str, str, Any, Any]] = field(default_factory=list)
+    total: Any = None
+    product: bool = True
 
 
 @dataclass
@@ -60,52 +77,30 @@ class Explanation:
     inputs: dict[str, Any]
     steps: list[Step]
     output: str
-    sweep: list[str]  # the lines of the forward or reverse sweep, in order
+    lines: list[SweepLine]  # the forward or reverse sweep, in order
     derivatives: dict[str, Any]  # input name -> d output / d input
     adjoints: dict[str, Any] = field(default_factory=dict)  # reverse mode: every value's adjoint
+    kinks: list[str] = field(default_factory=list)  # kinks touched, with the convention taken
+    problems: list[str] = field(default_factory=list)  # NaN/inf, outside or on edge of domain
+
+    @property
+    def usable(self) -> bool:
+        """False when a problem makes the derivative meaningless (a kink does not)."""
+        return not self.problems
+
+    @property
+    def sweep(self) -> list[str]:
+        """The sweep as plain-text lines."""
+        return [trace_format.sweep_text(line) for line in self.lines]
 
     def text(self) -> str:
-        lines = ["Evaluation trace (each value from earlier ones by one primitive):"]
-        for name, value in self.inputs.items():
-            lines.append(f"  {name} = {fmt(value)}")
-        for s in self.steps:
-            lines.append(f"  {s.name} = {s.formula()} = {fmt(s.value)}")
-        lines.append("Local partial derivatives (from each primitive's rule):")
-        for s in self.steps:
-            for operand, d in s.partials.items():
-                lines.append(f"  d{s.name}/d{operand} = {fmt(d)}")
-        title = ("Forward sweep: tangents, one sweep per input (v' = sum of partial * tangent)"
-                 if self.mode == "forward" else
-                 "Reverse sweep: adjoints from the output back (v_bar = d output / d v)")
-        lines.append(title + ":")
-        lines += ["  " + line for line in self.sweep]
-        lines.append("Derivative:")
-        for name, d in self.derivatives.items():
-            lines.append(f"  d{self.output}/d{name} = {fmt(d)}")
-        return "\n".join(lines)
+        return trace_format.text(self)
 
     def markdown(self) -> str:
-        rows = ["| value | definition | result | local partials |", "|---|---|---|---|"]
-        for name, value in self.inputs.items():
-            rows.append(f"| `{name}` | input | {fmt(value)} | |")
-        for s in self.steps:
-            partials = ", ".join(f"∂{s.name}/∂{k} = {fmt(v)}" for k, v in s.partials.items())
-            rows.append(f"| `{s.name}` | `{s.formula()}` | {fmt(s.value)} | {partials} |")
-        sweep = "\n".join(f"    {line}" for line in self.sweep)
-        result = "\n".join(f"- d{self.output}/d{n} = {fmt(d)}" for n, d in self.derivatives.items())
-        return f"{chr(10).join(rows)}\n\n{self.mode.capitalize()} sweep:\n\n{sweep}\n\n{result}\n"
+        return trace_format.markdown(self)
 
     def latex(self) -> str:
-        lines = [r"\begin{aligned}"]
-        for name, value in self.inputs.items():
-            lines.append(f"{_tex_name(name)} &= {fmt(value)} \\\\")
-        for s in self.steps:
-            lines.append(f"{_tex_name(s.name)} &= {_tex_formula(s)} = {fmt(s.value)} \\\\")
-        for name, d in self.derivatives.items():
-            lines.append(rf"\frac{{\partial {_tex_name(self.output)}}}{{\partial "
-                         rf"{_tex_name(name)}}} &= {fmt(d)} \\")
-        lines.append(r"\end{aligned}")
-        return "\n".join(lines)
+        return trace_latex.latex(self)
 
     def render(self, format: str = "text") -> str:  # noqa: A002 - the CLI's option name
         renderers = {"text": self.text, "markdown": self.markdown, "latex": self.latex}
@@ -117,70 +112,56 @@ class Explanation:
         return self.text()
 
 
-def fmt(value: Any) -> str:
-    """A value for people: a short number, or the shape of an array."""
-    array = xp.asarray(getattr(value, "data", value))
-    if array.size == 1:
-        v = float(array.reshape(()))
-        return f"{v:.10g}"
-    if array.size <= 6:
-        return xp.array2string(array, precision=6, separator=", ")
-    return f"<array {array.dtype}{list(array.shape)}>"
-
-
-def _tex_name(name: str) -> str:
-    if name.startswith("v") and name[1:].isdigit():
-        return f"v_{{{name[1:]}}}"
-    return name
-
-
-def _tex_formula(step: Step) -> str:
-    ops = [_tex_name(o) for o in step.operands]
-    if step.op == "multiply":
-        return rf"{ops[0]} \cdot {ops[1]}"
-    if step.op == "divide":
-        return rf"\frac{{{ops[0]}}}{{{ops[1]}}}"
-    if step.op == "square":
-        return f"{ops[0]}^2"
-    if step.op == "power":
-        return f"{ops[0]}^{{{ops[1]}}}"
-    if step.op in INFIX and len(ops) == 2:
-        return f"{ops[0]} {INFIX[step.op]} {ops[1]}"
-    if step.op == "negative":
-        return f"-{ops[0]}"
-    return rf"\operatorname{{{step.op}}}({', '.join(ops)})"
-
-
-def _arg_names(f: Callable[..., Any], count: int) -> list[str]:
-    try:
-        params = [p.name for p in inspect.signature(f).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        params = []
-    names = params[:count]
-    return names + [f"x{i}" for i in range(len(names), count)]
-
-
 def _fit(g: Any, ref: Any) -> Any:
     g = xp.asarray(g)
     shape = xp.shape(ref)
     return sum_to(g, shape) if g.shape != shape else g
 
 
+def _params(node: Node, perturbed: tuple[int, ...]) -> dict[str, Any]:
+    # the engines tell kink rules which arguments are differentiated (maximum(x, c))
+    if node.prim.takes_perturbed:
+        return {**node.params, "perturbed": perturbed}
+    return node.params
+
+
+def _multiplies_out(carried: Any, partial: Any, value: Any) -> bool:
+    """Whether ``carried * partial`` (summed to value's shape) is ``value``."""
+    if partial is None:
+        return False
+    with xp.errstate(all="ignore"):
+        product = xp.asarray(carried) * xp.asarray(partial)
+    if product.shape != xp.shape(value):
+        if product.ndim < len(xp.shape(value)):
+            return False
+        try:
+            product = xp.asarray(sum_to(product, xp.shape(value)))
+        except (ValueError, TypeError):
+            return False
+    return bool(xp.allclose(product, value, rtol=1e-12, atol=0.0, equal_nan=True))
+
+
 class _Recorder:
     """Runs ``f`` on fresh leaves and names every recorded value."""
 
     def __init__(self, f: Callable[..., Any], args: Sequence[Any], names: Sequence[str]):
+        from chainrule.reverse import backward_pass
+        from chainrule.subgradients import kinks
+
         self.leaves = [Tensor(xp.asarray(a, dtype=xp.float64), requires_grad=True) for a in args]
-        out = f(*self.leaves)
-        if any(out is leaf for leaf in self.leaves):  # f returns an input: record the identity
-            out = identity_p(out)
-        if not isinstance(out, Tensor) or out._node is None:
-            raise ValueError("explain: the function's output does not depend on its inputs "
-                             "through any differentiable operation")
-        if out.size != 1:
-            raise ValueError(f"explain: the function must return a scalar, it returned shape "
-                             f"{out.shape}")
+        with kinks() as report, xp.errstate(all="ignore"):
+            out = f(*self.leaves)
+            if any(out is leaf for leaf in self.leaves):  # f returns an input: record identity
+                out = identity_p(out)
+            if not isinstance(out, Tensor) or out._node is None:
+                raise ValueError("explain: the function's output does not depend on its inputs "
+                                 "through any differentiable operation")
+            if out.size != 1:
+                raise ValueError(f"explain: the function must return a scalar, it returned "
+                                 f"shape {out.shape}")
+            # the engine's own sweep tells the kink report which arguments were differentiated
+            backward_pass(out._node, xp.ones_like(out.data), retain_graph=True)
+        self.report = report
         self.out = out
         self.partials: dict[tuple[int, int], Any] = {}
         self.names: dict[int, str] = {id(t): n for t, n in zip(self.leaves, names)}
@@ -202,6 +183,14 @@ class _Recorder:
         node = value._node
         return id(node) if node is not None else id(value)
 
+    def groups(self, node: Node) -> dict[int, list[int]]:
+        """The differentiated argument positions of ``node``, by operand (x * x: one)."""
+        out: dict[int, list[int]] = {}
+        for i in node.needs:
+            if node.prim.vjps[i] is not None:
+                out.setdefault(self.key(node.inputs[i]), []).append(i)
+        return out
+
 
 def explain(f: Callable[..., Any], *args: Any, mode: str = "reverse",
             names: Sequence[str] | None = None) -> Explanation:
@@ -209,6 +198,7 @@ def explain(f: Callable[..., Any], *args: Any, mode: str = "reverse",
 
     ``mode`` is ``"reverse"`` (one backward sweep of adjoints gives every
     input's derivative) or ``"forward"`` (one sweep of tangents per input).
+    Kinks and domain problems are listed, not raised: see ``Explanation.usable``.
     """
     if mode not in ("reverse", "forward"):
         raise ValueError(f"explain: mode must be 'reverse' or 'forward', got {mode!r}")
@@ -216,90 +206,140 @@ def explain(f: Callable[..., Any], *args: Any, mode: str = "reverse",
         raise ValueError("explain: give the point, e.g. explain(f, 3.0)")
     names = list(names) if names is not None else _arg_names(f, len(args))
     rec = _Recorder(f, args, names)
+    if mode == "forward" and any(leaf.size != 1 for leaf in rec.leaves):
+        raise ValueError("explain: forward mode is shown for scalar inputs; use "
+                         "mode='reverse' for array inputs")
     steps = []
-    for node in rec.order:
-        step = Step(rec.names[id(node)], node.prim.name, [rec.label(v) for v in node.inputs],
-                    node.out, params=dict(node.params))
-        ones = xp.ones_like(node.out)
-        for i in node.needs:
-            rule = node.prim.vjps[i]
-            if rule is not None:
-                partial = _fit(rule(ones, node.out, *node.args, **node.params), node.args[i])
-                step.partials[rec.label(node.inputs[i])] = partial
-                rec.partials[(id(node), i)] = partial
-        steps.append(step)
-    inputs = {n: t.data for t, n in zip(rec.leaves, names)}
-    output = rec.names[id(rec.out._node)]
-    if mode == "reverse":
-        sweep, derivatives, adjoints = _reverse(rec)
-        return Explanation(mode, inputs, steps, output, sweep, derivatives, adjoints)
-    sweep, derivatives = _forward(rec)
-    return Explanation(mode, inputs, steps, output, sweep, derivatives)
+    with xp.errstate(all="ignore"):
+        for node in rec.order:
+            steps.append(_step(rec, node))
+        inputs = {n: t.data for t, n in zip(rec.leaves, names)}
+        output = rec.names[id(rec.out._node)]
+        if mode == "reverse":
+            lines, derivatives, adjoints = _reverse(rec)
+        else:
+            (lines, derivatives), adjoints = _forward(rec), {}
+    explanation = Explanation(mode, inputs, steps, output, lines, derivatives, adjoints)
+    explanation.kinks = diagnostics.kink_notes(
+        rec.report, {id(node.out): rec.names[id(node)] for node in rec.order})
+    explanation.problems = _problems(f, args, names, rec, explanation)
+    return explanation
 
 
-def _reverse(rec: _Recorder) -> tuple[list[str], dict[str, Any], dict[str, Any]]:
+def _step(rec: _Recorder, node: Node) -> Step:
+    step = Step(rec.names[id(node)], node.prim.name, [rec.label(v) for v in node.inputs],
+                node.out, params=dict(node.params))
+    ones = xp.ones_like(node.out)
+    params = _params(node, tuple(node.needs))
+    for positions in rec.groups(node).values():
+        total = None
+        for i in positions:
+            partial = _fit(node.prim.vjps[i](ones, node.out, *node.args, **params), node.args[i])
+            rec.partials[(id(node), i)] = partial
+            total = partial if total is None else total + partial
+        step.partials[rec.label(node.inputs[positions[0]])] = total
+    return step
+
+
+def _problems(f: Callable[..., Any], args: Sequence[Any], names: list[str], rec: _Recorder,
+              e: Explanation) -> list[str]:
+    found = []
+    for s in e.steps:
+        if not diagnostics.finite(s.value):
+            found.append(f"{s.name} = {s.formula()} = {fmt(s.value)}: outside the domain of "
+                         f"{s.op}")
+        for operand, d in s.partials.items():
+            if not diagnostics.finite(d):
+                found.append(f"d{s.name}/d{operand} = {fmt(d)}: {s.op} has no finite "
+                             f"derivative at {operand} = {fmt(_value_of(e, operand))}")
+    for name, d in e.derivatives.items():
+        if not found and not diagnostics.finite(d):
+            found.append(f"d{e.output}/d{name} = {fmt(d)} is not finite")
+    found += diagnostics.power_conventions(rec.order, rec.label, rec.names)
+    return found + diagnostics.domain_problems(f, list(args), names)
+
+
+def _value_of(e: Explanation, name: str) -> Any:
+    if name in e.inputs:
+        return e.inputs[name]
+    return next((s.value for s in e.steps if s.name == name), float("nan"))
+
+
+def _reverse(rec: _Recorder) -> tuple[list[SweepLine], dict[str, Any], dict[str, Any]]:
     root = rec.out._node
     bars: dict[int, Any] = {id(root): xp.ones_like(root.out)}
-    lines = [f"{rec.names[id(root)]}_bar = 1 (the output)"]
-    adjoints: dict[str, Any] = {rec.names[id(root)]: bars[id(root)]}
+    lines = [SweepLine("output", rec.names[id(root)], bars[id(root)])]
+    adjoints: dict[str, Any] = {}
     for node in reversed(rec.order):
         g = bars.get(id(node))
         name = rec.names[id(node)]
         if g is None:
             continue
         adjoints[name] = g
-        for i in node.needs:
-            rule = node.prim.vjps[i]
-            if rule is None:
-                continue
-            x = node.inputs[i]
-            contribution = _fit(rule(g, node.out, *node.args, **node.params), node.args[i])
-            key = rec.key(x)
-            target = rec.label(x)
+        params = _params(node, tuple(node.needs))
+        for key, positions in rec.groups(node).items():
+            contribution = None
+            for i in positions:
+                c = _fit(node.prim.vjps[i](g, node.out, *node.args, **params), node.args[i])
+                contribution = c if contribution is None else contribution + c
             before = bars.get(key)
             bars[key] = contribution if before is None else before + contribution
-            partial = rec.partials.get((id(node), i))
-            product = f"{fmt(g)} * {fmt(partial)} = " if partial is not None else ""
-            lines.append(f"{target}_bar += {name}_bar * d{name}/d{target} = {product}"
-                         f"{fmt(contribution)}   (now {target}_bar = {fmt(bars[key])})")
+            target = rec.label(node.inputs[positions[0]])
+            partial = _partial(rec, node, positions)
+            lines.append(SweepLine("adjoint", target, contribution, [(name, target, partial, g)],
+                                   bars[key], _multiplies_out(g, partial, contribution)))
     derivatives = {}
     for leaf in rec.leaves:
         value = bars.get(id(leaf))
-        derivatives[rec.names[id(leaf)]] = value if value is not None else xp.zeros_like(leaf.data)
-        adjoints[rec.names[id(leaf)]] = derivatives[rec.names[id(leaf)]]
+        name = rec.names[id(leaf)]
+        derivatives[name] = value if value is not None else xp.zeros_like(leaf.data)
+        adjoints[name] = derivatives[name]
     return lines, derivatives, adjoints
 
 
-def _forward(rec: _Recorder) -> tuple[list[str], dict[str, Any]]:
-    lines: list[str] = []
+def _partial(rec: _Recorder, node: Node, positions: list[int]) -> Any:
+    total = None
+    for i in positions:
+        p = rec.partials.get((id(node), i))
+        total = p if total is None else total + p
+    return total
+
+
+def _forward(rec: _Recorder) -> tuple[list[SweepLine], dict[str, Any]]:
+    lines: list[SweepLine] = []
     derivatives = {}
     for leaf in rec.leaves:
-        if leaf.size != 1:
-            raise ValueError("explain: forward mode is shown for scalar inputs; use "
-                             "mode='reverse' for array inputs")
         seed = rec.names[id(leaf)]
-        lines.append(f"sweep for d/d{seed}: {seed}' = 1, other inputs' = 0")
+        lines.append(SweepLine("seed", seed, xp.ones_like(leaf.data)))
         dots: dict[int, Any] = {id(leaf): xp.ones_like(leaf.data)}
         for node in rec.order:
-            total = None
             name = rec.names[id(node)]
-            terms = []
-            for i in node.needs:
-                dx = dots.get(rec.key(node.inputs[i]))
-                rule = node.prim.jvps[i] if node.prim.jvps is not None else None
-                if dx is None or rule is None:
+            carried = tuple(i for i in node.needs if rec.key(node.inputs[i]) in dots)
+            params = _params(node, carried)
+            total, terms, exact = None, [], True
+            for key, positions in rec.groups(node).items():
+                dx = dots.get(key)
+                rule_positions = [i for i in positions if node.prim.jvps is not None
+                                  and node.prim.jvps[i] is not None]
+                if dx is None or not rule_positions:
                     continue
-                term = rule(dx, node.out, *node.args, **node.params)
-                if term is not None:
-                    total = term if total is None else total + term
-                    operand = rec.label(node.inputs[i])
-                    terms.append(f"d{name}/d{operand} * {operand}' = "
-                                 f"{fmt(rec.partials.get((id(node), i)))} * {fmt(dx)}")
+                term = None
+                for i in rule_positions:
+                    t = node.prim.jvps[i](dx, node.out, *node.args, **params)
+                    if t is not None:
+                        t = fit_tangent(t, node.out)
+                        term = t if term is None else term + t
+                if term is None:
+                    continue
+                partial = _partial(rec, node, positions)
+                exact = exact and _multiplies_out(dx, partial, term)
+                terms.append((name, rec.label(node.inputs[positions[0]]), partial, dx))
+                total = term if total is None else total + term
             if total is None:
-                lines.append(f"  {name}' = 0")
+                lines.append(SweepLine("tangent", name, xp.zeros_like(node.out)))
                 continue
             dots[id(node)] = total
-            lines.append(f"  {name}' = {' + '.join(terms)} = {fmt(total)}")
+            lines.append(SweepLine("tangent", name, total, terms, product=exact))
         value = dots.get(id(rec.out._node))
         derivatives[seed] = value if value is not None else xp.zeros(())
     return lines, derivatives
