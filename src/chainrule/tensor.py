@@ -38,6 +38,13 @@ def _user_frame() -> str:
     return f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
+def _watch(prim: Any, out: Any, node: Node | None) -> None:
+    """Anomaly mode: fail at a NaN or Inf output, and remember where ``node`` was made."""
+    _check_forward(prim, out, node)
+    if node is not None:
+        node.where = _user_frame()
+
+
 def _check_forward(prim: Any, out: Any, node: Node | None) -> None:
     while isinstance(out, Traced):
         out = getattr(out, "data", getattr(out, "primal", None))
@@ -49,6 +56,8 @@ def _check_forward(prim: Any, out: Any, node: Node | None) -> None:
 
 
 _NEEDS = [needed_indices(mask) for mask in range(256)]
+_FIRST = _NEEDS[1]
+_NO_PARAMS: dict = {}  # shared by operator calls; nothing writes into a node's params
 _new = object.__new__
 
 
@@ -116,35 +125,67 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         t.requires_grad = node is not None
         return t
 
-    def _process(self, prim: Any, args: tuple, params: dict, vals: tuple | None = None,
-                 mask: int = 0) -> Any:
-        # The hot path of the library: one pass over the arguments finds the
-        # arrays to compute with and the inputs that need a gradient (bit i
-        # of ``mask`` for argument i), unless the caller found them already.
+    def _process(self, prim: Any, args: tuple, params: dict) -> Any:
+        # The hot path of the library. A unary operation on a plain array,
+        # the commonest case by far, is handled here whole; ``_binary`` does
+        # the same for operators. The rest finds the arrays to compute with
+        # and the inputs needing a gradient (bit i of the mask for argument i).
+        data = self.data
+        if len(args) == 1 and type(data) is ndarray and args[0] is self:
+            try:
+                out = prim.impl(data, **params) if params else prim.impl(data)
+            except Exception:
+                out = call_impl(prim, (data,), params)  # re-raises with a clear message
+            if type(out) is not ndarray:
+                out = xp.asarray(out)
+            level = self._level
+            t = _new(Tensor)
+            t.data = out
+            t.grad = None
+            t._level = level
+            if self.requires_grad and prim.vjps is not None and (level or state.grad_enabled) \
+                    and out.dtype.kind == "f":
+                # Node(...) without the call of __init__: this runs once per operation
+                t._node = node = _new(Node)
+                node.prim = prim
+                node.inputs = args
+                node.args = (data,)
+                node.params = params
+                node.out = out
+                node.needs = _FIRST
+                node.seq = next(node_sequence)
+                node.where = None
+                t.requires_grad = True
+            else:
+                t._node = node = None
+                t.requires_grad = False
+            if state.anomaly:
+                _watch(prim, out, node)
+            return t
+        vals, mask, traced_inside = _unpack(args, self._level)
+        return self._record(prim, args, vals, params, mask, traced_inside)
+
+    def _record(self, prim: Any, args: tuple, vals: tuple, params: dict, mask: int,
+                traced_inside: bool = False) -> Tensor:
+        """Evaluate ``prim`` on ``vals`` and wrap the result, recording a node
+        when an argument needs a gradient."""
         level = self._level
-        traced_inside = False
-        if vals is not None:
-            pass
-        elif len(args) == 1 and args[0] is self and type(self.data) is ndarray:
-            # a unary operation on a plain array: the commonest case by far
-            vals = (self.data,)
-            mask = self.requires_grad
-        else:
-            vals, mask, traced_inside = _unpack(args, level)
         if traced_inside:  # values of an enclosing transform: let it record too
             out = bind(prim, *vals, **params)
         else:
             try:
-                out = prim.impl(*vals, **params)
+                out = prim.impl(*vals, **params) if params else prim.impl(*vals)
             except Exception:
-                out = call_impl(prim, tuple(vals), params)  # re-raises with a clear message
+                out = call_impl(prim, vals, params)  # re-raises with a clear message
             if type(out) is not ndarray:
                 out = xp.asarray(out)
-        node = None
+        t = _new(Tensor)
+        t.data = out
+        t.grad = None
+        t._level = level
         if mask and prim.vjps is not None and (level or state.grad_enabled) \
                 and out.dtype.kind == "f":
-            # Node(...) without the call of __init__: this runs once per operation
-            node = _new(Node)
+            t._node = node = _new(Node)
             node.prim = prim
             node.inputs = args
             node.args = vals
@@ -153,16 +194,12 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             node.needs = _NEEDS[mask] if mask < 256 else needed_indices(mask)
             node.seq = next(node_sequence)
             node.where = None
+            t.requires_grad = True
+        else:
+            t._node = node = None
+            t.requires_grad = False
         if state.anomaly:
-            _check_forward(prim, out, node)
-            if node is not None:
-                node.where = _user_frame()
-        t = object.__new__(Tensor)
-        t.data = out
-        t.grad = None
-        t._node = node
-        t._level = level
-        t.requires_grad = node is not None
+            _watch(prim, out, node)
         return t
 
     def _binary(self, prim: Any, x: Any, y: Any) -> Any:
@@ -173,8 +210,8 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             if other._level == self._level and type(data) is ndarray \
                     and type(other.data) is ndarray:
                 # two tensors of one level over plain arrays: unpacked here
-                mask = (x.requires_grad) | (y.requires_grad << 1)
-                return self._process(prim, (x, y), {}, (x.data, y.data), mask)
+                mask = x.requires_grad | (y.requires_grad << 1)
+                return self._record(prim, (x, y), (x.data, y.data), _NO_PARAMS, mask)
             if other._level > self._level:
                 return bind(prim, x, y)
         elif isinstance(other, Traced):
@@ -182,8 +219,8 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                 return bind(prim, x, y)
         elif type(data) is ndarray:  # a tensor and a constant
             if x is self:
-                return self._process(prim, (x, y), {}, (data, y), self.requires_grad)
-            return self._process(prim, (x, y), {}, (x, data), self.requires_grad << 1)
+                return self._record(prim, (x, y), (data, y), _NO_PARAMS, self.requires_grad)
+            return self._record(prim, (x, y), (x, data), _NO_PARAMS, self.requires_grad << 1)
         return self._process(prim, (x, y), {})
 
     # ----- properties mirroring ndarray -----

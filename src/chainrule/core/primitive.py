@@ -39,7 +39,8 @@ class Primitive:
     6.0
     """
 
-    __slots__ = ("name", "impl", "vjps", "jvps", "kink", "takes_perturbed", "__weakref__")
+    __slots__ = ("name", "impl", "vjps", "jvps", "partials", "kink", "takes_perturbed",
+                 "__weakref__")
 
     def __init__(self, name: str, impl: Callable[..., Any], *, register: bool = True,
                  kink: str | None = None, takes_perturbed: bool = False) -> None:
@@ -47,6 +48,9 @@ class Primitive:
         self.impl = impl
         self.vjps: tuple[Rule | None, ...] | None = None  # None: not differentiable
         self.jvps: tuple[Rule | None, ...] | None = None
+        # d out / d arg_i of an elementwise primitive (set by defpartials): the
+        # first-order sweep multiplies by them directly, one call fewer per rule
+        self.partials: tuple[Callable[..., Any] | None, ...] | None = None
         self.kink = kink  # the subgradient convention, stated where it applies
         # engines pass its rules perturbed=(indices of the differentiated arguments):
         # a minimum-norm subgradient at a tie depends on them (chainrule.subgradients)
@@ -59,6 +63,7 @@ class Primitive:
     def defvjp(self, *rules: Rule | None) -> None:
         """Set the reverse rules, one per positional argument."""
         self.vjps = rules
+        self.partials = None  # the rules no longer come from partial derivatives
 
     def defjvp(self, *rules: Rule | None) -> None:
         """Set the forward rules, one per positional argument."""
@@ -67,6 +72,7 @@ class Primitive:
     def defvjp_variadic(self, rule: Rule) -> None:
         """Set one reverse rule ``rule(i, g, out, *args)`` for any number of arguments."""
         self.vjps = Variadic(rule)  # type: ignore[assignment]
+        self.partials = None
 
     def defjvp_variadic(self, rule: Rule) -> None:
         """Set one forward rule ``rule(i, dx, out, *args)`` for any number of arguments."""
@@ -193,6 +199,7 @@ def defpartials(prim: Primitive, *partials: Callable[..., Any] | None) -> None:
 
     prim.defvjp(*(make_vjp(p) for p in partials))
     prim.defjvp(*(make_jvp(p) for p in partials))
+    prim.partials = partials
 
 
 def primitive(impl: Callable[..., Any], name: str | None = None) -> Primitive:
