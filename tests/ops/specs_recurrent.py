@@ -8,21 +8,23 @@ from tests.ops.harness import Spec
 
 
 def _torch_lstm_sequence(p, w_hh, h, c):
+    """PyTorch's LSTM equations, step by step, with the batch along the last axis."""
     slabs = []
     for t in range(p.shape[0]):
-        a = p[t] + h @ w_hh.T
-        i, f, g, o = torch.chunk(a, 4, dim=-1)
+        a = p[t] + w_hh @ h
+        i, f, g, o = torch.chunk(a, 4, dim=0)
         i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
         c = f * c + i * g
         tc = torch.tanh(c)
         h = o * tc
         slabs.append(torch.stack([h, c, tc, i, f, g, o]))
-    return torch.stack(slabs, dim=1)
+    return torch.stack(slabs)
 
 
 SPECS = [
+    # (L, 4H, N), (4H, H), (H, N), (H, N); N != H catches a transposed product
     Spec("lstm_sequence", lstm_sequence, _torch_lstm_sequence,
-         [((3, 2, 8), (8, 2), (2, 2), (2, 2)), ((1, 1, 4), (4, 1), (1, 1), (1, 1))],
+         [((3, 8, 3), (8, 2), (2, 3), (2, 3)), ((1, 4, 1), (4, 1), (1, 1), (1, 1))],
          domain=(-1.5, 1.5), rtol=1e-9, atol=1e-12, primitives=("lstm_sequence",)),
 ]
 

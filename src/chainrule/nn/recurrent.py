@@ -149,8 +149,11 @@ class LSTMCell(_Cell):
         p = ops.matmul(x, ops.transpose(self.weight_ih))
         if self.bias_ih is not None:
             p = p + (self.bias_ih + self.bias_hh)
-        out = lstm_sequence_p(ops.expand_dims(p, 0), self.weight_hh, h, c)  # one step
-        return _unbatch(out[0, 0], unbatched), _unbatch(out[1, 0], unbatched)
+        # one step, the batch along the last axis (see ops.recurrent)
+        out = lstm_sequence_p(ops.expand_dims(ops.transpose(p), 0), self.weight_hh,
+                              ops.transpose(h), ops.transpose(c))
+        return (_unbatch(ops.transpose(out[0, 0]), unbatched),
+                _unbatch(ops.transpose(out[0, 1]), unbatched))
 
 
 class GRUCell(_Cell):

@@ -163,10 +163,20 @@ class _RNNBase(Module):
         w_ih, w_hh, b_ih, b_hh = self._weights(suffix)
         if reverse:
             x = ops.flip(x, 0)
-        p = _projection(x, w_ih, None if b_ih is None else b_ih + b_hh)
-        out = lstm_sequence_p(p, w_hh, *state)
-        hs = out[0]
-        last = [hs[-1], out[1, -1]]
+        # the primitive keeps the batch along the last axis (see ops.recurrent): the
+        # projections come as columns, w_ih x_t, and the states are transposed views;
+        # the biases ride in the product as a column of w_ih against a row of ones,
+        # which spares a pass over (and a copy of) every step's projections both ways
+        columns = ops.swapaxes(x, 1, 2)
+        if b_ih is not None:
+            length, _, n = shape_of(columns)
+            w_ih = ops.concatenate([w_ih, ops.expand_dims(b_ih + b_hh, 1)], axis=1)
+            columns = ops.concatenate([columns, xp.ones((length, 1, n), dtype=self._dtype)],
+                                      axis=1)
+        p = ops.matmul(w_ih, columns)
+        out = lstm_sequence_p(p, w_hh, *(ops.transpose(s) for s in state))
+        hs = ops.swapaxes(out[:, 0], 1, 2)
+        last = [ops.transpose(out[-1, 0]), ops.transpose(out[-1, 1])]
         return (ops.flip(hs, 0) if reverse else hs), last
 
     def _gru_direction(self, x: Any, state: list[Any], suffix: str, reverse: bool

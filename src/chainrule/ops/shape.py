@@ -41,7 +41,14 @@ def _sum_to_impl(x, shape):
     if len(x.shape) < len(shape):  # a cotangent smaller than its input: spread it
         return xp.broadcast_to(x, shape)
     axes, lead = sum_axes(x.shape, shape)
-    out = xp.sum(x, axis=axes, keepdims=True) if axes else x
+    if len(axes) > 1 and x.size > 4096:
+        # one axis at a time, outermost first: NumPy's reduction over scattered axes
+        # (a bias's cotangent, summed over batch and positions) is 1.3-3.5x slower
+        out = x
+        for axis in axes:
+            out = xp.sum(out, axis=axis, keepdims=True)
+    else:
+        out = xp.sum(x, axis=axes, keepdims=True) if axes else x
     return out.reshape(shape) if lead or out.shape != shape else out
 
 
