@@ -6,8 +6,10 @@ input gradient is one matmul and a shifted add per tap (col2im). Nothing
 loops over pixels or channels.
 
 Layouts were chosen by measurement (benchmarks/bench_nn.py, one thread):
-batch first everywhere, except the input gradient of narrow images, where
-one matmul with the batch as the last axis keeps the tap adds on long rows.
+batch first for wide images; for narrow ones (output rows shorter than
+``_WIDE``) the batch goes last, so that each tap's copy or add runs over rows
+of out_width * N numbers instead of out_width, and each contraction is one
+matmul.
 """
 
 from __future__ import annotations
@@ -61,6 +63,24 @@ def _columns(x, kernel, stride, padding, dilation, groups, out):
     return cols.reshape(n, groups, -1, math.prod(out))
 
 
+def _columns_batch_last(x, kernel, stride, padding, dilation, groups, out):
+    """im2col for narrow images: (G, K * C/G, prod(out) * N), the batch last."""
+    n, c = x.shape[:2]
+    padded = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], padding))
+    image = xp.zeros((c, *padded, n), dtype=x.dtype)
+    image[(slice(None), *_inside(padding, x.shape[2:]))] = xp.moveaxis(x, 0, -1)
+    image = image.reshape(groups, c // groups, *padded, n)
+    taps = _taps(kernel, stride, dilation, out)
+    cols = xp.empty((groups, len(taps), c // groups, *out, n), dtype=x.dtype)
+    for k, region in enumerate(taps):  # kernel taps, not pixels
+        cols[:, k] = image[(slice(None),) * 2 + region]
+    return cols.reshape(groups, -1, math.prod(out) * n)
+
+
+def _narrow(out):
+    return out[-1] < _WIDE
+
+
 def _taps_last(w, groups):
     """Weights (O, C/G, *kernel) as (G, O/G, K * C/G), matching the columns' rows."""
     o, cg = w.shape[:2]
@@ -75,9 +95,20 @@ def _matmul(a, b, groups):
     return xp.matmul(a, b)
 
 
+def _grouped(a, b):
+    """(G, m, k) @ (G, k, p), a 2-D product when there is one group."""
+    if a.shape[0] == 1:
+        return xp.matmul(a[0], b[0])[None]
+    return xp.matmul(a, b)
+
+
 def conv_forward(x, w, stride, padding, dilation, groups):
     """out[n, o, p] = sum over c, k of x_padded[n, c, p * stride + k * dilation] w[o, c, k]."""
     out = out_size(x.shape[2:], w.shape[2:], stride, padding, dilation)
+    if _narrow(out):
+        cols = _columns_batch_last(x, w.shape[2:], stride, padding, dilation, groups, out)
+        y = _grouped(_taps_last(w, groups), cols)  # (G, O/G, P * N)
+        return xp.ascontiguousarray(xp.moveaxis(y.reshape(w.shape[0], *out, x.shape[0]), -1, 0))
     cols = _columns(x, w.shape[2:], stride, padding, dilation, groups, out)
     y = _matmul(_taps_last(w, groups), cols, groups)  # (N, G, O/G, P)
     return y.reshape(x.shape[0], w.shape[0], *out)
@@ -86,9 +117,14 @@ def conv_forward(x, w, stride, padding, dilation, groups):
 def conv_filter_grad(x, g, shape, stride, padding, dilation, groups):
     """The adjoint in w: sum over n, p of g[n, o, p] times the columns of x."""
     n, o = g.shape[:2]
-    cols = _columns(x, shape[2:], stride, padding, dilation, groups, g.shape[2:])
-    gm = g.reshape(n, groups, o // groups, -1)
-    dw = xp.matmul(gm, cols.swapaxes(-1, -2)).sum(axis=0)  # (G, O/G, K * C/G)
+    if _narrow(g.shape[2:]):
+        cols = _columns_batch_last(x, shape[2:], stride, padding, dilation, groups, g.shape[2:])
+        gm = xp.ascontiguousarray(xp.moveaxis(g, 0, -1)).reshape(groups, o // groups, -1)
+        dw = _grouped(gm, cols.swapaxes(-1, -2))  # (G, O/G, K * C/G)
+    else:
+        cols = _columns(x, shape[2:], stride, padding, dilation, groups, g.shape[2:])
+        gm = g.reshape(n, groups, o // groups, -1)
+        dw = xp.matmul(gm, cols.swapaxes(-1, -2)).sum(axis=0)
     return dw.reshape(groups, o // groups, -1, shape[1]).transpose(0, 1, 3, 2).reshape(shape)
 
 
@@ -101,7 +137,7 @@ def conv_input_grad(g, w, shape, stride, padding, dilation, groups):
     taps = _taps(kernel, stride, dilation, out)
     weights = _taps_last(w, groups).transpose(0, 2, 1)  # (G, K * C/G, O/G)
     dtype = xp.result_type(g, w)
-    if out[-1] >= _WIDE:
+    if not _narrow(out):
         cols = _matmul(weights, g.reshape(n, groups, o // groups, -1), groups)
         cols = cols.reshape(n, groups, len(taps), cg, *out)
         image = xp.zeros((n, groups, cg, *padded), dtype=dtype)
