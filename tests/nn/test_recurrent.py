@@ -169,5 +169,16 @@ def test_gru_layer_gradcheck():
 
 
 def test_gru_sequence_rejects_bad_shapes():
-    with pytest.raises(ValueError, match=r"gru_sequence: expected p \(L, N, 3H\)"):
-        cr.gru_sequence(np.zeros((2, 1, 4)), np.zeros((3, 1)), np.zeros(3), np.zeros((1, 1)))
+    with pytest.raises(ValueError, match=r"gru_sequence: expected p \(L, 3H, N\)"):
+        cr.gru_sequence(np.zeros((2, 4, 1)), np.zeros((3, 1)), np.zeros(3), np.zeros((1, 1)))
+    with pytest.raises(ValueError, match=r"h0 \(H, N\); got .*\(1, 2\)"):  # (N, H) given
+        cr.gru_sequence(np.zeros((2, 6, 1)), np.zeros((6, 2)), np.zeros(6), np.zeros((1, 2)))
+
+
+def test_lstm_sequence_rejects_bad_shapes():
+    from chainrule.ops.recurrent import lstm_sequence
+
+    with pytest.raises(ValueError, match=r"lstm_sequence: expected p \(L, 4H, N\)"):
+        lstm_sequence(np.zeros((2, 1, 4)), np.zeros((4, 1)), np.zeros((1, 1)), np.zeros((1, 1)))
+    with pytest.raises(ValueError, match=r"c0 \(H, N\); got .*\(2, 3\), \(2, 1\)"):
+        lstm_sequence(np.zeros((2, 8, 3)), np.zeros((8, 2)), np.zeros((2, 3)), np.zeros((2, 1)))

@@ -30,20 +30,21 @@ SPECS = [
 
 
 def _torch_gru_sequence(p, w_hh, b_hh, h):
-    """PyTorch's GRU equations, step by step (torch.nn.GRU's documented form)."""
+    """PyTorch's GRU equations (torch.nn.GRU's documented form), step by step, with the
+    batch along the last axis."""
     slabs = []
     for t in range(p.shape[0]):
-        gh = h @ w_hh.T + b_hh
-        p_r, p_z, p_n = torch.chunk(p[t], 3, dim=-1)
-        g_r, g_z, g_n = torch.chunk(gh, 3, dim=-1)
+        gh = w_hh @ h + b_hh[:, None]
+        p_r, p_z, p_n = torch.chunk(p[t], 3, dim=0)
+        g_r, g_z, g_n = torch.chunk(gh, 3, dim=0)
         r, z = torch.sigmoid(p_r + g_r), torch.sigmoid(p_z + g_z)
         n = torch.tanh(p_n + r * g_n)
         h = (1 - z) * n + z * h
         slabs.append(torch.stack([h, r, z, n, g_n]))
-    return torch.stack(slabs, dim=1)
+    return torch.stack(slabs)
 
 
 SPECS.append(
     Spec("gru_sequence", gru_sequence, _torch_gru_sequence,
-         [((3, 2, 6), (6, 2), (6,), (2, 2)), ((1, 1, 3), (3, 1), (3,), (1, 1))],
+         [((3, 6, 3), (6, 2), (6,), (2, 3)), ((1, 3, 1), (3, 1), (3,), (1, 1))],
          domain=(-1.5, 1.5), rtol=1e-9, atol=1e-12, primitives=("gru_sequence",)))

@@ -175,5 +175,7 @@ class GRUCell(_Cell):
             b_hh = xp.zeros(shape_of(self.weight_hh)[0], dtype=self.weight_hh.dtype)
         else:
             p = p + self.bias_ih
-        out = gru_sequence_p(ops.expand_dims(p, 0), self.weight_hh, b_hh, h)  # one step
-        return _unbatch(out[0, 0], unbatched)
+        # one step, the batch along the last axis (see ops.recurrent_gru)
+        out = gru_sequence_p(ops.expand_dims(ops.transpose(p), 0), self.weight_hh, b_hh,
+                             ops.transpose(h))
+        return _unbatch(ops.transpose(out[0, 0]), unbatched)

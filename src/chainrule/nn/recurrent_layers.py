@@ -16,7 +16,7 @@ from typing import Any
 
 from chainrule import ops
 from chainrule import random as _random
-from chainrule.backend import shape_of, xp
+from chainrule.backend import dtype_of, shape_of, xp
 from chainrule.nn._checks import float_input, layer_dtype, pattern, shape_error
 from chainrule.nn.functional import dropout
 from chainrule.nn.module import Module, Parameter
@@ -27,14 +27,17 @@ from chainrule.ops.recurrent_gru import gru_sequence_p
 __all__ = ["RNN", "LSTM", "GRU"]
 
 
-def _projection(x: Any, w: Any, b: Any) -> Any:
-    """Every step's input projection x_t w^T + b, (L, N, rows), as one 2-D matrix product
-    (whose reverse rules are two more, with no transposed copies)."""
-    length, n, width = shape_of(x)
-    p = ops.matmul(ops.reshape(x, (length * n, width)), ops.transpose(w))
+def _columns(x: Any, w: Any, b: Any) -> Any:
+    """Every step's input projection w x_t + b as columns, (L, rows, N): the recurrence
+    primitives keep the batch along the last axis (see ``ops.recurrent``). The bias
+    rides in the product as a column of ``w`` against a row of ones, which spares a
+    pass over (and a copy of) every step's projections both ways."""
+    columns = ops.swapaxes(x, 1, 2)
     if b is not None:
-        p = p + b
-    return ops.reshape(p, (length, n, shape_of(w)[0]))
+        length, _, n = shape_of(columns)
+        w = ops.concatenate([w, ops.expand_dims(b, 1)], axis=1)
+        columns = ops.concatenate([columns, xp.ones((length, 1, n), dtype=dtype_of(w))], axis=1)
+    return ops.matmul(w, columns)
 
 
 class _RNNBase(Module):
@@ -163,17 +166,7 @@ class _RNNBase(Module):
         w_ih, w_hh, b_ih, b_hh = self._weights(suffix)
         if reverse:
             x = ops.flip(x, 0)
-        # the primitive keeps the batch along the last axis (see ops.recurrent): the
-        # projections come as columns, w_ih x_t, and the states are transposed views;
-        # the biases ride in the product as a column of w_ih against a row of ones,
-        # which spares a pass over (and a copy of) every step's projections both ways
-        columns = ops.swapaxes(x, 1, 2)
-        if b_ih is not None:
-            length, _, n = shape_of(columns)
-            w_ih = ops.concatenate([w_ih, ops.expand_dims(b_ih + b_hh, 1)], axis=1)
-            columns = ops.concatenate([columns, xp.ones((length, 1, n), dtype=self._dtype)],
-                                      axis=1)
-        p = ops.matmul(w_ih, columns)
+        p = _columns(x, w_ih, None if b_ih is None else b_ih + b_hh)
         out = lstm_sequence_p(p, w_hh, *(ops.transpose(s) for s in state))
         hs = ops.swapaxes(out[:, 0], 1, 2)
         last = [ops.transpose(out[-1, 0]), ops.transpose(out[-1, 1])]
@@ -185,11 +178,12 @@ class _RNNBase(Module):
         w_ih, w_hh, b_ih, b_hh = self._weights(suffix)
         if reverse:
             x = ops.flip(x, 0)
-        p = _projection(x, w_ih, b_ih)
+        p = _columns(x, w_ih, b_ih)
         if b_hh is None:
             b_hh = xp.zeros(shape_of(w_hh)[0], dtype=self._dtype)
-        hs = gru_sequence_p(p, w_hh, b_hh, *state)[0]
-        return (ops.flip(hs, 0) if reverse else hs), [hs[-1]]
+        out = gru_sequence_p(p, w_hh, b_hh, *(ops.transpose(s) for s in state))
+        hs = ops.swapaxes(out[:, 0], 1, 2)
+        return (ops.flip(hs, 0) if reverse else hs), [ops.transpose(out[-1, 0])]
 
     def _step_direction(self, inputs: list[Any], state: list[Any], suffix: str,
                         reverse: bool) -> tuple[list[Any], list[Any]]:

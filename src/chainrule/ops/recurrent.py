@@ -31,10 +31,10 @@ from __future__ import annotations
 
 from chainrule.backend import dtype_of, shape_of, xp
 from chainrule.core.primitive import Primitive
-from chainrule.ops.linalg import matmul, tensordot_p
+from chainrule.ops.linalg import matmul
 from chainrule.ops.recurrent_gru import gru_sequence
-from chainrule.ops.recurrent_sweep import LastSweep, is_array, stack
-from chainrule.ops.shape import concatenate, expand_dims, transpose
+from chainrule.ops.recurrent_sweep import LastSweep, is_array, stack, step_products
+from chainrule.ops.shape import concatenate, transpose
 
 __all__ = ["gru_sequence", "lstm_sequence"]
 
@@ -157,18 +157,8 @@ def _backward(g, out, p, w_hh, h0, c0):
 
 
 def _vjp_w_hh(g, out, p, w_hh, h0, c0):
-    """sum over steps of da_t h_{t-1}^T, as one matrix product over every step."""
     dp = _backward(g, out, p, w_hh, h0, c0)[0]
-    steps = shape_of(p)[0]
-    if is_array(dp, out, h0):  # (4H, L N) @ (L N, H): the gemm wants both step-major
-        n, batch = h0.shape
-        h_prev = xp.empty((n, steps, batch), dtype=out.dtype)
-        h_prev[:, 0] = h0
-        h_prev[:, 1:] = out[:steps - 1, H].transpose(1, 0, 2)
-        da = dp.transpose(1, 0, 2).reshape(4 * n, steps * batch)
-        return da @ h_prev.reshape(n, steps * batch).T
-    h_prev = concatenate([expand_dims(h0, 0), out[:steps - 1, H]], axis=0)
-    return tensordot_p(dp, h_prev, axes=((0, 2), (0, 2)))
+    return step_products(dp, out[:, H], h0)
 
 
 lstm_sequence_p = Primitive("lstm_sequence", _lstm_sequence_impl)

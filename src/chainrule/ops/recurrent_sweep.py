@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import weakref
 
-from chainrule.backend import xp
+from chainrule.backend import shape_of, xp
+from chainrule.ops.linalg import tensordot_p
 from chainrule.ops.shape import concatenate, expand_dims
 
 __all__: list[str] = []
@@ -18,6 +19,22 @@ def is_array(*values) -> bool:
 
 def stack(values, axis):
     return concatenate([expand_dims(v, axis) for v in values], axis=axis)
+
+
+def step_products(d, hs, h0):
+    """sum over steps t of d_t h_{t-1}^T: the recurrent weight's cotangent from the
+    cotangents ``d`` (L, R, N) of every step's product ``w_hh h_{t-1}``, the states
+    ``hs`` (L, H, N) and ``h0`` (H, N), as one matrix product over every step."""
+    steps = shape_of(d)[0]
+    if is_array(d, hs, h0):  # (R, L N) @ (L N, H): the product wants both step-major
+        n, batch = h0.shape
+        h_prev = xp.empty((n, steps, batch), dtype=xp.result_type(hs, h0))
+        h_prev[:, 0] = h0
+        h_prev[:, 1:] = hs[:steps - 1].transpose(1, 0, 2)
+        rows = d.transpose(1, 0, 2).reshape(d.shape[1], steps * batch)
+        return rows @ h_prev.reshape(n, steps * batch).T
+    h_prev = concatenate([expand_dims(h0, 0), hs[:steps - 1]], axis=0)
+    return tensordot_p(d, h_prev, axes=((0, 2), (0, 2)))
 
 
 class LastSweep:
