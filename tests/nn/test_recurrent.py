@@ -182,3 +182,41 @@ def test_lstm_sequence_rejects_bad_shapes():
         lstm_sequence(np.zeros((2, 1, 4)), np.zeros((4, 1)), np.zeros((1, 1)), np.zeros((1, 1)))
     with pytest.raises(ValueError, match=r"c0 \(H, N\); got .*\(2, 3\), \(2, 1\)"):
         lstm_sequence(np.zeros((2, 8, 3)), np.zeros((8, 2)), np.zeros((2, 3)), np.zeros((2, 1)))
+
+
+def _float32_gradient_error(kind, scale, ours):
+    """Worst error of float32 gradients (all parameters and the input), relative to the
+    largest float64 gradient of the same model, for chainrule's layer or PyTorch's."""
+    torch.manual_seed(0)
+    reference = getattr(torch.nn, kind)(4, 5, batch_first=True).double()
+    with torch.no_grad():
+        for p in reference.parameters():
+            p.mul_(scale)  # large weights and inputs saturate the gates
+    x = _x(3, 6, 4) * scale
+    tx = torch.tensor(x, requires_grad=True)
+    (reference(tx)[0] ** 2).sum().backward()
+    expected = [p.grad.numpy() for p in reference.parameters()] + [tx.grad.numpy()]
+    state = {k: v.numpy().astype(np.float32) for k, v in reference.state_dict().items()}
+    if ours:
+        layer = getattr(nn, kind)(4, 5, batch_first=True, dtype="float32")
+        layer.load_state_dict({k: cr.tensor(v) for k, v in state.items()})
+        cx = cr.tensor(x.astype(np.float32), requires_grad=True)
+        (layer(cx)[0] ** 2).sum().backward()
+        got = [p.grad.numpy() for _, p in layer.named_parameters()] + [cx.grad.numpy()]
+    else:
+        layer = getattr(torch.nn, kind)(4, 5, batch_first=True)
+        layer.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+        tx32 = torch.tensor(x, dtype=torch.float32, requires_grad=True)
+        (layer(tx32)[0] ** 2).sum().backward()
+        got = [p.grad.numpy() for p in layer.parameters()] + [tx32.grad.numpy()]
+    return max(np.abs(g - e).max() / np.abs(e).max() for g, e in zip(got, expected))
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("scale", [1.0, 10.0])
+def test_float32_gradients_as_accurate_as_pytorchs(kind, scale):
+    """The fused float32 sweeps (a tanh-based sigmoid, in-place steps) are as accurate as
+    PyTorch's float32 layers against float64, saturated gates included."""
+    ours = _float32_gradient_error(kind, scale, ours=True)
+    theirs = _float32_gradient_error(kind, scale, ours=False)
+    assert ours <= 3 * max(theirs, 1e-7), (ours, theirs)

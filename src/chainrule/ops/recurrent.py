@@ -86,7 +86,7 @@ def _bptt_arrays(g, out, w_hh, h0, c0):
     dtype = xp.result_type(g, out)
     da = xp.empty((steps, 4, n, batch), dtype=dtype)
     gh, dct, dc, tmp = (xp.empty((n, batch), dtype=dtype) for _ in range(4))
-    slope, square = xp.empty((4, n, batch), dtype=dtype), xp.empty((4, n, batch), dtype=dtype)
+    slope = xp.empty((4, n, batch), dtype=dtype)
     w_t = xp.ascontiguousarray(w_hh.T, dtype=dtype)
     extra = bool(g[:, C:].any())
     cell = extra and bool(g[:, C:TC + 1].any())  # usually only h has a cotangent
@@ -116,10 +116,13 @@ def _bptt_arrays(g, out, w_hh, h0, c0):
         xp.multiply(gh, tc, out=d[3])
         if direct:
             d += gt[I:]
-        # sigmoid' = s - s^2 for i, f, o; tanh' = 1 - g^2 for g
-        xp.multiply(acts, acts, out=square)
-        xp.subtract(acts, square, out=slope)
-        xp.subtract(1.0, square[2], out=slope[2])
+        # PyTorch's forms, so rounding follows its own: sigmoid' = (1 - s) s for i, f, o,
+        # tanh' = 1 - g^2 for g
+        xp.subtract(1.0, acts, out=slope)
+        slope[:2] *= acts[:2]
+        slope[3] *= acts[3]
+        xp.multiply(acts[2], acts[2], out=tmp)
+        xp.subtract(1.0, tmp, out=slope[2])
         d *= slope
         xp.multiply(dct, acts[1], out=dc)
     return da.reshape(steps, 4 * n, batch), w_t @ da[0].reshape(4 * n, batch), dc

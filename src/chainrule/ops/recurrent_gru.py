@@ -72,7 +72,7 @@ def _bptt_arrays(g, out, w_hh, h0):
     dp = xp.empty((steps, 3, n, batch), dtype=dtype)
     dgh = xp.empty((steps, 3, n, batch), dtype=dtype)
     gh, dn, tmp = (xp.empty((n, batch), dtype=dtype) for _ in range(3))
-    square, slope = xp.empty((2, n, batch), dtype=dtype), xp.empty((2, n, batch), dtype=dtype)
+    slope = xp.empty((2, n, batch), dtype=dtype)
     w_t = xp.ascontiguousarray(w_hh.T, dtype=dtype)
     direct = bool(g[:, R:].any())  # usually only h has a cotangent
     for t in range(steps - 1, -1, -1):
@@ -102,9 +102,9 @@ def _bptt_arrays(g, out, w_hh, h0):
         if direct:
             d[0] += gt[R]
             e[2] += gt[HN]
-        acts = step[R:Z + 1]  # through the sigmoids: s' = s - s^2
-        xp.multiply(acts, acts, out=square)
-        xp.subtract(acts, square, out=slope)
+        acts = step[R:Z + 1]  # through the sigmoids: s' = (1 - s) s, as PyTorch
+        xp.subtract(1.0, acts, out=slope)
+        slope *= acts
         d[:2] *= slope
         e[:2] = d[:2]
     dgh = dgh.reshape(steps, 3 * n, batch)
