@@ -150,7 +150,8 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
     targets, masking or anomaly checks: the loop every ``backward`` runs.
 
     Two shortcuts keep it lean. An elementwise rule is ``g * partial``, so
-    the partial is called directly. And a node that is the only one waiting
+    the partial is called directly, in its NumPy-only form when the node saved
+    plain arrays (``Node.plain``). And a node that is the only one waiting
     (a chain, the common shape) is visited next without passing through the
     heap: with nothing else pending it is the newest by definition.
     """
@@ -170,7 +171,7 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
         params = node.params
         if prim.takes_perturbed:
             params = {**params, "perturbed": node.needs}
-        partials = None if params else prim.partials
+        partials = None if params else prim.array_partials if node.plain else prim.partials
         rules = prim.vjps
         single = None  # the one node newly waiting, while the heap is empty
         for i in node.needs:
