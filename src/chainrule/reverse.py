@@ -153,7 +153,7 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
     the partial is called directly, in its NumPy-only form when the node saved
     plain arrays (``Node.plain``). And a node that is the only one waiting
     (a chain, the common shape) is visited next without passing through the
-    heap: with nothing else pending it is the newest by definition.
+    heap or ``cots``: with nothing else pending it is the newest by definition.
     """
     cots: dict[Node, Any] = {}
     heap: list[tuple[int, Node]] = []
@@ -173,7 +173,8 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
             params = {**params, "perturbed": node.needs}
         partials = None if params else prim.array_partials if node.plain else prim.partials
         rules = prim.vjps
-        single = None  # the one node newly waiting, while the heap is empty
+        single = single_g = None  # the one node newly waiting while the heap is empty,
+        # and its cotangent (kept out of ``cots``: a chain never touches the dict)
         for i in node.needs:
             if partials is not None:
                 partial = partials[i]
@@ -198,24 +199,26 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
             if xnode is None:
                 prev = found.get(id(x))
                 found[id(x)] = (x, gi) if prev is None else (x, prev[1] + gi)
+            elif xnode is single:
+                single_g = single_g + gi
             elif xnode in cots:
                 cots[xnode] = cots[xnode] + gi
+            elif single is None and not heap:
+                single, single_g = xnode, gi
             else:
+                if single is not None:  # no longer alone: it waits in the heap too
+                    cots[single] = single_g
+                    heappush(heap, (-single.seq, single))
+                    single = None
                 cots[xnode] = gi
-                if single is None and not heap:
-                    single = xnode
-                else:
-                    if single is not None:
-                        heappush(heap, (-single.seq, single))
-                        single = None
-                    heappush(heap, (-xnode.seq, xnode))
+                heappush(heap, (-xnode.seq, xnode))
         if single is not None:
-            node = single
+            node, g = single, single_g
         elif heap:
             node = heappop(heap)[1]
+            g = cots.pop(node)
         else:
             break
-        g = cots.pop(node)
     return found, swept
 
 
