@@ -149,9 +149,10 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
     """``_sweep`` for the commonest case, first order on arrays with no
     targets, masking or anomaly checks: the loop every ``backward`` runs.
 
-    Two shortcuts keep it lean. An elementwise rule is ``g * partial``, so
+    A few shortcuts keep it lean. An elementwise rule is ``g * partial``, so
     the partial is called directly, in its NumPy-only form when the node saved
-    plain arrays (``Node.plain``). And a node that is the only one waiting
+    plain arrays (``Node.plain``). Rules of one or two arguments are called
+    without ``*args``. And a node that is the only one waiting
     (a chain, the common shape) is visited next without passing through the
     heap or ``cots``: with nothing else pending it is the newest by definition.
     """
@@ -175,12 +176,17 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
         rules = prim.vjps
         single = single_g = None  # the one node newly waiting while the heap is empty,
         # and its cotangent (kept out of ``cots``: a chain never touches the dict)
+        unary = len(args) == 1  # arguments spelled out: a call with *args costs more
+        # g * partial of a unary elementwise primitive has the shape of g, the
+        # output's, so the input's: only its dtype can need fitting
+        shaped = unary and partials is not None
         for i in node.needs:
+            ref = args[i]
             if partials is not None:
                 partial = partials[i]
                 if partial is None:
                     continue
-                gi = g * partial(out, *args)
+                gi = g * (partial(out, ref) if unary else partial(out, *args))
             else:
                 try:
                     rule = rules[i]
@@ -188,12 +194,18 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
                     _missing_rule(prim, i)
                 if rule is None:
                     continue
-                gi = rule(g, out, *args, **params) if params else rule(g, out, *args)
+                if params:
+                    gi = rule(g, out, *args, **params)
+                elif unary:
+                    gi = rule(g, out, ref)
+                elif len(args) == 2:
+                    gi = rule(g, out, args[0], args[1])
+                else:
+                    gi = rule(g, out, *args)
                 if gi is None:
                     continue
-            ref = args[i]
-            if gi.shape != ref.shape or gi.dtype is not ref.dtype:  # _fit compares properly
-                gi = _fit(gi, ref)
+            if gi.dtype is not ref.dtype or not shaped and gi.shape != ref.shape:
+                gi = _fit(gi, ref)  # _fit compares properly
             x = inputs[i]
             xnode = x._node
             if xnode is None:
