@@ -152,9 +152,9 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
     A few shortcuts keep it lean. An elementwise rule is ``g * partial``, so
     the partial is called directly, in its NumPy-only form when the node saved
     plain arrays (``Node.plain``). Rules of one or two arguments are called
-    without ``*args``. And a node that is the only one waiting
-    (a chain, the common shape) is visited next without passing through the
-    heap or ``cots``: with nothing else pending it is the newest by definition.
+    without ``*args``. And a newly waiting node newer than all others waiting
+    (in a chain, the common shape, the only one; in a diamond, the newer
+    branch) is visited next without passing through the heap or ``cots``.
     """
     cots: dict[Node, Any] = {}
     heap: list[tuple[int, Node]] = []
@@ -174,8 +174,8 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
             params = {**params, "perturbed": node.needs}
         partials = None if params else prim.array_partials if node.plain else prim.partials
         rules = prim.vjps
-        single = single_g = None  # the one node newly waiting while the heap is empty,
-        # and its cotangent (kept out of ``cots``: a chain never touches the dict)
+        single = single_g = None  # the newest node waiting, when it is newer than all
+        # in the heap, and its cotangent (kept out of ``cots``: a chain never touches it)
         unary = len(args) == 1  # arguments spelled out: a call with *args costs more
         # g * partial of a unary elementwise primitive has the shape of g, the
         # output's, so the input's: only its dtype can need fitting
@@ -215,13 +215,11 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
                 single_g = single_g + gi
             elif xnode in cots:
                 cots[xnode] = cots[xnode] + gi
-            elif single is None and not heap:
+            elif single is None and (not heap or xnode.seq > -heap[0][0]):
                 single, single_g = xnode, gi
             else:
-                if single is not None:  # no longer alone: it waits in the heap too
-                    cots[single] = single_g
-                    heappush(heap, (-single.seq, single))
-                    single = None
+                if single is not None and xnode.seq > single.seq:  # the newer stays out
+                    single, single_g, xnode, gi = xnode, gi, single, single_g
                 cots[xnode] = gi
                 heappush(heap, (-xnode.seq, xnode))
         if single is not None:
