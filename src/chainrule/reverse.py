@@ -149,10 +149,12 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
     """``_sweep`` for the commonest case, first order on arrays with no
     targets, masking or anomaly checks: the loop every ``backward`` runs.
 
-    Two shortcuts keep it lean. An elementwise rule is ``g * partial``, so
-    the partial is called directly. And a node that is the only one waiting
-    (a chain, the common shape) is visited next without passing through the
-    heap: with nothing else pending it is the newest by definition.
+    A few shortcuts keep it lean. An elementwise rule is ``g * partial``, so
+    the partial is called directly, in its NumPy-only form when the node saved
+    plain arrays (``Node.plain``). Rules of one or two arguments are called
+    without ``*args``. And a newly waiting node newer than all others waiting
+    (in a chain, the common shape, the only one; in a diamond, the newer
+    branch) is visited next without passing through the heap or ``cots``.
     """
     cots: dict[Node, Any] = {}
     heap: list[tuple[int, Node]] = []
@@ -170,15 +172,21 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
         params = node.params
         if prim.takes_perturbed:
             params = {**params, "perturbed": node.needs}
-        partials = None if params else prim.partials
+        partials = None if params else prim.array_partials if node.plain else prim.partials
         rules = prim.vjps
-        single = None  # the one node newly waiting, while the heap is empty
+        single = single_g = None  # the newest node waiting, when it is newer than all
+        # in the heap, and its cotangent (kept out of ``cots``: a chain never touches it)
+        unary = len(args) == 1  # arguments spelled out: a call with *args costs more
+        # g * partial of a unary elementwise primitive has the shape of g, the
+        # output's, so the input's: only its dtype can need fitting
+        shaped = unary and partials is not None
         for i in node.needs:
+            ref = args[i]
             if partials is not None:
                 partial = partials[i]
                 if partial is None:
                     continue
-                gi = g * partial(out, *args)
+                gi = g * (partial(out, ref) if unary else partial(out, *args))
             else:
                 try:
                     rule = rules[i]
@@ -186,35 +194,41 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
                     _missing_rule(prim, i)
                 if rule is None:
                     continue
-                gi = rule(g, out, *args, **params) if params else rule(g, out, *args)
+                if params:
+                    gi = rule(g, out, *args, **params)
+                elif unary:
+                    gi = rule(g, out, ref)
+                elif len(args) == 2:
+                    gi = rule(g, out, args[0], args[1])
+                else:
+                    gi = rule(g, out, *args)
                 if gi is None:
                     continue
-            ref = args[i]
-            if gi.shape != ref.shape or gi.dtype is not ref.dtype:  # _fit compares properly
-                gi = _fit(gi, ref)
+            if gi.dtype is not ref.dtype or not shaped and gi.shape != ref.shape:
+                gi = _fit(gi, ref)  # _fit compares properly
             x = inputs[i]
             xnode = x._node
             if xnode is None:
                 prev = found.get(id(x))
                 found[id(x)] = (x, gi) if prev is None else (x, prev[1] + gi)
+            elif xnode is single:
+                single_g = single_g + gi
             elif xnode in cots:
                 cots[xnode] = cots[xnode] + gi
+            elif single is None and (not heap or xnode.seq > -heap[0][0]):
+                single, single_g = xnode, gi
             else:
+                if single is not None and xnode.seq > single.seq:  # the newer stays out
+                    single, single_g, xnode, gi = xnode, gi, single, single_g
                 cots[xnode] = gi
-                if single is None and not heap:
-                    single = xnode
-                else:
-                    if single is not None:
-                        heappush(heap, (-single.seq, single))
-                        single = None
-                    heappush(heap, (-xnode.seq, xnode))
+                heappush(heap, (-xnode.seq, xnode))
         if single is not None:
-            node = single
+            node, g = single, single_g
         elif heap:
             node = heappop(heap)[1]
+            g = cots.pop(node)
         else:
             break
-        g = cots.pop(node)
     return found, swept
 
 

@@ -155,6 +155,7 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                 node.needs = _FIRST
                 node.seq = next(node_sequence)
                 node.where = None
+                node.plain = True
                 t.requires_grad = True
             else:
                 t._node = node = None
@@ -194,6 +195,7 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             node.needs = _NEEDS[mask] if mask < 256 else needed_indices(mask)
             node.seq = next(node_sequence)
             node.where = None
+            node.plain = not traced_inside
             t.requires_grad = True
         else:
             t._node = node = None

@@ -28,11 +28,11 @@ def needed_indices(mask: int) -> tuple[int, ...]:
 class Node:
     """One recorded primitive application."""
 
-    __slots__ = ("prim", "inputs", "args", "params", "out", "needs", "seq", "where",
+    __slots__ = ("prim", "inputs", "args", "params", "out", "needs", "seq", "where", "plain",
                  "__weakref__")
 
     def __init__(self, prim: Any, inputs: tuple, args: Any, params: dict, out: Any,
-                 needs: Any) -> None:
+                 needs: Any, plain: bool = False) -> None:
         self.prim = prim
         self.inputs: tuple | None = inputs  # tensors or constants, as passed
         self.args = args  # the raw arrays the implementation saw
@@ -41,6 +41,9 @@ class Node:
         self.needs = needs  # indices of inputs that require grad
         self.seq = next(node_sequence)  # creation order, which is a topological order
         self.where: str | None = None  # "file:line" of the user's code, in anomaly mode
+        # args and out hold no value of an enclosing transform, only arrays and
+        # constants: the first-order sweep may use NumPy-only partials
+        self.plain = plain
 
     @property
     def freed(self) -> bool:

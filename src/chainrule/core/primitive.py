@@ -39,8 +39,8 @@ class Primitive:
     6.0
     """
 
-    __slots__ = ("name", "impl", "vjps", "jvps", "partials", "kink", "takes_perturbed",
-                 "__weakref__")
+    __slots__ = ("name", "impl", "vjps", "jvps", "partials", "array_partials", "kink",
+                 "takes_perturbed", "__weakref__")
 
     def __init__(self, name: str, impl: Callable[..., Any], *, register: bool = True,
                  kink: str | None = None, takes_perturbed: bool = False) -> None:
@@ -51,6 +51,9 @@ class Primitive:
         # d out / d arg_i of an elementwise primitive (set by defpartials): the
         # first-order sweep multiplies by them directly, one call fewer per rule
         self.partials: tuple[Callable[..., Any] | None, ...] | None = None
+        # the same partials in NumPy alone, for that sweep when every saved value
+        # is a plain array (``Node.plain``); ``partials`` where none was given
+        self.array_partials: tuple[Callable[..., Any] | None, ...] | None = None
         self.kink = kink  # the subgradient convention, stated where it applies
         # engines pass its rules perturbed=(indices of the differentiated arguments):
         # a minimum-norm subgradient at a tie depends on them (chainrule.subgradients)
@@ -63,7 +66,7 @@ class Primitive:
     def defvjp(self, *rules: Rule | None) -> None:
         """Set the reverse rules, one per positional argument."""
         self.vjps = rules
-        self.partials = None  # the rules no longer come from partial derivatives
+        self.partials = self.array_partials = None  # the rules no longer come from partials
 
     def defjvp(self, *rules: Rule | None) -> None:
         """Set the forward rules, one per positional argument."""
@@ -72,7 +75,7 @@ class Primitive:
     def defvjp_variadic(self, rule: Rule) -> None:
         """Set one reverse rule ``rule(i, g, out, *args)`` for any number of arguments."""
         self.vjps = Variadic(rule)  # type: ignore[assignment]
-        self.partials = None
+        self.partials = self.array_partials = None
 
     def defjvp_variadic(self, rule: Rule) -> None:
         """Set one forward rule ``rule(i, dx, out, *args)`` for any number of arguments."""
@@ -165,7 +168,8 @@ def all_finite(value: Any) -> bool:
     return all(xp.isfinite(a).all() for a in arrays_inside(value))
 
 
-def defpartials(prim: Primitive, *partials: Callable[..., Any] | None) -> None:
+def defpartials(prim: Primitive, *partials: Callable[..., Any] | None,
+                arrays: tuple[Callable[..., Any] | None, ...] | None = None) -> None:
     """Derive both rules of an elementwise primitive from its partial derivatives.
 
     ``partial_i(out, *args, **params)`` is d out / d arg_i; then the VJP is
@@ -174,6 +178,12 @@ def defpartials(prim: Primitive, *partials: Callable[..., Any] | None) -> None:
     that does not move an element gives it no NaN; the reverse sweep does the
     same for cotangents (``chainrule.reverse``). The rules are marked
     ``elementwise`` so the sweep knows such masking is exact for them.
+
+    ``arrays``, optional, gives the same partials written with NumPy alone,
+    equal to ``partials`` bit for bit on arrays: the first-order sweep calls
+    them when every saved value is a plain array, skipping the dispatch of
+    chainrule operations. The rules themselves always use ``partials``, so
+    derivatives of derivatives are unaffected.
     """
 
     def make_vjp(partial: Callable[..., Any] | None) -> Rule | None:
@@ -200,6 +210,9 @@ def defpartials(prim: Primitive, *partials: Callable[..., Any] | None) -> None:
     prim.defvjp(*(make_vjp(p) for p in partials))
     prim.defjvp(*(make_jvp(p) for p in partials))
     prim.partials = partials
+    if arrays is not None and len(arrays) != len(partials):
+        raise ValueError(f"{prim.name}: give one array partial per partial")
+    prim.array_partials = partials if arrays is None else arrays
 
 
 def primitive(impl: Callable[..., Any], name: str | None = None) -> Primitive:

@@ -1,5 +1,11 @@
 """Elementary functions: each primitive is its NumPy implementation plus one
-partial derivative, from which ``defpartials`` makes both rules.
+partial derivative, from which ``defpartials`` makes both rules. Where that
+partial calls chainrule operations, the same formula in NumPy alone follows it
+(the first-order sweep on arrays uses it; it must give identical values).
+
+The partials of tan, tanh and sigmoid, which read only the (floating) output,
+write 1 as 1.0: NumPy combines an array with a Python float faster than with
+an int, with the same result.
 
 Comments on a rule's line note where the derivative is infinite or undefined;
 sqrt and cbrt report their poles at 0 to ``cr.kinks()``.
@@ -44,9 +50,11 @@ _LN10 = math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
-def _unary(name, impl, partial):
+def _unary(name, impl, partial, array_partial=None):
+    # array_partial: the partial in NumPy alone, where ``partial`` calls chainrule
+    # operations (a faster first-order sweep; see defpartials)
     prim = Primitive(name, impl)
-    defpartials(prim, partial)
+    defpartials(prim, partial, arrays=None if array_partial is None else (array_partial,))
     return prim
 
 
@@ -61,15 +69,15 @@ log10 = _unary("log10", xp.log10, lambda out, x: 1 / (x * _LN10))  # pole at x =
 sqrt = _unary("sqrt", watched("sqrt", xp.sqrt), lambda out, x: 0.5 / out)  # +inf at x == 0
 cbrt = _unary("cbrt", watched("cbrt", xp.cbrt),
               lambda out, x: 1 / (3 * out * out))  # +inf at x == 0
-sin = _unary("sin", xp.sin, lambda out, x: cos(x))
-cos = _unary("cos", xp.cos, lambda out, x: -sin(x))
-tan = _unary("tan", xp.tan, lambda out, x: 1 + out * out)
+sin = _unary("sin", xp.sin, lambda out, x: cos(x), lambda out, x: xp.cos(x))
+cos = _unary("cos", xp.cos, lambda out, x: -sin(x), lambda out, x: -xp.sin(x))
+tan = _unary("tan", xp.tan, lambda out, x: 1.0 + out * out)
 arcsin = _unary("arcsin", xp.arcsin, lambda out, x: 1 / sqrt(1 - x * x))  # inf at |x| == 1
 arccos = _unary("arccos", xp.arccos, lambda out, x: -1 / sqrt(1 - x * x))  # inf at |x| == 1
 arctan = _unary("arctan", xp.arctan, lambda out, x: 1 / (1 + x * x))
-sinh = _unary("sinh", xp.sinh, lambda out, x: cosh(x))
-cosh = _unary("cosh", xp.cosh, lambda out, x: sinh(x))
-tanh = _unary("tanh", xp.tanh, lambda out, x: 1 - out * out)
+sinh = _unary("sinh", xp.sinh, lambda out, x: cosh(x), lambda out, x: xp.cosh(x))
+cosh = _unary("cosh", xp.cosh, lambda out, x: sinh(x), lambda out, x: xp.sinh(x))
+tanh = _unary("tanh", xp.tanh, lambda out, x: 1.0 - out * out)
 arcsinh = _unary("arcsinh", xp.arcsinh, lambda out, x: 1 / sqrt(x * x + 1))
 arctanh = _unary("arctanh", xp.arctanh, lambda out, x: 1 / (1 - x * x))  # inf at |x| == 1
 
@@ -86,7 +94,7 @@ def _sigmoid_impl(x):
     return xp.exp(xp.minimum(x, 0)) / (1 + xp.exp(-xp.abs(x)))
 
 
-sigmoid = _unary("sigmoid", _sigmoid_impl, lambda out, x: out * (1 - out))
+sigmoid = _unary("sigmoid", _sigmoid_impl, lambda out, x: out * (1.0 - out))
 
 
 def _softplus_impl(x):
