@@ -60,3 +60,14 @@ def test_higher_order_still_uses_the_rules():
     g, t.grad = t.grad, None
     g.sum().backward()
     np.testing.assert_allclose(t.grad.numpy(), np.cosh(x))
+
+
+def test_a_mismatched_array_partial_changes_nothing():
+    from chainrule.core.primitive import Primitive, defpartials
+
+    twice = Primitive("twice_for_test", lambda x: 2 * x, register=False)
+    defpartials(twice, lambda out, x: 2.0 + 0 * x)
+    rules = (twice.vjps, twice.jvps, twice.partials, twice.array_partials)
+    with pytest.raises(ValueError, match="twice_for_test: give one array partial per partial"):
+        defpartials(twice, lambda out, x: 3.0 + 0 * x, arrays=(None, None))
+    assert (twice.vjps, twice.jvps, twice.partials, twice.array_partials) == rules

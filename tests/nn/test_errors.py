@@ -195,3 +195,20 @@ def test_broadcastable_binary_weights_are_accepted():
     x, t = np.zeros((2, 3)), np.ones((2, 3))
     for weight in (np.ones(3), np.ones((2, 1)), 2.0):
         F.binary_cross_entropy_with_logits(x, t, weight=weight, pos_weight=np.ones(3))
+
+
+@pytest.mark.parametrize("make", [lambda: nn.LSTM(3, 4), lambda: nn.GRU(3, 4, batch_first=True),
+                                  lambda: nn.RNN(3, 4)], ids=["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("shape", [(0, 3), (0, 2, 3)], ids=["unbatched", "batched"])
+def test_recurrent_layers_refuse_an_empty_sequence(make, shape):
+    layer = make()
+    if layer.batch_first and len(shape) == 3:
+        shape = (2, 0, 3)
+    with pytest.raises(ValueError, match=rf"{type(layer).__name__}\(3, 4.*\): the sequence is "
+                                         rf"empty \(input of shape \({shape[0]}, "):
+        layer(np.zeros(shape, dtype=np.float32))
+
+
+def test_recurrent_layers_accept_an_empty_batch():
+    out, (h, c) = nn.LSTM(3, 4)(np.zeros((5, 0, 3), dtype=np.float32))
+    assert out.shape == (5, 0, 4) and h.shape == c.shape == (1, 0, 4)

@@ -207,11 +207,11 @@ def defpartials(prim: Primitive, *partials: Callable[..., Any] | None,
         jvp.elementwise = True  # type: ignore[attr-defined]
         return jvp
 
+    if arrays is not None and len(arrays) != len(partials):  # before anything changes
+        raise ValueError(f"{prim.name}: give one array partial per partial")
     prim.defvjp(*(make_vjp(p) for p in partials))
     prim.defjvp(*(make_jvp(p) for p in partials))
     prim.partials = partials
-    if arrays is not None and len(arrays) != len(partials):
-        raise ValueError(f"{prim.name}: give one array partial per partial")
     prim.array_partials = partials if arrays is None else arrays
 
 

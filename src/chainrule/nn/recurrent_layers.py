@@ -90,6 +90,9 @@ class _RNNBase(Module):
             batched = pattern("N", "L", self.input_size) if self.batch_first \
                 else pattern("L", "N", self.input_size)
             raise shape_error(self, f"{batched} or {pattern('L', self.input_size)}", x)
+        if shape[1 if self.batch_first and len(shape) == 3 else 0] == 0:
+            raise ValueError(f"{self.describe()}: the sequence is empty (input of shape "
+                             f"{tuple(shape)}); give at least one step")
         if len(shape) == 2:
             return ops.expand_dims(x, 1), True
         return (ops.swapaxes(x, 0, 1) if self.batch_first else x), False
