@@ -15,7 +15,7 @@ from heapq import heappop, heappush
 from typing import Any
 
 from chainrule.backend import xp
-from chainrule.core.config import state
+from chainrule.core.config import state, sweep_caches
 from chainrule.core.graph import Node, topological_order
 from chainrule.core.primitive import all_finite, arrays_inside
 from chainrule.core.trace import Traced
@@ -59,12 +59,16 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
     after that decision.
     """
     keep = None if targets is None else set(topological_order(root, targets))
-    if keep is None and not (create_graph or state.anomaly):
-        found, swept = _sweep_plain(root, seed)
-    else:
-        found, swept = _sweep(root, seed, targets, keep, create_graph, state.anomaly)
-    if not state.anomaly and _has_nan(found):
-        found, swept = _sweep(root, seed, targets, keep, create_graph, True)
+    try:
+        if keep is None and not (create_graph or state.anomaly):
+            found, swept = _sweep_plain(root, seed)
+        else:
+            found, swept = _sweep(root, seed, targets, keep, create_graph, state.anomaly)
+        if not state.anomaly and _has_nan(found):
+            found, swept = _sweep(root, seed, targets, keep, create_graph, True)
+    finally:
+        for cache in sweep_caches:
+            cache.clear()
     if not retain_graph:
         for node in swept:  # Node.free, inlined: it runs once per node of every sweep
             node.inputs = node.args = node.out = None

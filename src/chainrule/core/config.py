@@ -21,6 +21,12 @@ class _State:
 
 state = _State()
 
+# Caches that a primitive's rules share within one backward sweep (the recurrence
+# primitives' sweep back through time): the sweep clears them when it ends, so a
+# cached result, whose recorded graph may hold the cotangent it is keyed by, never
+# outlives the sweep (reverse.backward_pass; each has a ``clear()``).
+sweep_caches: list = []
+
 
 def is_grad_enabled() -> bool:
     """Whether operations on tensors currently record a graph."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import weakref
 
 from chainrule.backend import shape_of, xp
+from chainrule.core.config import sweep_caches
 from chainrule.ops.linalg import tensordot_p
 from chainrule.ops.shape import concatenate, expand_dims
 
@@ -41,13 +42,18 @@ class LastSweep:
     """A primitive's reverse rules share one sweep back through time; the engine asks for
     them one after another with the same cotangent and output, so the last sweep is
     kept, keyed by weak references to those two: once the engine drops the cotangent,
-    the sweep's arrays go too."""
+    the sweep's arrays go too. With ``create_graph`` the kept result's graph holds the
+    cotangent itself, so the backward sweep also clears the cache when it ends."""
 
     __slots__ = ("keys", "result")
 
     def __init__(self) -> None:
         self.keys: tuple = ()
         self.result = None
+        sweep_caches.append(self)
+
+    def clear(self) -> None:
+        self.keys, self.result = (), None
 
     def get(self, g, out):
         if self.keys and self.keys[0]() is g and self.keys[1]() is out:
