@@ -88,9 +88,8 @@ def _bptt_arrays(g, out, w_hh, h0, c0):
     gh, dct, dc, tmp = (xp.empty((n, batch), dtype=dtype) for _ in range(4))
     slope = xp.empty((4, n, batch), dtype=dtype)
     w_t = xp.ascontiguousarray(w_hh.T, dtype=dtype)
-    extra = bool(g[:, C:].any())
-    cell = extra and bool(g[:, C:TC + 1].any())  # usually only h has a cotangent
-    direct = extra and bool(g[:, I:].any())
+    cell = bool(g[:, C:TC + 1].any())  # usually only h has a cotangent
+    direct = bool(g[:, I:].any())
     for t in range(steps - 1, -1, -1):
         step, gt = out[t], g[t]
         if t == steps - 1:
