@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainrule.backend import dtype_of, is_float_dtype, ndarray, shape_of, xp
+from chainrule.backend import dtype_of, ndarray, shape_of, xp
 from chainrule.core.trace import Traced, bind
+from chainrule.core.wirtinger import refuse_complex
 from chainrule.ops.shape import astype, broadcast_to
 from chainrule.tensor_numpy import ArrayOperators, NumpyInterface
 
@@ -38,7 +39,12 @@ def push_tangents(prim: Any, out: Any, primals: tuple, tangents: list, params: d
     """The output tangent of ``prim``: the sum of its JVP rules over the arguments
     that carry a tangent, or None when nothing reaches the output (a constant)."""
     rules = prim.jvps
-    if rules is None or not is_float_dtype(dtype_of(out)):
+    if rules is None:
+        return None
+    kind = xp.dtype(dtype_of(out)).kind
+    if kind != "f":
+        if kind == "c" and any(dx is not None for dx in tangents):
+            refuse_complex(prim, primals, out)
         return None
     if getattr(prim, "takes_perturbed", False):  # e.g. maximum(x, c): 0 at a tie, not 1/2
         params = {**params, "perturbed": tuple(i for i, dx in enumerate(tangents)

@@ -20,6 +20,7 @@ from chainrule.backend import dtype_of, is_float_dtype, shape_of, xp
 from chainrule.core.config import transform_scope
 from chainrule.core.graph import Node, topological_order
 from chainrule.core.trace import Traced
+from chainrule.core.wirtinger import refuse_complex_seed
 from chainrule.forward import Dual, push_tangents
 from chainrule.forward_batching import Batched
 from chainrule.ops.shape import getitem, reshape, transpose
@@ -69,7 +70,10 @@ def _pair(primals: Any, tangents: Any, name: str, labels: tuple[str, str]
                 if not isinstance(t, Traced):
                     t = xp.asarray(t)
             else:  # a Python number or list: no dtype of its own
-                t = xp.asarray(t, dtype=dtype)
+                t = xp.asarray(t)
+                if t.dtype.kind == "c":
+                    refuse_complex_seed(t.dtype, dtype, f"{name}: {t_label}{path}")
+                t = t.astype(dtype, copy=False)
         ps.append(p)
         ts.append(t)
     return ps, ts, tree

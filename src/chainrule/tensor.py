@@ -17,6 +17,7 @@ from chainrule.backend import is_float_dtype, ndarray, xp
 from chainrule.core.config import set_grad_enabled, state
 from chainrule.core.graph import Node, needed_indices, node_sequence
 from chainrule.core.trace import Traced, bind, call_impl
+from chainrule.core.wirtinger import refuse_complex, refuse_complex_input, refuse_complex_seed
 from chainrule.reverse import backward_pass
 from chainrule.tensor_numpy import ArrayOperators, NumpyInterface
 
@@ -160,6 +161,9 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             else:
                 t._node = node = None
                 t.requires_grad = False
+                if self.requires_grad and out.dtype.kind == "c" and prim.vjps is not None \
+                        and (level or state.grad_enabled):
+                    refuse_complex(prim, (data,), out)
             if state.anomaly:
                 _watch(prim, out, node)
             return t
@@ -200,6 +204,9 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         else:
             t._node = node = None
             t.requires_grad = False
+            if mask and out.dtype.kind == "c" and prim.vjps is not None \
+                    and (level or state.grad_enabled):
+                refuse_complex(prim, vals, out)
         if state.anomaly:
             _watch(prim, out, node)
         return t
@@ -254,6 +261,8 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Mark this tensor as a leaf whose gradient ``backward`` accumulates."""
         if requires_grad and not is_float_dtype(self.data.dtype):
+            if self.data.dtype.kind == "c":
+                refuse_complex_input(self.data.dtype, "requires_grad: this tensor")
             raise TypeError(f"requires_grad: only floating tensors can have a gradient, "
                             f"this one has dtype {self.data.dtype}")
         if not requires_grad and self._node is not None:
@@ -315,6 +324,8 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         if g_data.shape != self.shape:
             raise ValueError(f"backward: gradient has shape {g_data.shape}, "
                              f"expected the tensor's shape {self.shape}")
+        if g_data.dtype.kind == "c" and self.data.dtype.kind != "c":
+            refuse_complex_seed(g_data.dtype, self.dtype, "backward: gradient")
         if isinstance(gradient, Tensor):
             return gradient.astype(self.dtype) if gradient.dtype != self.dtype else gradient
         return g_data.astype(self.dtype, copy=False)

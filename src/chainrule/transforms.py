@@ -23,6 +23,7 @@ from chainrule.core.config import transform_scope
 from chainrule.core.graph import Node
 from chainrule.core.primitive import Primitive
 from chainrule.core.trace import Traced
+from chainrule.core.wirtinger import refuse_complex_input, refuse_complex_seed
 from chainrule.pytree import TreeDef, flatten, flatten_up_to, leaf_paths, tree_map, unflatten
 from chainrule.reverse import backward_pass
 from chainrule.tensor import Tensor
@@ -50,6 +51,8 @@ def _lift(x: Any, position: int | str, name: str, level: int) -> Tensor:
         x = xp.asarray(x)  # lists and scalars too; dtype_of needs an array
     dtype = dtype_of(x)
     if not is_float_dtype(dtype):
+        if xp.dtype(dtype).kind == "c":
+            refuse_complex_input(dtype, f"{name}: argument {position}")
         hint = (f" (write {float(x)!r} rather than {x.item()!r})"
                 if x.ndim == 0 and not isinstance(x, Traced) else "")
         raise TypeError(f"{name}: argument {position} has dtype {dtype}; only floating "
@@ -305,7 +308,10 @@ def _fit_cotangent(g: Any, out: Any, path: str) -> Any:
         raise ValueError(f"vjp: the cotangent{path} has shape {shape_of(g)}, expected the "
                          f"output's shape {shape_of(out)}")
     if not isinstance(g, Traced):
-        g = xp.asarray(g, dtype=dtype_of(out))
+        g = xp.asarray(g)
+        if g.dtype.kind == "c" and xp.dtype(dtype_of(out)).kind != "c":
+            refuse_complex_seed(g.dtype, dtype_of(out), f"vjp: the cotangent{path}")
+        g = g.astype(dtype_of(out), copy=False)
     return g
 
 
