@@ -15,10 +15,13 @@ FLOAT_DTYPES = (xp.dtype(xp.float16), xp.dtype(xp.float32), xp.dtype(xp.float64)
 
 
 def is_float_dtype(dtype: object) -> bool:
-    """Whether values of this dtype can carry a derivative."""
+    """Whether this dtype is a real floating one."""
     return xp.dtype(dtype).kind == "f"
 
 
+def is_differentiable_dtype(dtype: object) -> bool:
+    """Whether values of this dtype can carry a derivative: real floating or complex."""
+    return xp.dtype(dtype).kind in "fc"
 
 
 def shape_of(x: object) -> tuple[int, ...]:

@@ -19,19 +19,21 @@ from typing import Any
 
 from chainrule.backend import dtype_of, ndarray, shape_of, xp
 from chainrule.core.trace import Traced, bind
-from chainrule.core.wirtinger import refuse_complex
-from chainrule.ops.shape import astype, broadcast_to
+from chainrule.core.wirtinger import complex_twin, refuse_complex, varies_for_complex
+from chainrule.ops.complex_numbers import to_dtype
+from chainrule.ops.shape import broadcast_to
 from chainrule.tensor_numpy import ArrayOperators, NumpyInterface
 
 
 def fit_tangent(t: Any, out: Any) -> Any:
-    """A tangent contribution broadcast to the output's shape and cast to its dtype."""
+    """A tangent contribution broadcast to the output's shape and cast to its dtype
+    (a real output keeps the real part of a complex contribution)."""
     shape = shape_of(out)
     if shape_of(t) != shape:
         t = broadcast_to(t, shape)
     dtype = dtype_of(out)
     if dtype_of(t) != dtype:
-        t = astype(t, dtype)
+        t = to_dtype(t, dtype)
     return t
 
 
@@ -40,12 +42,16 @@ def push_tangents(prim: Any, out: Any, primals: tuple, tangents: list, params: d
     that carry a tangent, or None when nothing reaches the output (a constant)."""
     rules = prim.jvps
     if rules is None:
-        return None
-    kind = xp.dtype(dtype_of(out)).kind
-    if kind != "f":
-        if kind == "c" and any(dx is not None for dx in tangents):
+        if prim in varies_for_complex and out.dtype.kind == "c":  # sign(z): not a constant
             refuse_complex(prim, primals, out)
         return None
+    kind = out.dtype.kind
+    if kind == "f" and _complex_tangent(tangents):  # a real result of a complex argument?
+        kind = "c"
+    if kind != "f":
+        if kind != "c":
+            return None  # an integer or boolean result: a constant
+        rules = complex_twin(prim, primals, out).jvps  # complex rules, or a refusal
     if getattr(prim, "takes_perturbed", False):  # e.g. maximum(x, c): 0 at a tie, not 1/2
         params = {**params, "perturbed": tuple(i for i, dx in enumerate(tangents)
                                                if dx is not None)}
@@ -62,6 +68,17 @@ def push_tangents(prim: Any, out: Any, primals: tuple, tangents: list, params: d
         t = fit_tangent(t, out)
         total = t if total is None else total + t
     return total
+
+
+def _complex_tangent(tangents: list) -> bool:
+    """Whether a tangent (which has its primal's dtype) is complex."""
+    try:
+        for dx in tangents:
+            if dx is not None and dx.dtype.kind == "c":
+                return True
+    except AttributeError:  # a Python number, in a Dual made by hand
+        return any(dx is not None and dtype_of(dx).kind == "c" for dx in tangents)
+    return False
 
 
 class Dual(ArrayOperators, NumpyInterface, Traced):

@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from chainrule.backend import dtype_of, is_float_dtype, shape_of, xp
+from chainrule.backend import dtype_of, is_differentiable_dtype, is_float_dtype, shape_of, xp
 from chainrule.core.config import transform_scope
 from chainrule.core.graph import Node, topological_order
 from chainrule.core.trace import Traced
@@ -56,7 +56,7 @@ def _pair(primals: Any, tangents: Any, name: str, labels: tuple[str, str]
             p = xp.asarray(p)
         if t is not None:
             dtype = dtype_of(p)
-            if not is_float_dtype(dtype):
+            if not is_differentiable_dtype(dtype):
                 raise TypeError(f"{name}: {p_label}{path} has dtype {dtype}, which cannot "
                                 f"carry a tangent; give a floating primal (3.0, not 3) or "
                                 f"None as its tangent")
@@ -186,6 +186,11 @@ def _float_leaves(x: Any, position: int, name: str) -> tuple[list[Any], TreeDef]
         if not isinstance(leaf, Traced):
             leaf = xp.asarray(leaf)
         if not is_float_dtype(dtype_of(leaf)):
+            if xp.dtype(dtype_of(leaf)).kind == "c":  # unit tangents would move u alone
+                raise TypeError(f"{name}: argument {position}{path} is complex "
+                                f"({dtype_of(leaf)}); {name} takes real inputs: use jacrev "
+                                f"(rows dL/du + i dL/dv of real outputs), or jvp along "
+                                f"complex tangents")
             raise TypeError(f"{name}: argument {position}{path} has dtype {dtype_of(leaf)}; "
                             f"only floating inputs can be differentiated")
         checked.append(leaf)
@@ -325,7 +330,11 @@ def _basis_cotangents(outs: list[Any], spans: list[tuple[int, int]], total: int,
     """One stacked seed per output leaf: together, the rows of the identity."""
     eye = xp.eye(total)
     seeds = []
-    for o, (lo, hi) in zip(outs, spans):
+    for i, (o, (lo, hi)) in enumerate(zip(outs, spans)):
+        if xp.dtype(dtype_of(o)).kind == "c":  # a real unit cotangent would see only Re(o)
+            raise TypeError(f"jacrev: output leaf {i} is complex ({dtype_of(o)}); jacrev needs "
+                            f"real outputs: use jacfwd for real inputs, or vjp with the "
+                            f"cotangents you mean")
         dtype = dtype_of(o) if is_float_dtype(dtype_of(o)) else xp.float64
         basis = eye[:, lo:hi].reshape((total, *shape_of(o))).astype(dtype)
         seeds.append(basis[0] if total == 1 else Batched(basis, batch_level))

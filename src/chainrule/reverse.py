@@ -19,17 +19,19 @@ from chainrule.core.config import state, sweep_caches
 from chainrule.core.graph import Node, topological_order
 from chainrule.core.primitive import all_finite, arrays_inside
 from chainrule.core.trace import Traced
+from chainrule.ops.complex_numbers import to_dtype
 from chainrule.ops.nonsmooth import where
-from chainrule.ops.shape import astype, sum_to
+from chainrule.ops.shape import sum_to
 
 
 def _fit(gi: Any, ref: Any) -> Any:
-    """The cotangent ``gi`` summed to ``ref``'s shape and cast to its dtype."""
+    """The cotangent ``gi`` summed to ``ref``'s shape and cast to its dtype (a real
+    input keeps the real part of a complex cotangent: chainrule.core.wirtinger)."""
     shape = ref.shape
     if gi.shape != shape:
         gi = sum_to(gi, shape)
     if gi.dtype != ref.dtype:
-        gi = astype(gi, ref.dtype)
+        gi = to_dtype(gi, ref.dtype)
     return gi
 
 

@@ -13,11 +13,17 @@ import sys
 from typing import Any
 
 from chainrule import ops
-from chainrule.backend import is_float_dtype, ndarray, xp
+from chainrule.backend import is_differentiable_dtype, ndarray, xp
 from chainrule.core.config import set_grad_enabled, state
 from chainrule.core.graph import Node, needed_indices, node_sequence
 from chainrule.core.trace import Traced, bind, call_impl
-from chainrule.core.wirtinger import refuse_complex, refuse_complex_input, refuse_complex_seed
+from chainrule.core.wirtinger import (
+    complex_twin,
+    keeps_complex,
+    refuse_complex,
+    refuse_complex_seed,
+    varies_for_complex,
+)
 from chainrule.reverse import backward_pass
 from chainrule.tensor_numpy import ArrayOperators, NumpyInterface
 
@@ -57,6 +63,15 @@ def _check_forward(prim: Any, out: Any, node: Node | None) -> None:
 
 
 _NEEDS = [needed_indices(mask) for mask in range(256)]
+
+
+def _complex_needed(vals: tuple, mask: int) -> bool:
+    """Whether an argument that needs a gradient (a tensor's array or traced value,
+    so it has a dtype) is complex."""
+    for i in _NEEDS[mask] if mask < 256 else needed_indices(mask):
+        if vals[i].dtype.kind == "c":
+            return True
+    return False
 _FIRST = _NEEDS[1]
 _NO_PARAMS: dict = {}  # shared by operator calls; nothing writes into a node's params
 _new = object.__new__
@@ -145,7 +160,7 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             t.grad = None
             t._level = level
             if self.requires_grad and prim.vjps is not None and (level or state.grad_enabled) \
-                    and out.dtype.kind == "f":
+                    and out.dtype.kind == "f" and data.dtype.kind == "f":
                 # Node(...) without the call of __init__: this runs once per operation
                 t._node = node = _new(Node)
                 node.prim = prim
@@ -158,22 +173,31 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                 node.where = None
                 node.plain = True
                 t.requires_grad = True
+            elif self.requires_grad and prim.vjps is not None and (level or state.grad_enabled) \
+                    and out.dtype.kind in "fc":  # a complex input or output
+                t._node = node = Node(complex_twin(prim, (data,), out), args, (data,), params,
+                                      out, _FIRST, True)
+                t.requires_grad = True
             else:
                 t._node = node = None
                 t.requires_grad = False
-                if self.requires_grad and out.dtype.kind == "c" and prim.vjps is not None \
-                        and (level or state.grad_enabled):
+                if self.requires_grad and prim.vjps is None and prim in varies_for_complex \
+                        and out.dtype.kind == "c":
                     refuse_complex(prim, (data,), out)
             if state.anomaly:
                 _watch(prim, out, node)
             return t
         vals, mask, traced_inside = _unpack(args, self._level)
-        return self._record(prim, args, vals, params, mask, traced_inside)
+        return self._record(prim, args, vals, params, mask, traced_inside, True)
 
     def _record(self, prim: Any, args: tuple, vals: tuple, params: dict, mask: int,
-                traced_inside: bool = False) -> Tensor:
+                traced_inside: bool = False, any_dtype: bool = False) -> Tensor:
         """Evaluate ``prim`` on ``vals`` and wrap the result, recording a node
-        when an argument needs a gradient."""
+        when an argument needs a gradient.
+
+        ``any_dtype`` says an input needing a gradient may be complex although
+        the output is real (``abs``); operators (``_binary``) pass False: a
+        built-in binary primitive gives a complex result for a complex input."""
         level = self._level
         if traced_inside:  # values of an enclosing transform: let it record too
             out = bind(prim, *vals, **params)
@@ -189,7 +213,8 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         t.grad = None
         t._level = level
         if mask and prim.vjps is not None and (level or state.grad_enabled) \
-                and out.dtype.kind == "f":
+                and out.dtype.kind == "f" and not (any_dtype and prim not in keeps_complex
+                                                   and _complex_needed(vals, mask)):
             t._node = node = _new(Node)
             node.prim = prim
             node.inputs = args
@@ -201,11 +226,16 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             node.where = None
             node.plain = not traced_inside
             t.requires_grad = True
+        elif mask and prim.vjps is not None and (level or state.grad_enabled) \
+                and out.dtype.kind in "fc":  # a complex input or output
+            t._node = node = Node(complex_twin(prim, vals, out), args, vals, params, out,
+                                  needed_indices(mask), not traced_inside)
+            t.requires_grad = True
         else:
             t._node = node = None
             t.requires_grad = False
-            if mask and out.dtype.kind == "c" and prim.vjps is not None \
-                    and (level or state.grad_enabled):
+            if mask and prim.vjps is None and prim in varies_for_complex \
+                    and out.dtype.kind == "c":
                 refuse_complex(prim, vals, out)
         if state.anomaly:
             _watch(prim, out, node)
@@ -260,11 +290,9 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
     # ----- autograd -----
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Mark this tensor as a leaf whose gradient ``backward`` accumulates."""
-        if requires_grad and not is_float_dtype(self.data.dtype):
-            if self.data.dtype.kind == "c":
-                refuse_complex_input(self.data.dtype, "requires_grad: this tensor")
-            raise TypeError(f"requires_grad: only floating tensors can have a gradient, "
-                            f"this one has dtype {self.data.dtype}")
+        if requires_grad and not is_differentiable_dtype(self.data.dtype):
+            raise TypeError(f"requires_grad: only floating or complex tensors can have a "
+                            f"gradient, this one has dtype {self.data.dtype}")
         if not requires_grad and self._node is not None:
             raise RuntimeError("requires_grad_(False): only a leaf can stop requiring grad; "
                                "use detach() for a result of an operation")
@@ -314,6 +342,11 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
 
     def _seed(self, gradient: Any) -> Any:
         if gradient is None:
+            if self.data.dtype.kind == "c":
+                raise RuntimeError(
+                    "backward: a gradient can be implicit only for a real output, this one "
+                    f"is {self.data.dtype}; backward from a real loss (cr.abs(y) ** 2, "
+                    "cr.real(y)) or pass gradient= (the cotangent dL/du + i dL/dv)")
             if self.data.size != 1:
                 raise RuntimeError(
                     f"backward: a gradient can be implicit only for a tensor with one "

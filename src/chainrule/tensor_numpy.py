@@ -31,7 +31,7 @@ _UFUNCS = {
     xp.logical_or: ops.logical_or, xp.logical_not: ops.logical_not,
     xp.isfinite: ops.isfinite, xp.floor_divide: ops.floor_divide,
     xp.remainder: ops.remainder, xp.isnan: ops.isnan, xp.matmul: ops.matmul,
-    xp.positive: ops.copy, xp.fabs: ops.abs,
+    xp.positive: ops.copy, xp.fabs: ops.abs, xp.conjugate: ops.conj,
     xp.divmod: lambda x, y: (ops.floor_divide(x, y), ops.remainder(x, y)),
 }
 
@@ -220,6 +220,19 @@ class NumpyInterface:
 
     def abs(self):
         return ops.abs(self)
+
+    def conj(self):
+        return ops.conj(self)
+
+    conjugate = conj
+
+    @property
+    def real(self):
+        return ops.real(self)
+
+    @property
+    def imag(self):
+        return ops.imag(self)
 
     def tanh(self):
         return ops.tanh(self)

@@ -18,12 +18,12 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from chainrule.backend import dtype_of, is_float_dtype, shape_of, xp
+from chainrule.backend import dtype_of, is_differentiable_dtype, is_float_dtype, shape_of, xp
 from chainrule.core.config import transform_scope
 from chainrule.core.graph import Node
 from chainrule.core.primitive import Primitive
 from chainrule.core.trace import Traced
-from chainrule.core.wirtinger import refuse_complex_input, refuse_complex_seed
+from chainrule.core.wirtinger import refuse_complex_seed
 from chainrule.pytree import TreeDef, flatten, flatten_up_to, leaf_paths, tree_map, unflatten
 from chainrule.reverse import backward_pass
 from chainrule.tensor import Tensor
@@ -50,13 +50,11 @@ def _lift(x: Any, position: int | str, name: str, level: int) -> Tensor:
     if not isinstance(x, Traced):
         x = xp.asarray(x)  # lists and scalars too; dtype_of needs an array
     dtype = dtype_of(x)
-    if not is_float_dtype(dtype):
-        if xp.dtype(dtype).kind == "c":
-            refuse_complex_input(dtype, f"{name}: argument {position}")
+    if not is_differentiable_dtype(dtype):
         hint = (f" (write {float(x)!r} rather than {x.item()!r})"
                 if x.ndim == 0 and not isinstance(x, Traced) else "")
         raise TypeError(f"{name}: argument {position} has dtype {dtype}; only floating "
-                        f"inputs can be differentiated{hint}")
+                        f"or complex inputs can be differentiated{hint}")
     if isinstance(x, Tensor) and not x.requires_grad:
         x = x.data  # a constant tensor: nothing outside needs to see through it
     t = Tensor._wrap(x, None, level)
@@ -324,7 +322,7 @@ def _split_aux(result: Any, has_aux: bool) -> tuple[Any, Any]:
 
 
 def _check_scalar(out: Any) -> None:
-    if not isinstance(out, Traced) and xp.asarray(out).dtype.kind not in "biuf":
+    if not isinstance(out, Traced) and xp.asarray(out).dtype.kind not in "biufc":
         raise TypeError(f"grad: the function must return a floating scalar, it returned "
                         f"{type(out).__name__} {out!r:.60}")
     shape = shape_of(out)
@@ -332,6 +330,10 @@ def _check_scalar(out: Any) -> None:
         raise TypeError(f"grad: the function must return a scalar, it returned shape "
                         f"{shape}; use vjp or jacrev for non-scalar outputs")
     if not is_float_dtype(dtype_of(out)):
+        if xp.dtype(dtype_of(out)).kind == "c":
+            raise TypeError(f"grad: the function must return a real scalar, it returned "
+                            f"dtype {dtype_of(out)}; differentiate a real loss (cr.abs(y) ** 2, "
+                            f"cr.real(y)), or use vjp with the cotangent of the complex output")
         raise TypeError(f"grad: the function must return a floating scalar, it returned "
                         f"dtype {dtype_of(out)}")
 

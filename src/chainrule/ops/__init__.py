@@ -9,6 +9,7 @@ are themselves differentiable. Each family module lists its public names in
 from chainrule.ops import (
     activations,
     arithmetic,
+    complex_numbers,
     conv,
     division,
     elementary,
@@ -25,6 +26,7 @@ from chainrule.ops import (
 )
 from chainrule.ops.activations import *  # noqa: F403
 from chainrule.ops.arithmetic import *  # noqa: F403
+from chainrule.ops.complex_numbers import *  # noqa: F403
 from chainrule.ops.conv import *  # noqa: F403
 from chainrule.ops.division import *  # noqa: F403
 from chainrule.ops.elementary import *  # noqa: F403
@@ -39,8 +41,8 @@ from chainrule.ops.selection import *  # noqa: F403
 from chainrule.ops.shape import *  # noqa: F403
 from chainrule.ops.sorting import *  # noqa: F403
 
-_FAMILIES = (activations, arithmetic, conv, division, elementary, linalg, nondiff, nonsmooth,
-             pooling, recurrent, reductions, scans, selection, shape, sorting)
+_FAMILIES = (activations, arithmetic, complex_numbers, conv, division, elementary, linalg,
+             nondiff, nonsmooth, pooling, recurrent, reductions, scans, selection, shape, sorting)
 
 true_divide = divide  # noqa: F405
 absolute = abs  # noqa: F405
