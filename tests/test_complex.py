@@ -48,6 +48,12 @@ PATHS = {
                                            * cr.tanh(x - 0.5j) / cr.cos(x * (1 + 0.1j)))),
     "conj_power": lambda x: cr.sum(cr.real(cr.conj(x + 1j) ** 2.5 * cr.reciprocal(x + 1j))
                                    + cr.imag(cr.square(x * (1 + 2j)))),
+    "linalg": lambda x: cr.abs(cr.linalg.det(x * 1j + C)) + cr.sum(
+        cr.abs(cr.linalg.solve(x + C, x * 1j)) + cr.real(cr.linalg.inv(x + 2j))),
+    "products": lambda x: cr.abs(cr.prod(x * (1 + 1j))) + cr.sum(
+        cr.imag(cr.cumprod(x + 1j, axis=0) + cr.cumsum(x * C, axis=1))),
+    "contractions": lambda x: cr.abs(cr.einsum("ij,jk->", x * 1j, C)) + cr.abs(
+        cr.tensordot(x + 1j, C, axes=2)) + cr.abs(cr.trace(cr.dot(x, C))),
     "indexing": lambda x: cr.sum(cr.abs(cr.reshape((x * (1 + 1j)).T, (4,))[[0, 3, 3]]) ** 2
                                  + cr.real(cr.mean(x * 1j * C, axis=0))[0]),
 }
@@ -105,6 +111,15 @@ UNARY = {
     "reshape": (lambda z: cr.reshape(z, (-1,)), lambda z: z.reshape(-1)),
     "index": (lambda z: z[..., ::-1][0], lambda z: z.flip(-1)[0]),
     "flip": (lambda z: cr.flip(z, axis=0), lambda z: torch.flip(z, dims=(0,))),
+    "cumsum": (lambda z: cr.cumsum(z, axis=0), lambda z: torch.cumsum(z, dim=0)),
+    "cumprod": (lambda z: cr.cumprod(z, axis=-1), lambda z: torch.cumprod(z, dim=-1)),
+    "prod": (lambda z: cr.prod(z, axis=0), lambda z: torch.prod(z, dim=0)),
+    "pad": (lambda z: cr.pad(z, 1), lambda z: torch.nn.functional.pad(z, (1, 1) * z.ndim)),
+    "stack": (lambda z: cr.stack([z, 2 * z]), lambda z: torch.stack([z, 2 * z])),
+    "expand_squeeze": (lambda z: cr.squeeze(cr.expand_dims(z, 0) * z, 0),
+                       lambda z: torch.squeeze(torch.unsqueeze(z, 0) * z, 0)),
+    "broadcast_copy": (lambda z: cr.copy(cr.broadcast_to(z, (2, *z.shape))),
+                       lambda z: torch.broadcast_to(z, (2, *z.shape)).clone()),
 }
 BINARY = {
     "add": (lambda a, b: a + b, lambda a, b: a + b),
@@ -112,6 +127,10 @@ BINARY = {
     "multiply": (lambda a, b: a * b, lambda a, b: a * b),
     "divide": (lambda a, b: a / b, lambda a, b: a / b),
     "power": (lambda a, b: cr.power(a, b), lambda a, b: torch.pow(a, b)),
+    "tensordot": (lambda a, b: cr.tensordot(a, b, axes=a.ndim),
+                  lambda a, b: torch.tensordot(a, b.to(a.dtype), dims=a.ndim)),
+    "einsum": (lambda a, b: cr.einsum("...i,...i->...", a, b),
+               lambda a, b: torch.einsum("...i,...i->...", a, b.to(a.dtype))),
     "where": (lambda a, b: cr.where(cr.real(a) > 0, a, b),
               lambda a, b: torch.where(a.real > 0, a, b.to(a.dtype))),
 }
@@ -339,11 +358,11 @@ custom_complex.defjvp(lambda dx, out, x: dx)
 # complex rules, and that operation's name
 REFUSED = {
     "custom": (lambda x: cr.sum(cr.abs(custom_complex(x))), "custom_complex_test"),
-    "einsum": (lambda x: cr.sum(cr.abs(cr.einsum("ij,jk->ik", x, C))), "einsum"),
-    "cumsum": (lambda x: cr.sum(cr.abs(cr.cumsum(x * 1j, axis=0))), "cumsum"),
-    "prod": (lambda x: cr.abs(cr.prod(x * (1 + 1j))), "prod"),
+    "maximum": (lambda x: cr.sum(cr.abs(cr.maximum(x * 1j, 0.5))), "maximum"),
+    "sigmoid": (lambda x: cr.sum(cr.abs(cr.sigmoid(x * 1j))), "sigmoid"),
+    "sort": (lambda x: cr.sum(cr.abs(cr.sort(x * (1 + 1j), axis=0))), "sort"),
     "var": (lambda x: cr.var(x * (1 + 1j)), "var"),  # complex in, real out
-    "inv": (lambda x: cr.sum(cr.abs(cr.linalg.inv(x + 1j))), "inv"),
+    "std": (lambda x: cr.std(x * (1 + 1j)), "std"),
     # no rule, a constant for real numbers; z / |z| moves with z
     "sign": (lambda x: cr.sum(cr.real(cr.sign(x * (1 + 1j)))), "sign"),
 }
@@ -387,15 +406,17 @@ def test_complex_input_to_an_op_without_rules_is_refused():
     z = cr.tensor(C, requires_grad=True)
     with pytest.raises(TypeError, match="var: complex differentiation is not supported"):
         cr.var(z)
-    with pytest.raises(TypeError, match="cumsum: complex differentiation"):
-        cr.grad(lambda z: cr.sum(cr.abs(cr.cumsum(z, axis=0))))(C)
-    with pytest.raises(TypeError, match="cumsum: complex differentiation"):
-        cr.jvp(lambda z: cr.cumsum(z, axis=0), (C,), (C,))
+    with pytest.raises(TypeError, match="sigmoid: complex differentiation"):
+        cr.grad(lambda z: cr.sum(cr.abs(cr.sigmoid(z))))(C)
+    with pytest.raises(TypeError, match="std: complex differentiation"):
+        cr.jvp(lambda z: cr.std(z), (C,), (C,))
+    with pytest.raises(TypeError, match="sign: complex differentiation"):
+        cr.jvp(lambda z: cr.sign(z), (C,), (C,))
 
 
 @pytest.mark.parametrize("f", [
     lambda x: cr.sum(cr.abs(custom_complex(x))),
-    lambda x: cr.sum(cr.abs(cr.cumsum(x.astype(np.complex128), axis=0))),
+    lambda x: cr.sum(cr.abs(cr.maximum(x.astype(np.complex128), 1j))),
 ])
 def test_complex_constant_paths_still_work(f):
     # no input needs a derivative: complex values are ordinary arrays
@@ -428,6 +449,31 @@ def test_complex_constant_paths_still_work(f):
 def test_ill_posed_complex_requests_are_refused(call, message):
     with pytest.raises((TypeError, RuntimeError), match=message):
         call()
+
+
+@given(data=st.data(), n=st.integers(1, 3), k=st.integers(1, 2))
+def test_linear_algebra_matches_torch(data, n, k):
+    a = data.draw(_complex_arrays((n, n))) + 3 * np.eye(n)  # well conditioned
+    b = data.draw(_complex_arrays((n, k)))
+
+    def f(a, b):
+        return (cr.sum(cr.abs(cr.linalg.inv(a)) ** 2) + cr.abs(cr.linalg.det(a))
+                + cr.sum(cr.real(cr.linalg.solve(a, b) * (1 - 1j))))
+
+    ga, gb = cr.grad(f, argnums=(0, 1))(a, b)
+    ta, tb = _torch(a), _torch(b)
+    (torch.sum(torch.abs(torch.linalg.inv(ta)) ** 2) + torch.abs(torch.linalg.det(ta))
+     + torch.sum((torch.linalg.solve(ta, tb) * (1 - 1j)).real)).backward()
+    np.testing.assert_allclose(ga, ta.grad.resolve_conj().numpy(), rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(gb, tb.grad.resolve_conj().numpy(), rtol=1e-8, atol=1e-9)
+
+
+def test_kinks_watch_real_arguments_only():
+    # the kink table is about real numbers: Re(z) == 0 is no kink of |z|
+    with cr.kinks() as report:
+        cr.grad(lambda x: cr.sum(cr.abs(x * 1j)))(np.array([2.0, 1.0]))
+        cr.abs(np.array([1j, 2j]))
+    assert len(report) == 0
 
 
 def test_jacfwd_of_a_complex_valued_function_of_real_inputs():

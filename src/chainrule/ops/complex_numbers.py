@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.backend import dtype_of, xp
-from chainrule.core.primitive import Primitive
+from chainrule.core.primitive import Primitive, Variadic
 from chainrule.core.wirtinger import declare_complex, varies_for_complex
-from chainrule.ops import arithmetic, elementary, linalg, reductions, shape
+from chainrule.ops import arithmetic, einsum, elementary, linalg, reductions, scans, shape
 from chainrule.ops.nonsmooth import abs as abs_p
 from chainrule.ops.nonsmooth import sign, where
 
@@ -110,8 +110,13 @@ def holomorphic(prim: Primitive) -> None:
     as analytic expressions of its primals: its complex twin follows from them."""
     twin = Primitive(prim.name, prim.impl, register=False, kink=prim.kink,
                      takes_perturbed=prim.takes_perturbed)
-    twin.defvjp(*(_conjugated(rule) for rule in prim.vjps))
-    twin.defjvp(*prim.jvps)  # a holomorphic JVP is f'(z) dz: the real rule as it is
+    if isinstance(prim.vjps, Variadic):  # one rule(i, g, out, *args) for any arity
+        rule = prim.vjps.rule
+        twin.defvjp_variadic(lambda i, g, out, *args, **params: rule(
+            i, g, conj_if_complex(out), *[conj_if_complex(a) for a in args], **params))
+    else:
+        twin.defvjp(*(_conjugated(rule) for rule in prim.vjps))
+    twin.jvps = prim.jvps  # a holomorphic JVP is f'(z) dz: the real rule as it is
     declare_complex(prim, twin)
 
 
@@ -126,14 +131,17 @@ for _prim in (conj,
               reductions.sum_p, reductions.mean_p,
               shape.reshape_p, shape.transpose_p, shape.expand_dims_p, shape.squeeze_p,
               shape.flip_p, shape.getitem_p, shape.scatter_add_p, shape.concatenate_p,
-              shape.broadcast_to_p, shape.sum_to_p, shape.copy_p, shape.identity_p, where):
+              shape.broadcast_to_p, shape.sum_to_p, shape.copy_p, shape.identity_p, where,
+              shape.pad_p, scans.cumsum_p, linalg.diagonal_p, linalg.diagonal_embed_p):
     declare_complex(_prim)
 
 declare_complex(abs_p, abs_complex, real_result=True)
 declare_complex(shape.astype_p, astype_complex, real_result=True)
 
 for _prim in (arithmetic.multiply, arithmetic.divide, arithmetic.power,
-              arithmetic.reciprocal, arithmetic.square, linalg.matmul,
+              arithmetic.reciprocal, arithmetic.square, linalg.matmul, linalg.tensordot_p,
+              linalg.solve_p, linalg.inv_p, linalg.det_p, einsum.einsum_p,
+              reductions.prod_p, scans.cumprod_p,
               elementary.exp, elementary.expm1, elementary.log, elementary.log1p,
               elementary.log2, elementary.log10, elementary.sqrt,
               elementary.sin, elementary.cos, elementary.tan,
