@@ -16,9 +16,10 @@ conj, astype) have rules written for complex values.
 A node whose output is complex, or one of whose differentiated inputs is,
 records the primitive's *complex twin*: the primitive that carries these
 rules (often the primitive itself). A primitive without one is refused, so
-no complex value ever loses its derivative silently; ``chainrule.ops.complex``
+no complex value ever loses its derivative silently; ``chainrule.ops.complex_numbers``
 declares the table. The real path never comes here: the engines test the
-dtype kind they already read, and only a complex value takes this branch.
+output's dtype kind they already read (and a unary operation's input's), and
+only a complex value takes this branch.
 """
 
 from __future__ import annotations
@@ -48,11 +49,6 @@ def declare_complex(prim: Any, twin: Any = None, *, real_result: bool = False) -
 # primitives without rules (constants to every engine) whose complex results are not
 # constant: sign(z) = z / |z| moves with z, so it is refused rather than dropped
 varies_for_complex: set[Any] = set()
-
-
-def supports_complex(prim: Any) -> bool:
-    """Whether ``prim`` can differentiate complex values."""
-    return prim in _twins
 
 
 def complex_twin(prim: Any, vals: tuple, out: Any) -> Any:
