@@ -20,7 +20,13 @@ COMMAND_MODULES = ("chainrule.cli_demo", "chainrule.cli_explain", "chainrule.cli
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chainrule", description="Every way a computer finds a derivative, explained.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    from chainrule import __version__
+
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}",
+                        help="print the version and exit")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND",
+        help="one of the commands below; 'chainrule COMMAND --help' describes its options")
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
