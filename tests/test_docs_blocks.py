@@ -24,6 +24,7 @@ import contextlib
 import io
 import re
 import shlex
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,7 +196,8 @@ def run_document(path: Path) -> None:
 def test_every_block_runs_as_written(path, tmp_path, monkeypatch):
     import chainrule as cr
 
-    monkeypatch.chdir(tmp_path)  # files the examples write land here
+    monkeypatch.chdir(tmp_path)  # files the examples write land here,
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # temporary ones too (demo)
     np.random.seed(0)
     cr.random.seed(0)
     run_document(path)
