@@ -7,6 +7,8 @@ temporary folder, so a later block can use the names of an earlier one:
   ``# -> TEXT`` is also checked: the value's repr must read TEXT, numbers to
   the precision TEXT writes them (doctest's NUMBER and ELLIPSIS rules; NumPy's
   ``np.float64(3.0)`` reads as ``3.0``).
+  A block written as a session (``>>>`` prompts, also ```pycon) runs as a
+  doctest: each output shown must be the one printed.
 * ```console blocks: each ``$ chainrule ...`` line is run through the
   command's entry point and must exit 0, or with N where the line ends in
   ``# exit status N``; other ``$`` lines (``make``, ``pip``) are not run.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import doctest
 import io
 import re
 import shlex
@@ -32,7 +35,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-RUN_PYTHON = {"python", "py"}
+RUN_PYTHON = {"python", "py", "pycon"}
 RUN_CONSOLE = {"console", "shell-session"}
 SHOWN_ONLY = {"text", "dot", "latex", "tex"}
 FENCE = re.compile(r"^(\s*)(```+|~~~+)\s*([\w+-]*)\s*(.*)$")
@@ -134,8 +137,26 @@ def _check_value(block: Block, line: int, expected: str, value: object) -> None:
                              f"-> {expected}, the value is {got}")
 
 
+def run_session(block: Block, namespace: dict) -> None:
+    """A block written as an interactive session (``>>>`` prompts) runs as a doctest:
+    each shown output must be the one printed."""
+    name = f"{_name(block.path)}:{block.line}"
+    test = doctest.DocTestParser().get_doctest(block.text, namespace, name, name,
+                                               block.line - 1)
+    report = io.StringIO()
+    runner = doctest.DocTestRunner(
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    result = runner.run(test, out=report.write, clear_globs=False)
+    namespace.update(test.globs)  # DocTest works on a copy: later blocks see the names
+    if result.failed:
+        raise AssertionError(f"{name}: {result.failed} example(s) failed\n{report.getvalue()}")
+
+
 def run_python(block: Block, namespace: dict) -> None:
     """Execute ``block`` statement by statement; tracebacks name the Markdown line."""
+    if block.text.lstrip().startswith(">>>"):
+        run_session(block, namespace)
+        return
     filename = _name(block.path)
     source = "\n" * (block.line - 1) + block.text  # line numbers of the Markdown file
     tree = ast.parse(source, filename)
@@ -237,6 +258,13 @@ def test_collector_shares_names_and_checks_values(tmp_path, monkeypatch):
 ])
 def test_values_read_to_the_precision_written(expected, got, same):
     assert reads_as(expected, got) is same
+
+
+def test_collector_runs_sessions_as_doctests(tmp_path, monkeypatch):
+    _run_text(tmp_path, monkeypatch, "```python\n>>> y = 3\n>>> y * 2\n6\n```\n\n"
+                                     "```pycon\n>>> y + 1\n4\n```\n")
+    with pytest.raises(AssertionError, match=r"probe.md:2: 1 example\(s\) failed"):
+        _run_text(tmp_path, monkeypatch, "```python\n>>> 2 * 3\n7\n```\n")
 
 
 def test_collector_runs_console_lines_and_refuses_unlabelled_blocks(tmp_path, monkeypatch):

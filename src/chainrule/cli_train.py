@@ -335,7 +335,8 @@ def _train(args: argparse.Namespace) -> int:
     model = task.model()
     n_params = sum(p.size for p in model.parameters())
     print(f"{args.model}: {task.help}; {n_params:,} parameters, {len(split.train)} training "
-          f"and {len(split.test)} test examples, {epochs} epochs, Adam lr={lr:g}")
+          f"and {len(split.test)} test examples, {epochs} epoch{'' if epochs == 1 else 's'}, "
+          f"Adam lr={lr:g}")
     floor = smoothed_loss_floor(task)
     if floor:
         print(f"loss: cross-entropy with label smoothing {task.label_smoothing:g}, so it "
