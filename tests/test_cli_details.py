@@ -187,3 +187,16 @@ def test_default_epochs_reach_the_documented_figures(capsys):
     assert status == 0
     accuracy = float(out.split("test accuracy: ")[1].split("%")[0])
     assert accuracy >= 95.0
+
+
+def test_a_reader_that_leaves_early_gives_no_traceback():
+    """`chainrule explain ... | head -1`: the pipe closes before the output is written."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "chainrule", "explain", "x^2 - 3*x - 2",
+                             "--at", "x=3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # long before the command has imported anything
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
