@@ -80,6 +80,54 @@ def train(rank: int, size: int, ddp_options: dict | None = None) -> tuple[nn.Mod
     return model, {"early": early}
 
 
+def conv_net() -> nn.Module:
+    """Convolution, batch norm and dropout: layers that see the whole batch at once."""
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.3), nn.Linear(16, 3)).double()
+
+
+def train_conv(rank: int, size: int, distributed: bool) -> nn.Module:
+    """STEPS steps of SGD with momentum; the global batch is 12 images of 4x4, and with
+    ``distributed`` this rank takes its rows of each through GlobalBatch."""
+    rng = np.random.default_rng(11)
+    images, labels = rng.normal(size=(N, 1, 4, 4)), rng.integers(0, 3, N)
+    cr.random.seed(rank * 1000 + 2 if distributed else 2)
+    model = conv_net()
+    cr.random.seed(2)  # the stream dropout draws from: the same on every rank
+    net = model
+    if distributed:
+        from chainrule.distributed import DistributedDataParallel, GlobalBatch
+        shard = GlobalBatch(model)
+        net = DistributedDataParallel(model, bucket_bytes=256)
+    loader = cr.data.DataLoader(cr.data.TensorDataset(images, labels), batch_size=12,
+                                shuffle=True, seed=4)
+    optimizer = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    steps = 0
+    while steps < STEPS:
+        for x, y in loader:
+            optimizer.zero_grad()
+            if distributed:
+                x, y = shard.split(x, y)
+                loss = nn.functional.cross_entropy(net(x), y, reduction="sum") * shard.scale
+            else:
+                loss = nn.functional.cross_entropy(net(x), y)
+            loss.backward()
+            optimizer.step()
+            steps += 1
+            if steps == STEPS:
+                break
+    return model
+
+
+def main_train_conv(out: str) -> None:
+    import chainrule.distributed as dist
+
+    dist.init()
+    model = train_conv(dist.rank(), dist.world_size(), True)
+    if dist.rank() == 0:
+        np.savez(out, **_params(model))
+
+
 def _params(model: nn.Module) -> dict:
     return {k: v.numpy() for k, v in model.state_dict().items()}
 
@@ -168,5 +216,5 @@ def main_mismatch() -> None:
 
 
 if __name__ == "__main__":
-    {"train": main_train, "all_reduce": main_all_reduce, "fail": main_fail,
+    {"train": main_train, "train_conv": main_train_conv, "all_reduce": main_all_reduce, "fail": main_fail,
      "hang": main_hang, "mismatch": main_mismatch}[sys.argv[1]](*sys.argv[2:])

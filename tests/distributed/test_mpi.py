@@ -72,3 +72,18 @@ def test_mismatched_models_are_refused_on_every_rank_at_start_up():
     for r in (0, 1):
         assert (f"rank {r} refused: broadcast_parameters: the models differ across ranks: "
                 f"rank 1 has ['0.bias: (2,) float32'") in stdout
+
+
+def test_batch_norm_and_dropout_split_over_ranks_equal_one_process(tmp_path):
+    # GlobalBatch: SyncBatchNorm statistics over both ranks (and their backward),
+    # dropout masks drawn for the global batch; 20 steps of SGD in float64
+    out = tmp_path / "conv.npz"
+    status, stdout, stderr, _ = mpi_run.run(2, [WORKER, "train_conv", str(out)])
+    _ok(status, stdout, stderr)
+    with np.errstate(all="ignore"):
+        want = {k: v.numpy() for k, v in mpi_worker.train_conv(0, 1, False).state_dict().items()}
+    got = np.load(out)
+    assert sorted(got.files) == sorted(want)
+    for name in want:
+        np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-6, err_msg=name)
+    assert want["1.num_batches_tracked"] == 20

@@ -14,6 +14,12 @@ mpi4py is imported on first use, so importing this package needs NumPy only;
 see docs/distributed.md for running on several machines and a cost model.
 """
 
+from chainrule.distributed.batch import (
+    GlobalBatch,
+    SyncBatchNorm,
+    convert_sync_batchnorm,
+    sum_over_ranks,
+)
 from chainrule.distributed.collectives import (
     BUCKET_BYTES,
     all_reduce,
@@ -33,4 +39,5 @@ from chainrule.distributed.runtime import (
 __all__ = [
     "init", "is_initialized", "rank", "world_size", "barrier", "abort", "all_reduce",
     "broadcast_parameters", "check_same_model", "DistributedDataParallel", "BUCKET_BYTES",
+    "GlobalBatch", "SyncBatchNorm", "convert_sync_batchnorm", "sum_over_ranks",
 ]
