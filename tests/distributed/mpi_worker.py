@@ -216,5 +216,5 @@ def main_mismatch() -> None:
 
 
 if __name__ == "__main__":
-    {"train": main_train, "train_conv": main_train_conv, "all_reduce": main_all_reduce, "fail": main_fail,
-     "hang": main_hang, "mismatch": main_mismatch}[sys.argv[1]](*sys.argv[2:])
+    {"train": main_train, "train_conv": main_train_conv, "all_reduce": main_all_reduce,
+     "fail": main_fail, "hang": main_hang, "mismatch": main_mismatch}[sys.argv[1]](*sys.argv[2:])
