@@ -26,7 +26,7 @@ from chainrule import ops
 from chainrule import random as _random
 from chainrule.backend import shape_of, xp
 from chainrule.core.primitive import primitive
-from chainrule.distributed.runtime import comm, mpi, waiting
+from chainrule.distributed.runtime import comm, mpi, wait
 from chainrule.nn._checks import float_input, pattern, shape_error
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.module import Module
@@ -39,8 +39,7 @@ __all__ = ["GlobalBatch", "SyncBatchNorm", "convert_sync_batchnorm", "sum_over_r
 def _sum_over_ranks(a: Any) -> Any:
     out = xp.array(a, copy=True, order="C")
     request = comm().Iallreduce(mpi().IN_PLACE, out, op=mpi().SUM)
-    with waiting(f"sum_over_ranks of shape {out.shape}"):
-        request.Wait()
+    wait(request, f"sum_over_ranks of shape {out.shape}")
     return out
 
 

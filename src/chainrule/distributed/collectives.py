@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from chainrule.backend import xp
-from chainrule.distributed.runtime import comm, mpi, waiting
+from chainrule.distributed.runtime import comm, mpi, wait
 from chainrule.tensor import Tensor
 
 __all__ = ["all_reduce", "broadcast_parameters", "check_same_model", "plan_buckets",
@@ -94,8 +94,7 @@ def all_reduce(tensors: Sequence[Any], op: str = "mean",
         else:
             buffer = xp.concatenate([arrays[i].reshape(-1) for i in bucket])
         request = c.Iallreduce(MPI.IN_PLACE, buffer, op=mpi_op)
-        with waiting(f"all_reduce of {buffer.nbytes} bytes"):
-            request.Wait()
+        wait(request, f"all_reduce of {buffer.nbytes} bytes")
         if op == "mean":
             buffer /= n
         if len(bucket) > 1 or not arrays[bucket[0]].flags.c_contiguous:
@@ -119,8 +118,7 @@ def check_same_model(model: Any, where: str = "check_same_model") -> None:
     digest = xp.frombuffer(hashlib.sha256("\n".join(lines).encode()).digest(), dtype=xp.uint8)
     every = xp.empty((c.Get_size(), digest.size), dtype=xp.uint8)
     request = c.Iallgather(digest, every)
-    with waiting(f"{where} (comparing models)"):
-        request.Wait()
+    wait(request, f"{where} (comparing models)")
     if (every == every[0]).all():
         return
     # the rare path: gather the descriptions (short strings) to say what differs
@@ -153,8 +151,7 @@ def broadcast_parameters(model: Any, root: int = 0, bucket_bytes: int = BUCKET_B
                   and arrays[bucket[0]].flags.c_contiguous
                   else xp.concatenate([arrays[i].reshape(-1) for i in bucket]))
         request = c.Ibcast(buffer, root=root)
-        with waiting(f"broadcast_parameters of {buffer.nbytes} bytes"):
-            request.Wait()
+        wait(request, f"broadcast_parameters of {buffer.nbytes} bytes")
         if buffer.base is None or len(bucket) > 1:
             start = 0
             for i in bucket:

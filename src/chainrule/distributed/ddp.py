@@ -28,7 +28,7 @@ from chainrule.distributed.collectives import (
     check_same_model,
     plan_buckets,
 )
-from chainrule.distributed.runtime import comm, mpi, waiting
+from chainrule.distributed.runtime import comm, mpi, wait
 from chainrule.nn.module import Module
 
 __all__ = ["DistributedDataParallel"]
@@ -91,8 +91,7 @@ class DistributedDataParallel(Module):
                          key=lambda i: -first.get(id(self._params[i]), -1))
         order = xp.array(rank_of, dtype=xp.int64)
         request = comm().Ibcast(order, root=0)
-        with waiting("DistributedDataParallel: agreeing on the gradient buckets"):
-            request.Wait()
+        wait(request, "DistributedDataParallel: agreeing on the gradient buckets")
         self._plan([self._params[i] for i in order.tolist()])
         self._ordered = True
 
@@ -172,8 +171,8 @@ class DistributedDataParallel(Module):
         for k in range(self._next, len(self._buckets)):
             self._start(k, found)
         buffers = [self._pending[k][0] for k in range(len(self._buckets))]
-        with waiting("DistributedDataParallel: the all-reduce of the gradients"):
-            mpi().Request.Waitall([self._pending[k][1] for k in range(len(self._buckets))])
+        wait([self._pending[k][1] for k in range(len(self._buckets))],
+             "DistributedDataParallel: the all-reduce of the gradients")
         # A NaN in a sum means some rank sent one: if it came from the sweep's first,
         # unmasked pass (replaced since by the masked pass), that bucket is sent again.
         # Every rank sees the same sums, so every rank makes the same decision.
@@ -181,8 +180,7 @@ class DistributedDataParallel(Module):
             if xp.isnan(buffer).any():
                 self._start(k, found)
                 buffers[k], request = self._pending[k]
-                with waiting("DistributedDataParallel: the all-reduce of the gradients"):
-                    request.Wait()
+                wait(request, "DistributedDataParallel: the all-reduce of the gradients")
         self._pending = {}
         n = comm().Get_size()
         for bucket, buffer in zip(self._buckets, buffers):
