@@ -8,7 +8,8 @@
 2. The time of one all-reduce (the gradient average of a step) against the
    gradient's size, beside the ring all-reduce cost model of
    docs/distributed.md, 2 (p - 1) alpha + 2 (p - 1) / p * n / B, with the
-   latency alpha and bandwidth B measured by a ping-pong between two ranks.
+   latency alpha and bandwidth B measured by a ping-pong between two ranks
+   (the fastest of repeated runs: the link's cost without other work).
 
 Needs Open MPI and mpi4py (``make mpi``). Each part runs ``mpirun`` on this
 script with ``--worker``; loopback TCP by default (as the tests), or
@@ -63,7 +64,11 @@ def work_train(model_name: str, steps: int, mode: str) -> dict:
     split = task.data()
     cr.random.seed(0)
     model = task.model()
-    net, shard, rank = model, None, 0
+    net, shard, rank, part = model, None, 0, None
+    if mode == "nocomm":  # this rank's rows of each batch, but no communication at all
+        import chainrule.distributed as dist
+
+        rank, part = dist.rank(), slice(dist.rank(), None, dist.world_size())
     if mode == "mpi":
         import chainrule.distributed as dist
 
@@ -84,6 +89,8 @@ def work_train(model_name: str, steps: int, mode: str) -> dict:
     def step() -> None:
         x, y = next(source)
         optimizer.zero_grad()
+        if part is not None:
+            x, y = x[part], y[part]
         if shard is None:
             loss = F.cross_entropy(net(x), y, label_smoothing=task.label_smoothing)
         else:
@@ -95,12 +102,12 @@ def work_train(model_name: str, steps: int, mode: str) -> dict:
 
     for _ in range(5):
         step()
-    if mode == "mpi":
+    if mode != "plain":
         dist.barrier()
     start = time.perf_counter()
     for _ in range(steps):
         step()
-    if mode == "mpi":
+    if mode != "plain":
         dist.barrier()
     seconds = time.perf_counter() - start
     grad_bytes = sum(p.data.nbytes for p in model.parameters())
@@ -117,15 +124,16 @@ def work_allreduce(sizes: list[int], budget: float) -> dict:
     c = dist.init()
     rank, p = c.Get_rank(), c.Get_size()
 
-    def timed(fn, reps: int) -> float:
-        """Median seconds of one call, over ``reps`` timed calls (the same count everywhere)."""
+    def timed(fn, reps: int, median: bool = False) -> float:
+        """Seconds of one call: the fastest of ``reps`` (what the link can do), or their
+        median (what a step gets on a busy machine); the slowest rank's figure."""
         times = []
         for _ in range(reps):
             c.Barrier()
             t = time.perf_counter()
             fn()
             times.append(time.perf_counter() - t)
-        local = np.array([np.median(times)])
+        local = np.array([np.median(times) if median else min(times)])
         c.Allreduce(MPI.IN_PLACE, local, op=MPI.MAX)
         return float(local[0])
 
@@ -149,9 +157,10 @@ def work_allreduce(sizes: list[int], budget: float) -> dict:
         grads = np.ones(n // 4, dtype=np.float32)
         probe = timed(lambda g=grads: dist.all_reduce([g], op="mean"), 3)
         reps = int(min(200, max(5, budget / max(probe, 1e-6))))
-        measured = timed(lambda g=grads: dist.all_reduce([g], op="mean"), reps)
+        fastest = timed(lambda g=grads: dist.all_reduce([g], op="mean"), reps)
+        median = timed(lambda g=grads: dist.all_reduce([g], op="mean"), reps, median=True)
         model = 2 * (p - 1) * alpha + 2 * (p - 1) / p * n / bandwidth
-        rows.append({"bytes": n, "measured_s": measured, "model_s": model})
+        rows.append({"bytes": n, "measured_s": fastest, "median_s": median, "model_s": model})
     return {"rank": rank, "ranks": p, "alpha_s": alpha, "bandwidth_Bps": bandwidth,
             "rows": rows}
 
@@ -181,14 +190,17 @@ def main() -> None:
     print(f"# steps per second, global batch 32, Adam (mpirun --mca btl self,{args.btl}; "
           f"{os.cpu_count()} cores)")
     print(f"{'model':6} {'grad KB':>8} {'1 process':>10} {'mpirun -n 1':>12} "
-          f"{f'mpirun -n {args.ranks}':>12} {'speed-up':>9}")
+          f"{f'-n {args.ranks}, no comm':>15} {f'mpirun -n {args.ranks}':>12} {'speed-up':>9}")
     for name, k in steps.items():
         alone = launch(None, args.btl, ["train", name, str(k), "plain"])
         one = launch(1, args.btl, ["train", name, str(k), "mpi"])
+        apart = launch(args.ranks, args.btl, ["train", name, str(k), "nocomm"])
         many = launch(args.ranks, args.btl, ["train", name, str(k), "mpi"])
         print(f"{name:6} {alone['grad_bytes'] / 1e3:8.1f} {alone['steps_per_s']:10.1f} "
-              f"{one['steps_per_s']:12.1f} {many['steps_per_s']:12.1f} "
-              f"{many['steps_per_s'] / alone['steps_per_s']:8.2f}x")
+              f"{one['steps_per_s']:12.1f} {apart['steps_per_s']:15.1f} "
+              f"{many['steps_per_s']:12.1f} {many['steps_per_s'] / alone['steps_per_s']:8.2f}x")
+    print(f"(no comm: each rank trains on its {32 // args.ranks} rows of every batch with no "
+          f"all-reduce, the most {args.ranks} ranks could do here)")
     sizes = [1 << k for k in range(10, 23 if args.quick else 25, 2)]
     sizes += [6186 * 4, 19210 * 4]  # the CNN's and MLP's gradients (float32)
     result = launch(args.ranks, args.btl, ["allreduce", ",".join(map(str, sorted(sizes))),
@@ -196,10 +208,11 @@ def main() -> None:
     print(f"\n# all-reduce (mean, float32) on {result['ranks']} ranks; ping-pong: "
           f"alpha = {result['alpha_s'] * 1e6:.1f} us, B = {result['bandwidth_Bps'] / 1e9:.2f} "
           f"GB/s")
-    print(f"{'bytes':>10} {'measured us':>12} {'model us':>10} {'ratio':>6}")
+    print(f"{'bytes':>10} {'fastest us':>11} {'median us':>10} {'model us':>9} "
+          f"{'fastest/model':>14}")
     for row in result["rows"]:
-        print(f"{row['bytes']:10d} {row['measured_s'] * 1e6:12.1f} {row['model_s'] * 1e6:10.1f} "
-              f"{row['measured_s'] / row['model_s']:6.2f}")
+        print(f"{row['bytes']:10d} {row['measured_s'] * 1e6:11.1f} {row['median_s'] * 1e6:10.1f} "
+              f"{row['model_s'] * 1e6:9.1f} {row['measured_s'] / row['model_s']:14.2f}")
 
 
 if __name__ == "__main__":
