@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import builtins
 import contextlib
+import functools
 import importlib.util
 import math
 import os
@@ -318,7 +319,8 @@ def _train(args: argparse.Namespace) -> int:
         if problem is not None:
             builtins.print(f"chainrule train: error: {problem}", file=sys.stderr)
             return 2
-        train = over_mpi.fit_distributed
+        train = functools.partial(over_mpi.fit_distributed, history=History,
+                                  progress_bar=_progress_bar, evaluate=evaluate)
         if over_mpi.init().Get_rank() != 0:
             print = _silent
             args.save = args.plot = None

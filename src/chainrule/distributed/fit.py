@@ -9,6 +9,7 @@ progress and evaluates; the epoch's training figures are summed over ranks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import chainrule as cr
@@ -38,11 +39,12 @@ def setup_problem(n_examples: int, batch_size: int) -> str | None:
 
 
 def fit_distributed(model: Any, split: Any, task: Any, epochs: int, lr: float, seed: int,
-                    progress: bool = True, batch_size: int | None = None) -> Any:
+                    progress: bool = True, batch_size: int | None = None, *,
+                    history: Callable[[str], Any], progress_bar: Callable[[int, bool], Any],
+                    evaluate: Callable[[Any, Any, Any], tuple[float, float]]) -> Any:
     """``cli_train.fit`` with each global batch split over the ranks; returns its History
-    (test figures on rank 0 only, NaN elsewhere)."""
-    from chainrule.cli_train import History, _progress_bar, evaluate
-
+    (test figures on rank 0 only, NaN elsewhere). ``cli_train`` passes its History
+    class, progress bar and evaluation (passed, not imported: it imports this module)."""
     F = cr.nn.functional
     rank = init().Get_rank()
     shard = GlobalBatch(model)
@@ -51,8 +53,8 @@ def fit_distributed(model: Any, split: Any, task: Any, epochs: int, lr: float, s
                                 shuffle=True, seed=seed)
     optimizer = cr.optim.Adam(model.parameters(), lr=lr)
     schedule = cr.optim.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
-    history = History("mse" if task.regression else "acc")
-    bar = _progress_bar(epochs * len(loader), progress and rank == 0)
+    history = history("mse" if task.regression else "acc")
+    bar = progress_bar(epochs * len(loader), progress and rank == 0)
     model.train()
     for epoch in range(epochs):
         bar.set_description(f"epoch {epoch + 1}/{epochs}")
