@@ -24,7 +24,9 @@ rnn        RNN(1, 32) over the window, linear head     sine windows -> next valu
 from __future__ import annotations
 
 import argparse
+import builtins
 import contextlib
+import functools
 import importlib.util
 import math
 import os
@@ -331,6 +333,19 @@ def _train(args: argparse.Namespace) -> int:
     epochs = task.epochs if args.epochs is None else args.epochs
     lr = task.lr if args.lr is None else args.lr
     split = task.data()
+    train, print = fit, builtins.print  # with --distributed, ranks other than 0 are silent
+    if getattr(args, "distributed", False):
+        from chainrule.distributed import fit as over_mpi
+
+        problem = over_mpi.setup_problem(len(split.train), args.batch_size or task.batch_size)
+        if problem is not None:
+            builtins.print(f"chainrule train: error: {problem}", file=sys.stderr)
+            return 2
+        train = functools.partial(over_mpi.fit_distributed, history=History,
+                                  progress_bar=_progress_bar, evaluate=evaluate)
+        if over_mpi.init().Get_rank() != 0:
+            print = _silent
+            args.save = args.plot = None
     cr.random.seed(args.seed)  # the initial weights
     model = task.model()
     n_params = sum(p.size for p in model.parameters())
@@ -342,8 +357,8 @@ def _train(args: argparse.Namespace) -> int:
         print(f"loss: cross-entropy with label smoothing {task.label_smoothing:g}, so it "
               f"cannot go below {floor:.4f} (the entropy of the smoothed targets), not 0")
     start = time.perf_counter()
-    history = fit(model, split, task, epochs, lr, args.seed, progress=not args.quiet,
-                  batch_size=args.batch_size)
+    history = train(model, split, task, epochs, lr, args.seed, progress=not args.quiet,
+                    batch_size=args.batch_size)
     seconds = time.perf_counter() - start
     loss, metric = evaluate(model, split.test, task)
     if task.regression:
@@ -359,6 +374,10 @@ def _train(args: argparse.Namespace) -> int:
         plot_curves(history, args.plot, f"chainrule train {args.model}")
         print(f"saved the curves to {args.plot}")
     return 0
+
+
+def _silent(*args: Any, **kwargs: Any) -> None:
+    """print on ranks other than 0 of a --distributed run"""
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -383,4 +402,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--threads", type=_positive(int), default=1,
                         help="BLAS threads (default 1: small models are fastest on one)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--distributed", action="store_true",
+                        help="data-parallel over MPI: run as mpirun -n P chainrule train ... "
+                             "--distributed; each rank takes 1/P of every batch, the result "
+                             "is the one-process run's (needs chainrule[mpi])")
     parser.set_defaults(run=run)

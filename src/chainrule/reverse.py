@@ -22,6 +22,14 @@ from chainrule.core.trace import Traced
 from chainrule.ops.nonsmooth import where
 from chainrule.ops.shape import astype, sum_to
 
+# Objects told about backward sweeps: DistributedDataParallel starts each bucket's
+# all-reduce as soon as the sweep has finished its gradients. Each has
+# ``begin(root, create_graph) -> bool`` (takes part in this sweep), ``on_node``
+# (None, or called with each node and the leaf cotangents found so far, before the
+# first-order sweep visits the node) and ``end(found)`` (may replace cotangents).
+# Empty in ordinary use: one test per backward, nothing per node.
+sweep_observers: list[Any] = []
+
 
 def _fit(gi: Any, ref: Any) -> Any:
     """The cotangent ``gi`` summed to ``ref``'s shape and cast to its dtype."""
@@ -59,13 +67,20 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
     after that decision.
     """
     keep = None if targets is None else set(topological_order(root, targets))
+    observers = on_node = None
+    if sweep_observers and targets is None:
+        observers = [o for o in sweep_observers if o.begin(root, create_graph)]
+        hooks = [o.on_node for o in observers if o.on_node is not None]
+        on_node = hooks[0] if len(hooks) == 1 else _each(hooks) if hooks else None
     try:
         if keep is None and not (create_graph or state.anomaly):
-            found, swept = _sweep_plain(root, seed)
+            found, swept = _sweep_plain(root, seed, on_node)
         else:
             found, swept = _sweep(root, seed, targets, keep, create_graph, state.anomaly)
         if not state.anomaly and _has_nan(found):
             found, swept = _sweep(root, seed, targets, keep, create_graph, True)
+        for observer in observers or ():
+            observer.end(found)
     finally:
         for cache in sweep_caches:
             cache.clear()
@@ -149,7 +164,15 @@ def _sweep(root: Node, seed: Any, targets: set[int] | None, keep: set[Node] | No
     return found, swept
 
 
-def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], list[Node]]:
+def _each(hooks: list[Any]) -> Any:
+    def on_node(node: Node, found: dict) -> None:
+        for hook in hooks:
+            hook(node, found)
+    return on_node
+
+
+def _sweep_plain(root: Node, seed: Any, on_node: Any = None
+                 ) -> tuple[dict[int, tuple[Any, Any]], list[Node]]:
     """``_sweep`` for the commonest case, first order on arrays with no
     targets, masking or anomaly checks: the loop every ``backward`` runs.
 
@@ -166,6 +189,8 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
     swept = []
     node, g = root, seed
     while True:
+        if on_node is not None:  # see sweep_observers
+            on_node(node, found)
         inputs = node.inputs
         if inputs is None:
             node.parents()  # raises: freed by an earlier backward
