@@ -35,6 +35,7 @@ from chainrule.transforms import (
     _regroup,
     _split_aux,
     _unwrap,
+    check_callable,
     grad,
 )
 
@@ -106,6 +107,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
     >>> float(out), float(slope)
     (-2.0, 3.0)
     """
+    check_callable(f, "jvp")
     primals = _positional(primals, "jvp", "primals")
     tangents = _positional(tangents, "jvp", "tangents")
     ps, ts, tree = _pair(primals, tangents, "jvp", ("primals", "tangents"))
@@ -136,6 +138,7 @@ def linearize(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., 
     >>> float(out), float(jvp_fn(2.0))
     (0.0, 2.0)
     """
+    check_callable(f, "linearize")
     with transform_scope() as level:
         lifted = [_lift_tree(x, i, "linearize", level) for i, x in enumerate(primals)]
         out = f(*[tree for tree, _, _ in lifted])
@@ -211,6 +214,7 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
     array([[4., 0.],
            [3., 2.]])
     """
+    check_callable(f, "jacfwd")
     def jac_f(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums(argnums, len(args), "jacfwd")
         args = list(args)
@@ -287,6 +291,7 @@ def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
     array([[4., 0.],
            [3., 2.]])
     """
+    check_callable(f, "jacrev")
     def jac_f(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums(argnums, len(args), "jacrev")
         args = list(args)
@@ -349,6 +354,7 @@ def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable
     array([[4., 2.],
            [2., 0.]])
     """
+    check_callable(f, "hessian")
     def scalar_f(*args: Any, **kwargs: Any) -> Any:
         out = f(*args, **kwargs)
         leaves, _ = flatten(out)
@@ -375,5 +381,6 @@ def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
     >>> cr.hvp(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]), np.array([1.0, 0.0]))
     array([6., 0.])
     """
+    check_callable(f, "hvp")
     _pair(x, v, "hvp", ("x", "v"))  # errors name x and v rather than a jvp's tuples
     return jvp(grad(f), (x,), (v,))[1]

@@ -19,8 +19,8 @@ from typing import Any
 
 from chainrule import ops
 from chainrule.backend import dtype_of, shape_of, xp
+from chainrule.core.escape import constant
 from chainrule.ops.activations import log_softmax
-from chainrule.tensor import Tensor
 
 __all__ = [
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
@@ -40,9 +40,8 @@ def _reduce(loss: Any, reduction: str, name: str) -> Any:
 
 
 def _plain(v: Any) -> Any:
-    while isinstance(v, Tensor):
-        v = v.data
-    return xp.asarray(v)
+    """The values of ``v`` outside every graph and transform, deliberately."""
+    return constant(v)
 
 
 def _same_shape(name: str, x: Any, target: Any) -> None:
