@@ -10,6 +10,13 @@ the outer transform, and an inner derivative never mixes up its variables
 with an outer one's. At top level, plain NumPy values go in and come out.
 Arguments and results may be pytrees (nested tuples, lists and dicts of
 arrays): the gradient of a dict of parameters is a dict of the same keys.
+
+Inside the function, turning a traced value into a Python number or a plain
+array (``float(x)``, ``x.item()``, ``math.sin(x)``, ``np.asarray(x)``,
+``bool(x)``) would silently drop its derivative, so it raises
+:class:`~chainrule.core.escape.TracerConversionError`; ``if x > 0:`` works
+(a comparison carries no derivative), and ``cr.stop_gradient(x)`` makes a
+constant on purpose.
 """
 
 from __future__ import annotations
