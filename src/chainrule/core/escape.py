@@ -29,6 +29,7 @@ import linecache
 import os
 import re
 import sys
+import types
 from typing import Any, NoReturn
 
 from chainrule.backend import xp
@@ -54,34 +55,47 @@ class TracerConversionError(TypeError):
 
 
 _HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_TRANSFORM_FILES = (_HERE + "transforms.py", _HERE + "jacobians.py")
 _LIBRARY_DIRS = (_HERE, os.path.dirname(os.path.abspath(xp.__file__)) + os.sep)
+_CODES: dict[types.CodeType, str] = {}
 
-# code name of a transform's frame -> the public transform it belongs to
-_FRAMES = {
-    "value_and_grad.<locals>.value_and_grad_f": "value_and_grad",
-    "_value_and_grad_leaf": "value_and_grad",
-    "grad.<locals>.grad_f": "grad",
-    "vjp": "vjp",
-    "jvp": "jvp",
-    "linearize": "linearize",
-    "jacfwd.<locals>.jac_f": "jacfwd",
-    "jacrev.<locals>.jac_f": "jacrev",
-    "hessian.<locals>.scalar_f": "hessian",
-    "hvp": "hvp",
-}
+
+def _transform_codes() -> dict[types.CodeType, str]:
+    """Code object of each transform's running frame -> its public name (built at
+    the first error: the transform modules import this one)."""
+    if not _CODES:
+        from chainrule import jacobians, transforms
+
+        def add(fn: Any, name: str, inner: str | None = None) -> None:
+            code = fn.__code__
+            if inner is None:
+                _CODES[code] = name
+                return
+            for const in code.co_consts:
+                if isinstance(const, types.CodeType) and const.co_name == inner:
+                    _CODES[const] = name
+
+        add(transforms.value_and_grad, "value_and_grad", "value_and_grad_f")
+        add(transforms._value_and_grad_leaf, "value_and_grad")
+        add(transforms.grad, "grad", "grad_f")
+        add(transforms.vjp, "vjp")
+        add(jacobians.jvp, "jvp")
+        add(jacobians.linearize, "linearize")
+        add(jacobians.jacfwd, "jacfwd", "jac_f")
+        add(jacobians.jacrev, "jacrev", "jac_f")
+        add(jacobians.hessian, "hessian", "scalar_f")
+        add(jacobians.hvp, "hvp")
+    return _CODES
 
 
 def _transform_frames() -> list[tuple[str, Any]]:
     """The transforms running on this thread, innermost first: (name, frame)."""
+    codes = _transform_codes()
     found = []
     frame = sys._getframe(1)
     while frame is not None:
-        code = frame.f_code
-        if os.path.abspath(code.co_filename) in _TRANSFORM_FILES:
-            name = _FRAMES.get(code.co_qualname)
-            if name is not None:
-                found.append((name, frame))
+        name = codes.get(frame.f_code)
+        if name is not None:
+            found.append((name, frame))
         frame = frame.f_back
     return found
 
