@@ -18,6 +18,7 @@ from typing import Any
 
 from chainrule.backend import dtype_of, is_float_dtype, shape_of, xp
 from chainrule.core.config import transform_scope
+from chainrule.core.escape import register_transform
 from chainrule.core.graph import Node, topological_order
 from chainrule.core.trace import Traced
 from chainrule.forward import Dual, push_tangents
@@ -384,3 +385,12 @@ def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
     check_callable(f, "hvp")
     _pair(x, v, "hvp", ("x", "v"))  # errors name x and v rather than a jvp's tuples
     return jvp(grad(f), (x,), (v,))[1]
+
+
+# errors about values that leave the graph name the transform that traced them
+register_transform(jvp, "jvp")
+register_transform(linearize, "linearize")
+register_transform(jacfwd, "jacfwd", "jac_f")
+register_transform(jacrev, "jacrev", "jac_f")
+register_transform(hessian, "hessian", "scalar_f")
+register_transform(hvp, "hvp")

@@ -27,6 +27,7 @@ from typing import Any
 
 from chainrule.backend import dtype_of, is_float_dtype, shape_of, xp
 from chainrule.core.config import transform_scope
+from chainrule.core.escape import register_transform
 from chainrule.core.graph import Node
 from chainrule.core.primitive import Primitive
 from chainrule.core.trace import Traced
@@ -370,3 +371,10 @@ def _name_after(wrapper: Callable[..., Any], f: Callable[..., Any], kind: str) -
     wrapper.__name__ = f"{kind}({getattr(f, '__name__', 'f')})"
     wrapper.__qualname__ = wrapper.__name__
     wrapper.__doc__ = f"The {kind} of {getattr(f, '__name__', 'a function')}."
+
+
+# errors about values that leave the graph name the transform that traced them
+register_transform(value_and_grad, "value_and_grad", "value_and_grad_f")
+register_transform(_value_and_grad_leaf, "value_and_grad")
+register_transform(grad, "grad", "grad_f")
+register_transform(vjp, "vjp")

@@ -56,40 +56,26 @@ class TracerConversionError(TypeError):
 
 _HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _LIBRARY_DIRS = (_HERE, os.path.dirname(os.path.abspath(xp.__file__)) + os.sep)
-_CODES: dict[types.CodeType, str] = {}
+_CODES: dict[types.CodeType, str] = {}  # a transform's running frame -> its public name
 
 
-def _transform_codes() -> dict[types.CodeType, str]:
-    """Code object of each transform's running frame -> its public name (built at
-    the first error: the transform modules import this one)."""
-    if not _CODES:
-        from chainrule import jacobians, transforms
-
-        def add(fn: Any, name: str, inner: str | None = None) -> None:
-            code = fn.__code__
-            if inner is None:
-                _CODES[code] = name
-                return
-            for const in code.co_consts:
-                if isinstance(const, types.CodeType) and const.co_name == inner:
-                    _CODES[const] = name
-
-        add(transforms.value_and_grad, "value_and_grad", "value_and_grad_f")
-        add(transforms._value_and_grad_leaf, "value_and_grad")
-        add(transforms.grad, "grad", "grad_f")
-        add(transforms.vjp, "vjp")
-        add(jacobians.jvp, "jvp")
-        add(jacobians.linearize, "linearize")
-        add(jacobians.jacfwd, "jacfwd", "jac_f")
-        add(jacobians.jacrev, "jacrev", "jac_f")
-        add(jacobians.hessian, "hessian", "scalar_f")
-        add(jacobians.hvp, "hvp")
-    return _CODES
+def register_transform(fn: Any, name: str, inner: str | None = None) -> None:
+    """Let errors name the transform ``name`` when a frame of ``fn`` (or of the
+    function ``inner`` defined in it, the one that runs the user's function) is
+    on the stack. The transform modules register themselves; this layer cannot
+    import them."""
+    code = fn.__code__
+    if inner is None:
+        _CODES[code] = name
+        return
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType) and const.co_name == inner:
+            _CODES[const] = name
 
 
 def _transform_frames() -> list[tuple[str, Any]]:
     """The transforms running on this thread, innermost first: (name, frame)."""
-    codes = _transform_codes()
+    codes = _CODES
     found = []
     frame = sys._getframe(1)
     while frame is not None:
