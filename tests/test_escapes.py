@@ -333,3 +333,14 @@ def test_a_non_leaf_grad_set_by_hand_reads_back_without_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert float(y.grad) == 5.0
+
+
+def test_the_numerical_oracle_reads_tensors_on_a_graph_but_refuses_traced_values():
+    w = cr.tensor(2.0, requires_grad=True)  # f closes over a tensor that requires grad
+    assert cr.numerical.derivative(lambda x: w * x**2, 1.5).value == pytest.approx(6.0)
+    np.testing.assert_allclose(
+        cr.numerical.gradient(lambda x: cr.sum(w * x**2), np.array([1.5, 2.0])).value,
+        [6.0, 8.0], rtol=1e-8)
+    # inside a transform, f closes over a traced value: its derivative would be lost
+    with pytest.raises(TracerConversionError, match=r"traced by cr\.grad"):
+        cr.grad(lambda v: v * cr.numerical.derivative(lambda x: v * x**2, 1.5).value)(2.0)
