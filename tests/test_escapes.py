@@ -344,3 +344,19 @@ def test_the_numerical_oracle_reads_tensors_on_a_graph_but_refuses_traced_values
     # inside a transform, f closes over a traced value: its derivative would be lost
     with pytest.raises(TracerConversionError, match=r"traced by cr\.grad"):
         cr.grad(lambda v: v * cr.numerical.derivative(lambda x: v * x**2, 1.5).value)(2.0)
+
+
+def test_class_weights_that_carry_a_derivative_are_refused_not_made_constant():
+    logits = np.array([[1.0, 2.0, 0.5], [0.1, 0.2, 3.0]])
+    labels = np.array([1, 2])
+    loss = cr.nn.functional.cross_entropy
+    with pytest.raises(TypeError, match=r"cross_entropy: the class weights carry a derivative"):
+        cr.grad(lambda w: loss(logits, labels, weight=w))(np.ones(3))
+    with pytest.raises(TypeError, match="stop_gradient"):
+        cr.jvp(lambda w: loss(logits, labels, weight=w), (np.ones(3),), (np.ones(3),))
+    with pytest.raises(TypeError, match="detach"):
+        loss(logits, labels, weight=cr.tensor(np.ones(3), requires_grad=True))
+    w = cr.tensor(np.ones(3), requires_grad=True)
+    assert float(loss(logits, labels, weight=w.detach())) == float(loss(logits, labels))
+    g = cr.grad(lambda x: loss(x, labels, weight=cr.stop_gradient(np.ones(3))))(logits)
+    np.testing.assert_allclose(g, cr.grad(lambda x: loss(x, labels))(logits))

@@ -132,6 +132,17 @@ def constant(value: Any) -> Any:
     return xp.asarray(value)
 
 
+def carries_derivative(value: Any) -> bool:
+    """Whether ``value`` carries derivative information at some level: a tensor that
+    requires grad, a dual, a stack of tangents (or a constant tensor of a transform
+    holding one of them)."""
+    while isinstance(value, Traced):
+        if getattr(value, "requires_grad", True):
+            return True
+        value = value.data
+    return False
+
+
 def _user_line() -> str:
     """Source of the first line outside chainrule and NumPy on the stack ('' if none)."""
     frame = sys._getframe(2)
