@@ -94,7 +94,7 @@ def test_every_escape_is_refused_under_every_transform(transform, escape, n, dty
         run(body, x)
     message = str(info.value)
     assert isinstance(info.value, TypeError)
-    for word in [*words, transform_name, "stop_gradient", "silently be 0"]:
+    for word in [*words, transform_name, "stop_gradient", "silently"]:
         assert word in message, (word, message)
     assert np.dtype(dtype).name in message  # the value: its dtype and shape
 

@@ -194,9 +194,14 @@ def refuse(value: Any, what: str) -> NoReturn:
             called = "np.array([...]) (NumPy calls np.asarray on each element)"
         else:
             called = "np.asarray() (np.array and other NumPy conversions call it)"
+    if what == BOOL:
+        consequence = ("its truth value (x != 0) is a constant, and 'if x:', 'x or y' or "
+                       "'not x' on a float value that carries a derivative is almost always "
+                       "a mistake that would silently change the derivative")
+    else:
+        consequence = ("the result would be a constant, so the derivative through it "
+                       "would silently be 0")
     raise TracerConversionError(
         f"{called} of a {describe(value)} value that carries a derivative ({_where(value)}): "
-        f"the result would be a constant, so the derivative through it would silently be "
-        f"0. Instead, "
-        f"{_INSTEAD[what]}; if a constant is really meant, write cr.stop_gradient(x) "
-        f"first (x.detach() on tensors)")
+        f"{consequence}. Instead, {_INSTEAD[what]}; if a constant is really meant, write "
+        f"cr.stop_gradient(x) first (x.detach() on tensors)")
