@@ -16,6 +16,7 @@ from chainrule.core.config import (
     no_grad,
     set_grad_enabled,
 )
+from chainrule.core.escape import TracerConversionError
 from chainrule.core.primitive import Primitive, primitive
 from chainrule.creation import (
     arange,
@@ -50,7 +51,8 @@ except _NotInstalled:  # a source tree on sys.path that was never installed
 
 __all__ = [
     *_ops_all,
-    "Primitive", "GradcheckError", "Tensor", "__version__", "arange", "detect_anomaly",
+    "Primitive", "GradcheckError", "Tensor", "TracerConversionError", "__version__", "arange",
+    "detect_anomaly",
     "enable_grad", "eye", "full", "grad", "gradcheck", "gradgradcheck", "is_grad_enabled",
     "linalg", "linspace",
     "numerical",

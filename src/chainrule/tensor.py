@@ -10,11 +10,24 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
 from typing import Any
 
 from chainrule import ops
 from chainrule.backend import is_float_dtype, ndarray, xp
 from chainrule.core.config import set_grad_enabled, state
+from chainrule.core.escape import (
+    ARRAY,
+    BOOL,
+    FLOAT,
+    INT,
+    ITEM,
+    NUMPY,
+    TENSOR,
+    TOLIST,
+    constant,
+    refuse,
+)
 from chainrule.core.graph import Node, needed_indices, node_sequence
 from chainrule.core.trace import Traced, bind, call_impl
 from chainrule.reverse import backward_pass
@@ -55,6 +68,27 @@ def _check_forward(prim: Any, out: Any, node: Node | None) -> None:
         raise FloatingPointError(f"anomaly: {prim.name!r} produced NaN or Inf at {where}")
 
 
+_NUMERIC_KINDS = "biufc"  # bool, signed and unsigned integers, floats, complex
+_KIND_NAMES = {"U": "text (str)", "S": "bytes", "V": "raw records (void)", "M": "datetimes",
+               "m": "time deltas", "O": "Python objects"}
+
+
+def _not_numeric(data: Any, dtype: Any) -> str:
+    what = _KIND_NAMES.get(dtype.kind, f"dtype {dtype}")
+    hint = ""
+    if isinstance(data, (str, bytes)):
+        try:
+            hint = (f"; to read a number from text, convert it first: "
+                    f"cr.tensor(float({data!r:.40}))" if float(data) == float(data) else "")
+        except ValueError:
+            pass
+    elif data is None:
+        hint = "; None is not a number (give 0.0 or an array)"
+    return (f"tensor: cannot hold {what} (dtype {dtype}, from {type(data).__name__}); a "
+            f"tensor holds numbers: give numbers or arrays of bool, int, float or "
+            f"complex{hint}")
+
+
 _NEEDS = [needed_indices(mask) for mask in range(256)]
 _FIRST = _NEEDS[1]
 _NO_PARAMS: dict = {}  # shared by operator calls; nothing writes into a node's params
@@ -91,17 +125,19 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
     tensor(3.)
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_node", "_level", "__weakref__")
+    # ``_grad`` is left unset by the hot path (the ``grad`` property reads it as None)
+    __slots__ = ("data", "requires_grad", "_grad", "_node", "_level", "__weakref__")
     __array_priority__ = 1000.0
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         if isinstance(data, Tensor):
+            if data._level and data.requires_grad:  # inside a transform: would drop it
+                refuse(data, TENSOR)
             data = data.data
         array = xp.array(data, dtype=dtype)
-        if array.dtype.kind == "O":
-            raise TypeError("tensor: cannot hold Python objects; give numbers or arrays")
+        if array.dtype.kind not in _NUMERIC_KINDS:
+            raise TypeError(_not_numeric(data, array.dtype))
         self.data = array
-        self.grad: Tensor | None = None
         self._node: Node | None = None
         self._level = 0
         self.requires_grad = False
@@ -119,7 +155,6 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         """
         t = object.__new__(cls)
         t.data = data
-        t.grad = None
         t._node = node
         t._level = level
         t.requires_grad = node is not None
@@ -141,7 +176,6 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             level = self._level
             t = _new(Tensor)
             t.data = out
-            t.grad = None
             t._level = level
             if self.requires_grad and prim.vjps is not None and (level or state.grad_enabled) \
                     and out.dtype.kind == "f":
@@ -182,7 +216,6 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                 out = xp.asarray(out)
         t = _new(Tensor)
         t.data = out
-        t.grad = None
         t._level = level
         if mask and prim.vjps is not None and (level or state.grad_enabled) \
                 and out.dtype.kind == "f":
@@ -249,6 +282,30 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
     @property
     def is_leaf(self) -> bool:
         return self._node is None
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient ``backward`` accumulated into this leaf (None before any).
+
+        The gradient of a non-leaf (a result of an operation) is not kept, as in
+        PyTorch: reading it warns, since a silent None hides a misplaced ``backward``.
+        """
+        try:
+            g = self._grad
+        except AttributeError:
+            g = None
+        if g is None and self._node is not None:
+            warnings.warn(
+                f"the .grad of a non-leaf tensor (made by {self._node.prim.name}) is read: "
+                f"the gradient of a non-leaf is not kept, so it is None (retain_grad is "
+                f"not implemented yet). Read the .grad of the leaf tensors you made with "
+                f"requires_grad=True, or use cr.grad / cr.vjp to get the derivative with "
+                f"respect to an intermediate value", UserWarning, stacklevel=2)
+        return g
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        self._grad = value
 
     # ----- autograd -----
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -321,31 +378,52 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient."""
-        self.grad = None
+        self._grad = None
 
     # ----- conversion -----
+    # Inside a transform (level > 0) a tensor that requires grad carries a derivative:
+    # converting it to a Python value or a plain array would silently make that
+    # derivative 0, so these refuse it (chainrule.core.escape says what is allowed).
+    # A value of an enclosing transform held in ``data`` refuses in turn.
     def numpy(self) -> ndarray:
         """The underlying array (shared, not copied)."""
+        if self._level and self.requires_grad:
+            refuse(self, NUMPY)
         return self.data
 
     def item(self) -> Any:
+        if self._level and self.requires_grad:
+            refuse(self, ITEM)
         return self.data.item()
 
     def tolist(self) -> Any:
+        if self._level and self.requires_grad:
+            refuse(self, TOLIST)
         return self.data.tolist()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> ndarray:
-        if dtype is not None and dtype != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+        if self.requires_grad:  # at level 0 too: NumPy would detach it silently
+            refuse(self, ARRAY)
+        data = self.data
+        if type(data) is not ndarray:
+            data = xp.asarray(data)
+        if dtype is not None and dtype != data.dtype:
+            return data.astype(dtype)
+        return data.copy() if copy else data
 
     def __float__(self) -> float:
+        if self._level and self.requires_grad:
+            refuse(self, FLOAT)
         return float(self.data)
 
     def __int__(self) -> int:
+        if self._level and self.requires_grad:
+            refuse(self, INT)
         return int(self.data)
 
     def __bool__(self) -> bool:
+        if self._level and self.requires_grad:
+            refuse(self, BOOL)
         return bool(self.data)
 
     def __len__(self) -> int:
@@ -360,7 +438,10 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
     __hash__ = object.__hash__  # identity: == is elementwise
 
     def __repr__(self) -> str:
-        body = xp.array2string(self.data, separator=", ", prefix="tensor(")
+        data = self.data
+        if type(data) is not ndarray:  # a value of an enclosing transform: show its values
+            data = constant(data)
+        body = xp.array2string(data, separator=", ", prefix="tensor(")
         extras = []
         if self.data.dtype not in (xp.float64, xp.int64, xp.bool_):
             extras.append(f"dtype={self.data.dtype}")

@@ -20,6 +20,7 @@ from chainrule import ops
 from chainrule import random as _random
 from chainrule.backend import dtype_of, shape_of, xp
 from chainrule.core.config import no_grad
+from chainrule.core.escape import constant
 from chainrule.nn.functional_losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -196,9 +197,8 @@ def batch_norm(x: Any, running_mean: Tensor | None, running_var: Tensor | None,
 
 
 def _plain(v: Any) -> Any:
-    while isinstance(v, Tensor):
-        v = v.data
-    return xp.asarray(v)
+    """The values of ``v`` outside every graph and transform, deliberately."""
+    return constant(v)
 
 
 def _move(running: Tensor, value: Any, momentum: float) -> None:

@@ -172,6 +172,8 @@ STEEP = 1e8
 
 
 def _numeric(out: object, describe: Describe) -> np.ndarray:
+    if getattr(out, "requires_grad", False) and getattr(out, "_level", None) == 0:
+        out = out.detach()  # a chainrule tensor on a graph: the oracle wants its values only
     arr = np.asarray(out)
     if arr.dtype.kind in "bui":
         return arr.astype(float)
