@@ -11,13 +11,14 @@ be differentiated again.
 
 from __future__ import annotations
 
+import sys
 from heapq import heappop, heappush
 from typing import Any
 
-from chainrule.backend import xp
+from chainrule.backend import ndarray, xp
 from chainrule.core.config import state, sweep_caches
-from chainrule.core.graph import Node, topological_order
-from chainrule.core.primitive import all_finite, arrays_inside
+from chainrule.core.graph import Node, changes, check_rebound, check_saved, topological_order
+from chainrule.core.primitive import Primitive, all_finite, arrays_inside
 from chainrule.core.trace import Traced
 from chainrule.ops.nonsmooth import where
 from chainrule.ops.shape import astype, sum_to
@@ -93,6 +94,7 @@ def _sweep(root: Node, seed: Any, targets: set[int] | None, keep: set[Node] | No
     found: dict[int, tuple[Any, Any]] = {}
     swept = []
     anomaly = state.anomaly
+    last_change = changes.last
     while heap:
         node = heappop(heap)[1]
         g = cots.pop(node)
@@ -102,10 +104,13 @@ def _sweep(root: Node, seed: Any, targets: set[int] | None, keep: set[Node] | No
         inputs = node.inputs
         if inputs is None:
             node.parents()  # raises: freed by an earlier backward
+        if node.seq < last_change:  # something changed in place since: were its inputs?
+            check_saved(node)
         swept.append(node)
         prim = node.prim
         params = node.params
         if create_graph:
+            check_rebound(node)
             args = inputs
             out = prim(*inputs, **params)  # recomputed so the rule sees a live tensor
         else:
@@ -164,11 +169,14 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
     heap: list[tuple[int, Node]] = []
     found: dict[int, tuple[Any, Any]] = {}
     swept = []
+    last_change = changes.last
     node, g = root, seed
     while True:
         inputs = node.inputs
         if inputs is None:
             node.parents()  # raises: freed by an earlier backward
+        if node.seq < last_change:  # something changed in place since: were its inputs?
+            check_saved(node)
         swept.append(node)
         prim = node.prim
         args = node.args
@@ -234,6 +242,49 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
         else:
             break
     return found, swept
+
+
+# A result made by the sweep and held by nothing else has this many references
+# inside ``own_cotangents``: its (leaf, cotangent) pair, the loop variable and
+# getrefcount's argument (measured, not assumed, with the loop's own shape).
+def _refs_when_unshared() -> int:
+    found = {0: (None, xp.empty(1))}
+    for _key, (_x, g) in found.items():
+        return sys.getrefcount(g)
+    raise AssertionError  # unreachable
+
+
+_UNSHARED = _refs_when_unshared()
+_own_p = Primitive("copy", lambda x: xp.array(x, order="C"), register=False)
+_own_p.defvjp(lambda g, out, x: g)
+_own_p.defjvp(lambda dx, out, x: dx)
+
+
+def own_cotangents(found: dict[int, tuple[Any, Any]]) -> None:
+    """Give every cotangent in ``found`` (a sweep's result, changed in place)
+    memory of its own: a writable, C-contiguous array held by nothing else.
+
+    The rules return what is cheapest: one array for both inputs of an add,
+    the caller's seed passed through, a read-only broadcast view (sum's rule).
+    As PyTorch's gradient accumulation does, an array is kept only if it owns
+    its memory, is writable and C-contiguous and nothing else refers to it
+    (its reference count); otherwise it is copied, so the common case copies
+    nothing. A tensor (``create_graph``) is copied on the graph when shared.
+    """
+    for key, (x, g) in found.items():
+        if type(g) is ndarray:
+            if g.base is not None or sys.getrefcount(g) > _UNSHARED \
+                    or not (g.flags.writeable and g.flags.c_contiguous):
+                found[key] = (x, xp.array(g, order="C"))
+        elif isinstance(g, Traced):
+            if getattr(g, "_level", None) != 0:
+                continue  # a value of an enclosing transform: never handed to the caller as is
+            data = g.data
+            if sys.getrefcount(g) > _UNSHARED or data.base is not None \
+                    or not (data.flags.writeable and data.flags.c_contiguous):
+                found[key] = (x, _own_p(g))
+        else:  # a NumPy or Python scalar
+            found[key] = (x, xp.array(g))
 
 
 def _missing_rule(prim: Any, i: int) -> None:
