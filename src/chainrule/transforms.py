@@ -24,7 +24,7 @@ from chainrule.core.graph import Node
 from chainrule.core.primitive import Primitive
 from chainrule.core.trace import Traced
 from chainrule.pytree import TreeDef, flatten, flatten_up_to, leaf_paths, tree_map, unflatten
-from chainrule.reverse import backward_pass
+from chainrule.reverse import backward_pass, own_cotangents
 from chainrule.tensor import Tensor
 
 
@@ -105,6 +105,7 @@ def _sweep(out: Any, seed: Any, targets: list[Tensor], level: int,
             grads = {id(out): seed}
         else:
             found = backward_pass(out._node, seed, retain_graph=retain_graph)
+            own_cotangents(found)  # the caller's to keep and write into
             grads = {k: g for k, (_, g) in found.items()}
     result = []
     for t in targets:
@@ -161,6 +162,7 @@ def _cotangents(outs: list[Any], seeds: list[Any], level: int,
                     tuple(range(len(inputs))))
         seed = tuple(seeds[i] for i in live)
     found = backward_pass(root, seed, retain_graph=retain_graph)
+    own_cotangents(found)  # the caller's to keep and write into
     return {k: g for k, (_, g) in found.items()}
 
 
@@ -234,7 +236,9 @@ def _value_and_grad_leaf(f: Callable[..., Any], argnum: int, args: tuple,
             if out._node is None:
                 grad_value = seed
             else:
-                hit = backward_pass(out._node, seed).get(id(x))
+                found = backward_pass(out._node, seed)
+                own_cotangents(found)  # the caller's to keep and write into
+                hit = found.get(id(x))
                 if hit is not None:
                     grad_value = hit[1]
         if grad_value is None:
