@@ -68,6 +68,15 @@ def test_the_error_names_shape_dtype_and_what_to_do():
     assert "recompute the loss" in message
 
 
+def test_the_error_names_a_module_parameter():
+    model = nn.Sequential(nn.Linear(3, 2), nn.Tanh())
+    loss = model(cr.ones(4, 3)).sum()
+    loss.backward(retain_graph=True)
+    cr.optim.SGD(model.parameters(), lr=0.1).step()
+    with pytest.raises(RuntimeError, match=r"\(Linear\.(weight|bias)\)"):
+        loss.backward()
+
+
 def test_backward_before_the_step_then_a_new_forward_is_fine():
     """The usual loop (forward, backward, step) never trips the check, and matches torch."""
     rng = np.random.default_rng(1)

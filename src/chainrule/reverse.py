@@ -247,14 +247,17 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
 # A result made by the sweep and held by nothing else has this many references
 # inside ``own_cotangents``: its (leaf, cotangent) pair, the loop variable and
 # getrefcount's argument (measured, not assumed, with the loop's own shape).
-def _refs_when_unshared() -> int:
-    found = {0: (None, xp.empty(1))}
+def _refs_when_unshared() -> tuple[int, int]:
+    found = {0: (None, xp.empty(2)[::-1])}
     for _key, (_x, g) in found.items():
-        return sys.getrefcount(g)
+        base = g.base
+        return sys.getrefcount(g), sys.getrefcount(base)
     raise AssertionError  # unreachable
 
 
-_UNSHARED = _refs_when_unshared()
+# and a view's base held by nothing but the view has this many (the view's
+# reference, the local name and the argument): the view's memory is private
+_UNSHARED, _PRIVATE_BASE = _refs_when_unshared()
 _own_p = Primitive("copy", lambda x: xp.array(x, order="C"), register=False)
 _own_p.defvjp(lambda g, out, x: g)
 _own_p.defjvp(lambda dx, out, x: dx)
@@ -266,16 +269,21 @@ def own_cotangents(found: dict[int, tuple[Any, Any]]) -> None:
 
     The rules return what is cheapest: one array for both inputs of an add,
     the caller's seed passed through, a read-only broadcast view (sum's rule).
-    As PyTorch's gradient accumulation does, an array is kept only if it owns
-    its memory, is writable and C-contiguous and nothing else refers to it
-    (its reference count); otherwise it is copied, so the common case copies
-    nothing. A tensor (``create_graph``) is copied on the graph when shared.
+    As PyTorch's gradient accumulation does, an array is kept only if it is
+    writable and C-contiguous and nothing else refers to it or to the memory
+    it views (reference counts); otherwise it is copied, so the common case
+    copies nothing. A tensor (``create_graph``) is copied on the graph when shared.
     """
     for key, (x, g) in found.items():
         if type(g) is ndarray:
-            if g.base is not None or sys.getrefcount(g) > _UNSHARED \
-                    or not (g.flags.writeable and g.flags.c_contiguous):
+            if sys.getrefcount(g) > _UNSHARED or not (g.flags.writeable
+                                                      and g.flags.c_contiguous):
                 found[key] = (x, xp.array(g, order="C"))
+            else:
+                base = g.base  # a view (a reshaped sum, say) of memory no one else holds?
+                if base is not None and (type(base) is not ndarray
+                                         or sys.getrefcount(base) > _PRIVATE_BASE):
+                    found[key] = (x, xp.array(g, order="C"))
         elif isinstance(g, Traced):
             if getattr(g, "_level", None) != 0:
                 continue  # a value of an enclosing transform: never handed to the caller as is

@@ -10,6 +10,7 @@ by reference counting alone.
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections.abc import Iterable
 from typing import Any
@@ -58,12 +59,32 @@ def check_rebound(node: Node) -> None:
             raise RuntimeError(_stale_message(node, i, a, "was given a new array (.data = ...)"))
 
 
+def _owner_name(tensor: Any) -> str:
+    """``" (Linear.weight)"`` when a module holds ``tensor`` as a parameter or buffer.
+
+    Only the error path calls it: a search of the objects that refer to the
+    tensor, so that the hot path needs no name on every tensor."""
+    for holder in gc.get_referrers(tensor):  # a module's _parameters or _buffers dict
+        if type(holder) is not dict:
+            continue
+        for attrs in gc.get_referrers(holder):  # the module's __dict__
+            if type(attrs) is not dict or not (attrs.get("_parameters") is holder
+                                               or attrs.get("_buffers") is holder):
+                continue
+            name = next((k for k, v in holder.items() if v is tensor), "?")
+            owners = [o for o in gc.get_referrers(attrs) if getattr(o, "__dict__", None) is attrs]
+            kind = type(owners[0]).__name__ if owners else "a module"
+            return f" ({kind}.{name})"
+    return ""
+
+
 def _stale_message(node: Node, i: int, tensor: Any, what: str) -> str:
     data = getattr(tensor, "data", None)
     shape = getattr(data, "shape", "?")
     dtype = getattr(data, "dtype", "?")
     where = f" (recorded at {node.where})" if node.where else ""
-    return (f"backward: a tensor of shape {shape} and dtype {dtype}, argument {i} of "
+    return (f"backward: a tensor of shape {shape} and dtype {dtype}{_owner_name(tensor)}, "
+            f"argument {i} of "
             f"{node.prim.name!r}{where}, {what} after {node.prim.name!r} saved it "
             f"(an optimizer step or an update under no_grad), so the gradient would use "
             f"values the forward pass did not see; call backward before optimizer.step() "
