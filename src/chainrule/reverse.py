@@ -6,7 +6,10 @@ over broadcast axes and casts it to its input's dtype (rules never do), adds
 it to whatever that input already received, and forgets the node's own
 cotangent at once. Without ``create_graph`` the rules run on plain arrays
 (fast); with it they run on tensors, so the sweep itself is recorded and can
-be differentiated again.
+be differentiated again. A node older than the latest in-place change of any
+tensor has its inputs' versions checked before its saved values are used
+(``core.graph.check_saved``), and every leaf's result gets memory of its own
+(``own_cotangents``).
 """
 
 from __future__ import annotations
