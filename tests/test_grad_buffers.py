@@ -176,3 +176,12 @@ def test_shared_cotangents_are_separate_tensors_with_create_graph(create_graph):
         z = cr.tensor([0.5, 0.5], requires_grad=True)
         (x * z).sum().backward(create_graph=True)
         assert x.grad.requires_grad
+
+
+def test_forward_mode_results_are_writable():
+    """A rule's read-only broadcast view is copied before a transform returns it."""
+    x, t = np.array([1.0, 2.0, 3.0]), np.ones(3)
+    out, tangent = cr.jvp(lambda x: cr.broadcast_to(x.sum(), (3,)), (x,), (t,))
+    assert out.flags.writeable and tangent.flags.writeable
+    np.testing.assert_array_equal(tangent, [3.0, 3.0, 3.0])
+    tangent[0] = 0.0

@@ -63,11 +63,14 @@ def _lift(x: Any, position: int | str, name: str, level: int) -> Tensor:
 
 def _plain(value: Any) -> Any:
     """What a transform hands back: enclosing transforms' values stay as they
-    are; a plain array becomes an ndarray (a NumPy scalar for 0-d)."""
+    are; a plain array becomes an ndarray (a NumPy scalar for 0-d), writable
+    (a read-only broadcast view from a rule is copied: the result is the caller's)."""
     if isinstance(value, Traced):
         return value
     value = xp.asarray(value)
-    return value[()] if value.ndim == 0 else value
+    if value.ndim == 0:
+        return value[()]
+    return value if value.flags.writeable else xp.array(value, order="C")
 
 
 def _unwrap(value: Any, level: int) -> Any:
