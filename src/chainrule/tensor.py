@@ -11,6 +11,7 @@ import contextlib
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 from chainrule import ops
@@ -28,9 +29,9 @@ from chainrule.core.escape import (
     constant,
     refuse,
 )
-from chainrule.core.graph import Node, needed_indices, node_sequence
+from chainrule.core.graph import Node, mark_changed, needed_indices, node_sequence
 from chainrule.core.trace import Traced, bind, call_impl
-from chainrule.reverse import backward_pass
+from chainrule.reverse import backward_pass, own_cotangents
 from chainrule.tensor_numpy import ArrayOperators, NumpyInterface
 
 # Frames in these directories are the library's (or NumPy's dispatch), never
@@ -125,8 +126,11 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
     tensor(3.)
     """
 
-    # ``_grad`` is left unset by the hot path (the ``grad`` property reads it as None)
-    __slots__ = ("data", "requires_grad", "_grad", "_node", "_level", "__weakref__")
+    # ``_grad`` is left unset by the hot path (the ``grad`` property reads it as None);
+    # _version: when the array was last changed in place (a reading of the node
+    # clock; core.graph.mark_changed); set on leaves, which alone may change
+    __slots__ = ("data", "requires_grad", "_grad", "_node", "_level", "_version",
+                 "__weakref__")
     __array_priority__ = 1000.0
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -140,6 +144,7 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         self.data = array
         self._node: Node | None = None
         self._level = 0
+        self._version = 0
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -157,6 +162,7 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         t.data = data
         t._node = node
         t._level = level
+        t._version = 0
         t.requires_grad = node is not None
         return t
 
@@ -191,6 +197,8 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                 node.where = None
                 node.plain = True
                 t.requires_grad = True
+                if self._node is None and not level and data.flags.writeable:
+                    data.flags.writeable = False  # a leaf's saved array: see requires_grad_
             else:
                 t._node = node = None
                 t.requires_grad = False
@@ -230,6 +238,11 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             node.where = None
             node.plain = not traced_inside
             t.requires_grad = True
+            if not level:  # leaves' saved arrays read-only (a new array may have been assigned)
+                for i in node.needs:
+                    a = args[i]
+                    if a._node is None and a.data.flags.writeable:
+                        a.data.flags.writeable = False
         else:
             t._node = node = None
             t.requires_grad = False
@@ -309,7 +322,14 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
 
     # ----- autograd -----
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        """Mark this tensor as a leaf whose gradient ``backward`` accumulates."""
+        """Mark this tensor as a leaf whose gradient ``backward`` accumulates.
+
+        Its array becomes read-only: every operation on it saves the array for
+        the backward sweep, so a raw write (``t.data[...] = v``, ``t.data -= v``)
+        would silently change the gradient. Change it under ``no_grad`` instead
+        (``t -= lr * t.grad``, ``t[...] = v``), which the sweep checks, or give it
+        a new array (``t.data = new``), which leaves recorded graphs untouched.
+        """
         if requires_grad and not is_float_dtype(self.data.dtype):
             raise TypeError(f"requires_grad: only floating tensors can have a gradient, "
                             f"this one has dtype {self.data.dtype}")
@@ -317,6 +337,10 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             raise RuntimeError("requires_grad_(False): only a leaf can stop requiring grad; "
                                "use detach() for a result of an operation")
         self.requires_grad = bool(requires_grad)
+        if requires_grad and not self._level and type(self.data) is ndarray:
+            self.data.flags.writeable = False
+        if not hasattr(self, "_version"):  # made by an operation, without the slot
+            self._version = 0
         return self
 
     def detach(self) -> Tensor:
@@ -355,9 +379,10 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             with set_grad_enabled(True) if create_graph else contextlib.nullcontext():
                 found = backward_pass(self._node, seed, create_graph=create_graph,
                                       retain_graph=retain_graph or create_graph)
+        own_cotangents(found)  # each leaf its own writable, C-contiguous array
         for leaf, g in found.values():
             if not isinstance(g, Tensor):
-                g = Tensor._wrap(xp.asarray(g), None)
+                g = Tensor._wrap(g, None)
             leaf.grad = g if leaf.grad is None else leaf.grad + g
 
     def _seed(self, gradient: Any) -> Any:
@@ -386,10 +411,16 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
     # derivative 0, so these refuse it (chainrule.core.escape says what is allowed).
     # A value of an enclosing transform held in ``data`` refuses in turn.
     def numpy(self) -> ndarray:
-        """The underlying array (shared, not copied)."""
+        """The underlying array (shared, not copied); read-only when the tensor
+        requires grad, because the recorded graph saved it for the backward
+        sweep. Copy it (``t.numpy().copy()``) to get an array to write into."""
         if self._level and self.requires_grad:
             refuse(self, NUMPY)
-        return self.data
+        data = self.data
+        if self.requires_grad and type(data) is ndarray and data.flags.writeable:
+            data = data.view()
+            data.flags.writeable = False
+        return data
 
     def item(self) -> Any:
         if self._level and self.requires_grad:
@@ -486,5 +517,80 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         return self._process(ops.negative, (self,), {})
 
     def __setitem__(self, index, value):
+        if self._updatable("t[...] = v"):
+            with changing(self) as data:
+                data[index] = value.data if isinstance(value, Tensor) else value
+            return
         raise TypeError("tensors are immutable: build a new one with cr.where, "
-                        "cr.concatenate or indexing, or edit t.data outside the graph")
+                        "cr.concatenate or indexing; only a leaf that requires grad (a "
+                        "parameter) can be changed in place, under `with cr.no_grad():`")
+
+    # ----- in-place updates of parameters (under no_grad, as an optimizer step) -----
+    def _updatable(self, spelled: str) -> bool:
+        """Whether an in-place operator changes this tensor: only a leaf that
+        requires grad, under ``no_grad``; any other tensor gets a new one."""
+        if not self.requires_grad or self._node is not None or self._level:
+            return False
+        if state.grad_enabled:
+            raise RuntimeError(
+                f"{spelled}: an in-place change of a leaf that requires grad while "
+                f"gradients are recorded; write it under `with cr.no_grad():` (as an "
+                f"optimizer step does), or make a new tensor (w = w - ...)")
+        return True
+
+    def _inplace(self, ufunc: Any, other: Any, spelled: str, prim: Any) -> Tensor:
+        if not self._updatable(spelled):
+            return self._binary(prim, self, other)  # a new tensor, bound to the name
+        with changing(self) as data:
+            ufunc(data, other.data if isinstance(other, Tensor) else other, out=data)
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace(xp.add, other, "t += v", ops.add)
+
+    def __isub__(self, other):
+        return self._inplace(xp.subtract, other, "t -= v", ops.subtract)
+
+    def __imul__(self, other):
+        return self._inplace(xp.multiply, other, "t *= v", ops.multiply)
+
+    def __itruediv__(self, other):
+        return self._inplace(xp.true_divide, other, "t /= v", ops.divide)
+
+
+@contextlib.contextmanager
+def changing(tensor: Tensor) -> Iterator[ndarray]:
+    """Change a leaf's array in place, the sanctioned way (optimizer steps,
+    initializers, loading, updates under ``no_grad``): yields an array to write.
+
+    If anything else holds the array (a recorded graph saved it, a view or a
+    caller refers to it: its reference count tells) the tensor first gets a
+    copy, so no saved value ever changes; otherwise the array itself is
+    written. Either way the tensor's version records the change, so a
+    backward through a graph recorded before refuses to run (as PyTorch's
+    does), and an array that requires grad is read-only again afterwards.
+    """
+    shared = sys.getrefcount(tensor.data) > _ALONE  # before any local names it
+    data = tensor.data
+    if tensor._node is not None or type(data) is not ndarray:
+        raise RuntimeError("changing: only a leaf tensor over an array can be changed in "
+                           "place; this one is the result of an operation")
+    locked = not data.flags.writeable
+    if shared or data.base is not None:  # memory someone else can see: copy on write
+        tensor.data = data = data.copy()
+    elif locked:
+        data.flags.writeable = True
+    try:
+        yield data
+    finally:
+        if locked or tensor.requires_grad:
+            data.flags.writeable = False
+        mark_changed(tensor)
+
+
+def _references_of_a_lone_array() -> int:
+    t = Tensor._wrap(xp.empty(1), None)
+    return sys.getrefcount(t.data)
+
+
+_ALONE = _references_of_a_lone_array()

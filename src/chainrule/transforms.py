@@ -32,7 +32,7 @@ from chainrule.core.graph import Node
 from chainrule.core.primitive import Primitive
 from chainrule.core.trace import Traced
 from chainrule.pytree import TreeDef, flatten, flatten_up_to, leaf_paths, tree_map, unflatten
-from chainrule.reverse import backward_pass
+from chainrule.reverse import backward_pass, own_cotangents
 from chainrule.tensor import Tensor
 
 
@@ -93,11 +93,14 @@ def _lift(x: Any, position: int | str, name: str, level: int) -> Tensor:
 
 def _plain(value: Any) -> Any:
     """What a transform hands back: enclosing transforms' values stay as they
-    are; a plain array becomes an ndarray (a NumPy scalar for 0-d)."""
+    are; a plain array becomes an ndarray (a NumPy scalar for 0-d), writable
+    (a read-only broadcast view from a rule is copied: the result is the caller's)."""
     if isinstance(value, Traced):
         return value
     value = xp.asarray(value)
-    return value[()] if value.ndim == 0 else value
+    if value.ndim == 0:
+        return value[()]
+    return value if value.flags.writeable else xp.array(value, order="C")
 
 
 def _unwrap(value: Any, level: int) -> Any:
@@ -135,6 +138,7 @@ def _sweep(out: Any, seed: Any, targets: list[Tensor], level: int,
             grads = {id(out): seed}
         else:
             found = backward_pass(out._node, seed, retain_graph=retain_graph)
+            own_cotangents(found)  # the caller's to keep and write into
             grads = {k: g for k, (_, g) in found.items()}
     result = []
     for t in targets:
@@ -194,6 +198,7 @@ def _cotangents(outs: list[Any], seeds: list[Any], level: int,
                     tuple(range(len(inputs))))
         seed = tuple(seeds[i] for i in live)
     found = backward_pass(root, seed, retain_graph=retain_graph)
+    own_cotangents(found)  # the caller's to keep and write into
     return {k: g for k, (_, g) in found.items()}
 
 
@@ -269,7 +274,9 @@ def _value_and_grad_leaf(f: Callable[..., Any], argnum: int, args: tuple,
             if out._node is None:
                 grad_value = seed
             else:
-                hit = backward_pass(out._node, seed).get(id(x))
+                found = backward_pass(out._node, seed)
+                own_cotangents(found)  # the caller's to keep and write into
+                hit = found.get(id(x))
                 if hit is not None:
                     grad_value = hit[1]
         if grad_value is None:

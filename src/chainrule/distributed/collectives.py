@@ -14,7 +14,7 @@ from typing import Any
 
 from chainrule.backend import xp
 from chainrule.distributed.runtime import comm, mpi, wait
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, changing
 
 __all__ = ["all_reduce", "broadcast_parameters", "check_same_model", "plan_buckets",
            "BUCKET_BYTES", "OPS"]
@@ -145,16 +145,17 @@ def broadcast_parameters(model: Any, root: int = 0, bucket_bytes: int = BUCKET_B
         raise ValueError(f"broadcast_parameters: root must be a rank in 0..{c.Get_size() - 1}, "
                          f"got {root!r}")
     check_same_model(model, "broadcast_parameters")
-    arrays = [t.data for t in model.state_dict().values()]
+    tensors = list(model.state_dict(keep_vars=True).values())  # the tensors themselves
+    arrays = [t.data for t in tensors]
     for bucket in plan_buckets(arrays, bucket_bytes):
-        buffer = (arrays[bucket[0]].reshape(-1) if len(bucket) == 1
-                  and arrays[bucket[0]].flags.c_contiguous
-                  else xp.concatenate([arrays[i].reshape(-1) for i in bucket]))
+        # a fresh buffer: parameters that require grad are read-only and change
+        # only through tensor.changing, which keeps recorded graphs honest
+        buffer = xp.concatenate([arrays[i].reshape(-1) for i in bucket])
         request = c.Ibcast(buffer, root=root)
         wait(request, f"broadcast_parameters of {buffer.nbytes} bytes")
-        if buffer.base is None or len(bucket) > 1:
-            start = 0
-            for i in bucket:
-                a = arrays[i]
-                a[...] = buffer[start:start + a.size].reshape(a.shape)
-                start += a.size
+        start = 0
+        for i in bucket:
+            size = arrays[i].size
+            with changing(tensors[i]) as a:
+                a[...] = buffer[start:start + size].reshape(a.shape)
+            start += size

@@ -38,7 +38,7 @@ from chainrule.ops.activations import log_softmax as _log_softmax
 from chainrule.ops.activations import softmax as _softmax
 from chainrule.ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from chainrule.ops.pooling import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, changing
 
 __all__ = [
     "relu", "leaky_relu", "gelu", "elu", "tanh", "sigmoid", "softplus", "softmax",
@@ -202,10 +202,11 @@ def _plain(v: Any) -> Any:
 
 
 def _move(running: Tensor, value: Any, momentum: float) -> None:
-    """running <- (1 - momentum) running + momentum value, in place."""
-    data = running.data
-    data *= 1.0 - momentum
-    data += momentum * value.astype(data.dtype)
+    """running <- (1 - momentum) running + momentum value, in place (marked as a
+    change: a graph that saved the old statistics refuses to sweep back)."""
+    with changing(running) as data:
+        data *= 1.0 - momentum
+        data += momentum * value.astype(data.dtype)
 
 
 def layer_norm(x: Any, normalized_shape: Any, weight: Any = None, bias: Any = None,
