@@ -1,30 +1,38 @@
-"""Global switches: gradient recording, anomaly detection, transform depth.
+"""The switches (gradient recording, anomaly detection) and transform levels.
 
-They live in one small mutable object so the hot path reads a single
-attribute instead of calling a function.
+The switches are per thread, as PyTorch's grad mode is: ``no_grad`` in one
+thread never stops another from recording, and a new thread starts with the
+defaults. They live in one ``threading.local`` whose class attributes are the
+defaults, so the hot path still reads a single attribute.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import threading
 from collections.abc import Iterator
 
 
-class _State:
-    __slots__ = ("grad_enabled", "anomaly", "levels")
+class _State(threading.local):
+    """This thread's switches; the class attributes are a new thread's values."""
 
-    def __init__(self) -> None:
-        self.grad_enabled = True
-        self.anomaly = False
-        self.levels = 0  # the last transform level handed out
+    grad_enabled = True
+    anomaly = False
 
 
 state = _State()
 
+# Transform levels, shared by every thread: each call hands out a number never
+# handed out before (``next`` of a count is one step under the GIL), so a level
+# is unique and a thread's nested transforms always get increasing ones.
+_levels = itertools.count(1)
+
 # Caches that a primitive's rules share within one backward sweep (the recurrence
 # primitives' sweep back through time): the sweep clears them when it ends, so a
 # cached result, whose recorded graph may hold the cotangent it is keyed by, never
-# outlives the sweep (reverse.backward_pass; each has a ``clear()``).
+# outlives the sweep (reverse.backward_pass; each has a ``clear()``, which forgets
+# the calling thread's entries only).
 sweep_caches: list = []
 
 
@@ -85,15 +93,15 @@ class transform_scope:  # noqa: N801 - used like the context-manager functions a
     """A fresh level for one transform call, higher than every level before.
 
     Levels only grow (as HIPS autograd's trace ids do), so an inner
-    transform's values always outrank those of the transforms around it.
+    transform's values always outrank those of the transforms around it,
+    whatever other threads do meanwhile.
     A plain class rather than a generator: it runs on every transform call.
     """
 
     __slots__ = ()
 
     def __enter__(self) -> int:
-        state.levels += 1
-        return state.levels
+        return next(_levels)
 
     def __exit__(self, *exc: object) -> None:
         return None

@@ -11,6 +11,7 @@ import contextlib
 import math
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,12 +36,12 @@ def _user_frame() -> str:
     return "<unknown>" if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
-class _Watch:
-    """Whether ``kinks()`` is recording; the watched primitives read ``active``."""
+class _Watch(threading.local):
+    """Whether ``kinks()`` is recording in this thread; the watched primitives read
+    ``active``. Per thread: a block records what its own thread evaluates, never
+    another thread's work."""
 
-    __slots__ = ("active", "reports")
-
-    def __init__(self) -> None:
+    def __init__(self) -> None:  # runs again in every thread that uses the object
         self.active = False
         self.reports: list[KinkReport] = []
 
