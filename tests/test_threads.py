@@ -370,3 +370,26 @@ def test_transforms_in_many_threads_match_serial():
             np.testing.assert_array_equal(a, b, err_msg=p)
     # the policies differ at the tie x = 0.5, so a shared switch would show
     assert serial[0][0][0] != serial[1][0][0]
+
+
+def test_symbolic_nodes_stay_unique_across_threads():
+    """Expressions are hash-consed: a symbol or node is one object, and derivatives
+    compare symbols by identity, so two threads making the same new name at once
+    must get the same object (else d/dx of the other thread's x is silently 0)."""
+    from chainrule.symbolic import symbol
+
+    names = [f"thread_symbol_{i}" for i in range(3000)]
+
+    def make(barrier):
+        barrier.wait()
+        sys.settrace(_tracer)
+        try:
+            made = [symbol(n) for n in names]
+            return made, [cr.sin(s) * s for s in made]
+        finally:
+            sys.settrace(None)
+
+    runs = run_threads(*[make] * 4)
+    for made, exprs in runs[1:]:
+        assert all(a is b for a, b in zip(made, runs[0][0]))
+        assert all(a is b for a, b in zip(exprs, runs[0][1]))
