@@ -52,7 +52,7 @@ def _grad_mode(enabled: bool) -> Iterator[None]:
 
 
 def no_grad() -> contextlib.AbstractContextManager[None]:
-    """Record nothing inside the block (evaluation, parameter updates).
+    """Record nothing inside the block (evaluation, parameter updates), in this thread.
 
     >>> import chainrule as cr
     >>> x = cr.tensor(2.0, requires_grad=True)
@@ -76,7 +76,8 @@ def set_grad_enabled(enabled: bool) -> contextlib.AbstractContextManager[None]:
 
 @contextlib.contextmanager
 def detect_anomaly() -> Iterator[None]:
-    """Raise at the first primitive whose forward or backward makes NaN or Inf.
+    """Raise at the first primitive whose forward or backward makes NaN or Inf (in
+    this thread).
 
     Nodes recorded inside the block remember the user's file and line, so
     the error says where the offending operation was written.
