@@ -284,6 +284,42 @@ def test_kinks_recording_is_per_thread():
     assert mine == ["maximum"]
 
 
+def test_switches_nested_at_random_in_several_threads():
+    """Each thread opens and closes random nested switch blocks, in step with the
+    others; at every step its operations follow its own switches. Afterwards the
+    shared fast path (``state``) holds the defaults again."""
+    from chainrule.core.config import state
+
+    def nest(barrier, seed, depth=0, expected=(True, False)):
+        rng = np.random.default_rng(seed)
+        seen = []
+        for _ in range(6):
+            kind, value = rng.integers(4), bool(rng.integers(2))
+            if kind == 0:
+                block, now = cr.no_grad(), (False, expected[1])
+            elif kind == 1:
+                block, now = cr.enable_grad(), (True, expected[1])
+            elif kind == 2:
+                block, now = cr.set_grad_enabled(value), (value, expected[1])
+            else:
+                block, now = cr.detect_anomaly(), (expected[0], True)
+            with block:
+                barrier.wait()
+                x = cr.tensor(1.0, requires_grad=True)
+                y = x * 2.0
+                seen.append((cr.is_grad_enabled(), bool(state.anomaly), y.requires_grad)
+                            == (now[0], now[1], now[0]))
+                if depth < 2:
+                    seen += nest(barrier, seed * 7 + 1, depth + 1, now)
+                barrier.wait()
+            seen.append((cr.is_grad_enabled(), bool(state.anomaly)) == expected)
+        return seen
+
+    results = run_threads(*[lambda b, s=s: nest(b, s) for s in range(4)])
+    assert all(all(seen) for seen in results)
+    assert state.grad_enabled is True and state.anomaly is False
+
+
 # --- levels and caches -------------------------------------------------------------------
 
 
