@@ -64,7 +64,7 @@ def _nested(transform, f, x):
 
 
 def _jvp_derivative(f):
-    return lambda x: cr.jvp(f, (x,), (np.ones((), dtype=np.asarray(x).dtype),))[1]
+    return lambda x: cr.jvp(f, (x,), (np.ones((), dtype=x.dtype),))[1]
 
 
 def _backward_orders(f, x):
