@@ -155,7 +155,7 @@ def run_sequence(ev: Evaluator, points: np.ndarray, h0: np.ndarray, offsets: np.
         if kink.any():
             error = np.where(kink, error + jump / 2, error)
             converged = converged & ~kink
-            i = tuple(np.argwhere(kink)[0])
+            i = tuple(int(k) for k in np.argwhere(kink)[0])
             where = f"x{list(i)} = " if points.ndim else "x = "
             message = (f"f has a kink or jump at {where}{fmt(points[i])}: its one-sided slopes "
                        f"differ by {jump[i]:.3g} whatever the step, so the derivative does not "
@@ -165,7 +165,7 @@ def run_sequence(ev: Evaluator, points: np.ndarray, h0: np.ndarray, offsets: np.
 
 
 def _not_settled(points: np.ndarray, converged: np.ndarray, rows: int) -> str:
-    i = tuple(np.argwhere(~converged)[0])
+    i = tuple(int(k) for k in np.argwhere(~converged)[0])
     where = f"x{list(i)} = " if points.ndim else "x = "
     count = int((~converged).sum())
     many = f" (and {count - 1} more points)" if count > 1 else ""
