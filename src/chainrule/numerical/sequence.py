@@ -276,7 +276,8 @@ class _State:
         """Per group, the step factor balancing measured truncation against round-off."""
         p = self.power
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = (LEAP_NOISE * n * self.best_rounding) / (p * np.maximum(self.truncation, 1e-300))
+            noise = LEAP_NOISE * n * self.best_rounding
+            ratio = noise / (p * np.maximum(self.truncation, 1e-300))
             factor = self.best_factor * ratio ** (1.0 / (p + n))
         factor = np.where(np.isfinite(factor), factor, np.inf)
         return np.maximum(np.min(factor, axis=1), 1e-12 * self.factors[0])
