@@ -189,8 +189,9 @@ class _State:
         self.tableau = [values]  # Neville entries of the latest row
         self.noise = [rounding]
 
-    def t(self, k: int) -> np.ndarray:
-        return (self.factors[k] ** self.power)[:, None]
+    def t(self, k: int, power: int | None = None) -> np.ndarray:
+        """``h_k**p`` per group (the leading error term), as a column."""
+        return (self.factors[k] ** (power or self.power))[:, None]
 
     def add(self, values: np.ndarray, rounding: np.ndarray, factors: np.ndarray,
             active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -251,12 +252,16 @@ class _State:
         self.best_factor = np.where(better, factor[:, None], self.best_factor)
 
     def _tableau(self, values: np.ndarray, rounding: np.ndarray, ok: np.ndarray, k: int) -> None:
-        """Neville's extrapolation to t = 0 through the rows of the current run."""
+        """Neville's extrapolation to h = 0 through the rows of the current run.
+
+        A polynomial in ``h**2`` through the rows: a symmetric stencil's error
+        has even powers only (for order 4 the ``h**2`` term is absent, which
+        costs nothing but one column)."""
         row, noise = [values], [rounding]
-        tk = self.t(k)
+        tk = self.t(k, 2)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             for j in range(1, k + 1):
-                c = tk / (self.t(k - j) - tk)
+                c = tk / (self.t(k - j, 2) - tk)
                 a, b = row[j - 1], self.tableau[j - 1]
                 entry = a + (a - b) * c
                 valid = (j <= k - self.run_start) & ok
