@@ -46,11 +46,23 @@ def test_elementwise_f_and_constants_pass_the_check():
         (lambda x: np.real(x) ** 2 + 0j, 0.3),
         (lambda x: np.maximum(x, 0.0), 0.0),  # a kink at x: analytic on one side only
         (lambda x: np.maximum(x, 1.0), 1.0),
+        (np.sign, 0.0),  # sign(ih) = i: a "slope" of 1e20
     ],
 )
 def test_complex_step_refuses_non_analytic_f(f, x):
     with pytest.raises(TypeError, match="analytic.*method='central' or 'richardson'"):
         derivative(f, x, method="complex")
+
+
+@pytest.mark.parametrize(
+    ("f", "x", "exact"),
+    [(lambda x: x**3, 0.0, 0.0), (np.log, 1e-10, 1e10), (np.sqrt, 1e-8, 5e3),
+     (lambda x: np.sin(1e4 * x), 0.3, 1e4 * math.cos(3000.0))],
+)
+def test_analytic_f_passes_the_check_where_it_is_hard(f, x, exact):
+    # f' = 0, x next to a branch point, f varying fast: no false refusal
+    d = derivative(f, x, method="complex")
+    assert abs(float(d) - exact) <= max(d.error_estimate, 1e-30)
 
 
 def test_complex_step_refuses_non_analytic_f_in_several_variables():

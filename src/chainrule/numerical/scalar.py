@@ -187,27 +187,48 @@ def refuse_non_analytic(call: Callable[[np.ndarray], np.ndarray], points: np.nda
     as the complex steps measure it.
     """
     d = np.broadcast_to(auto_step(points), points.shape)
+    d = np.where(points != 0, np.minimum(d, np.abs(points) / 8), d)  # stay on x's side of 0
     passed = np.zeros(points.shape, dtype=bool)
     secant = slope
     curvature = np.zeros(points.shape)
+    before = np.full(points.shape, np.inf)
     for _ in range(ANALYTIC_TRIES):
-        close = np.ones(points.shape, dtype=bool)
+        sides = []
         for side in (d, -d):
             side = (points + side) - points
             if np.any(side == 0):
                 return curvature
             far = call(side)
-            secant = (far.real - out.real) / side
-            mean = 0.5 * (slope + far.imag / h)
-            noise = 64 * EPS * (np.abs(far.real) + np.abs(out.real)) / np.abs(side)
-            close &= np.abs(secant - mean) <= 1e-4 * np.maximum(np.abs(secant),
-                                                                np.abs(mean)) + noise
-            curvature = np.maximum(curvature, np.abs(far.imag / h - slope) / np.abs(side))
+            sides.append((side, (far.real - out.real) / side, far.imag / h))
+        # the trapezoid rule errs by d**2 |f3| / 12 (f3 the third derivative): the three
+        # complex steps give d**2 |f3|
+        third = np.abs(sides[0][2] - 2 * slope + sides[1][2])
+        close = np.ones(points.shape, dtype=bool)
+        worst = np.full(points.shape, -np.inf)
+        for side, side_secant, far_slope in sides:
+            mean = 0.5 * (slope + far_slope)
+            # (at most half the mean slope: a spike like sign(x + ih) = i is no third
+            # derivative)
+            noise = 128 * EPS * np.abs(out.real) / np.abs(side) + np.minimum(
+                third / 4, np.abs(mean) / 2)
+            excess = np.abs(side_secant - mean) - 1e-4 * np.maximum(
+                np.abs(side_secant), np.abs(mean)) - noise
+            close &= excess <= 0
+            secant = np.where(excess > worst, side_secant, secant)
+            worst = np.maximum(worst, excess)
+            curvature = np.maximum(curvature, np.abs(far_slope - slope) / np.abs(side))
         passed |= close
         if passed.all():
             return curvature
+        # f varying fast shows a mismatch falling as d**2 (4096 times per try); a
+        # non-analytic f keeps it: then smaller steps would only drown it in round-off
+        mismatch = worst / np.maximum(np.abs(slope), np.abs(secant)).clip(1e-300)
+        if np.any(~passed & (mismatch > before / 16)):
+            break
+        before = np.where(passed, before, mismatch)
         d = d / 64
-    i = tuple(np.argwhere(~passed)[0])
+    i = tuple(int(k) for k in np.argwhere(~passed)[0])
+    secant = np.broadcast_to(secant, points.shape)
     if where is None:
         where = (f"x{list(i)} = " if points.ndim else "x = ") + fmt(points[i])
     raise TypeError(
@@ -219,4 +240,4 @@ def refuse_non_analytic(call: Callable[[np.ndarray], np.ndarray], points: np.nda
 
 
 # Steps, each 64 times smaller, at which the complex step is compared with Re f's slope.
-ANALYTIC_TRIES = 4
+ANALYTIC_TRIES = 6
