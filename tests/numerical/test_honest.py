@@ -100,6 +100,16 @@ def test_kink_at_x_is_flagged_with_both_one_sided_slopes_covered(method):
 
 
 @pytest.mark.parametrize("method", ["central", "richardson"])
+def test_kink_at_x_is_flagged_in_gradients_and_jacobians(method):
+    g = gradient(lambda v: np.sum(np.abs(v)), [0.0, 1.0], method=method)
+    np.testing.assert_array_equal(g.converged, [False, True])
+    assert "kink" in g.message and g.error_estimate[0] >= 1.0
+    j = jacobian(lambda v: np.maximum(v, 0.0), [0.0, 1.0, -1.0], method=method)
+    assert not j.converged[0, 0] and j.converged.sum() == 8
+    assert abs(j.value[0, 0] - 1.0) <= j.error_estimate[0, 0]
+
+
+@pytest.mark.parametrize("method", ["central", "richardson"])
 def test_jump_at_x_is_flagged(method):
     d = derivative(np.sign, 0.0, method=method)
     assert not d.converged and "did not settle" in d.message

@@ -15,10 +15,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .evaluate import Evaluator, fmt
+from .flags import at_x as _at_x
+from .flags import check_analytic, not_settled
 from .points import Points, domain_checked
+from .pointwise import kink_test
 from .result import Derivative
-from .scalar import refuse_non_analytic
-from .sequence import UNMEASURED, StepTooSmall, settle
+from .sequence import StepTooSmall, settle
 from .steps import EPS, auto_step
 from .validate import as_real_points, check_method, check_step, resolve_order
 from .weights import fd_stencil
@@ -47,7 +49,8 @@ def gradient(
     result has x's shape. Methods as in ``derivative``. Each partial's error
     is measured as ``derivative``'s is: its stencil runs at two steps (more
     where they disagree, until they settle; ``converged`` is per element),
-    so ``"central"`` costs 4 calls of f per element of x,
+    so ``"central"`` costs 4 calls of f per element of x (plus f(x), to
+    flag a kink at x: its one-sided slopes then differ whatever the step),
     ``"forward"``/``"backward"`` (order 1) two per element plus f(x),
     ``"richardson"`` several rows of central differences, and ``"complex"``
     one per element plus two checking that f is analytic. With
@@ -56,7 +59,7 @@ def gradient(
 
     >>> g = gradient(lambda x: np.sum(x**2), np.array([1.0, 2.0]))
     >>> np.round(g.value, 8).tolist(), g.evaluations, g.success
-    ([2.0, 4.0], 8, True)
+    ([2.0, 4.0], 9, True)
     >>> gradient(lambda x: x[0] * x[1], [3.0, 5.0], method="complex").value.tolist()
     [5.0, 3.0]
     """
@@ -169,40 +172,6 @@ def _directional(
             out.converged.reshape(reshape))
 
 
-def check_analytic(ev: Evaluator, flat: np.ndarray, shape: tuple[int, ...], move: np.ndarray,
-                   c: float, out: np.ndarray, slope: np.ndarray) -> None:
-    """The complex step along ``move`` must match Re f's slope along it (f holomorphic)."""
-    if flat.size == 0 or not move.any():
-        return
-    reach = np.full(np.shape(slope), max(1.0, float(np.max(np.abs(flat)))))
-
-    def call(d: np.ndarray) -> np.ndarray:
-        step = float(np.ravel(d)[0]) if np.size(d) else 0.0
-        point = (flat + step * move + 1j * c * move).reshape(shape)
-        return np.broadcast_to(ev.complex_call(point, "x + d*v + i*c*v", _at_x), np.shape(slope))
-
-    refuse_non_analytic(call, reach, np.asarray(c), np.broadcast_to(out, np.shape(slope)),
-                        np.asarray(slope), where="x (along the direction of all ones)")
-
-
-def not_settled(converged: object, measure: bool = True, method: str = "") -> str:
-    """The message of a multivariate result whose estimates did not all settle."""
-    if not measure and method != "complex":
-        return UNMEASURED
-    bad = ~np.asarray(converged, dtype=bool)
-    if not bad.any():
-        return ""
-    i = [int(k) for k in np.argwhere(bad)[0]]
-    return (f"the finite differences of element {i} (and {int(bad.sum()) - 1} more) did not "
-            "settle as the step shrank: f may have a pole, jump or kink inside the stencil, or "
-            "vary faster than the smallest step resolves; the error estimate is the spread of "
-            "all the estimates")
-
-
-def _at_x(index: tuple[int, ...] | None) -> str:
-    return "x itself" + ("" if not index else f", output element [{', '.join(map(str, index))}]")
-
-
 def require_scalar(name: str, advice: str) -> Callable[[np.ndarray, Callable[[], str]], None]:
     """An output check refusing f that does not return exactly one value."""
 
@@ -297,6 +266,9 @@ def _first_estimate(
     fixed = user and method != "richardson"
     out_shape: list[tuple[int, ...]] = []
     base: dict = {}
+    kinks = measure and stencil == "central"
+    gaps: list[np.ndarray] = []
+    noises: list[np.ndarray] = []
 
     def estimate(factors: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         first = not out_shape
@@ -311,6 +283,10 @@ def _first_estimate(
                 values = np.full((flat.size, value.size), np.nan)
                 roundings = np.full((flat.size, value.size), np.nan)
             values[j], roundings[j] = value.ravel(), rounding.ravel()
+        if kinks:
+            gap, noise = _slope_gaps(points, active, values.shape)
+            gaps.append(gap)
+            noises.append(noise)
         if () in points.cache:
             base[()] = points.cache[()]
         return values, roundings
@@ -318,8 +294,31 @@ def _first_estimate(
     out = settle(estimate, flat.size, power=order, n=1, extrapolate=method == "richardson",
                  fixed=fixed, max_rows=24 if measure else 1)
     full = (flat.size, *out_shape[0])
-    return (out.value.reshape(full), out.error.reshape(full), out.factor * h0,
-            out.converged.reshape(full))
+    error, converged = out.error, out.converged
+    if kinks:
+        kink, jump = kink_test(gaps, noises, out.row)
+        error = np.where(kink, error + jump / 2, error)
+        converged = converged & ~kink
+    return (out.value.reshape(full), error.reshape(full), out.factor * h0,
+            converged.reshape(full))
+
+
+def _slope_gaps(points: Points, active: np.ndarray,
+                shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Per coordinate, ``|f(x + h e_j) - 2 f(x) + f(x - h e_j)| / h_j`` and its round-off.
+
+    It is ``f'' h`` for smooth f (halving with h) and the jump in slope at a
+    kink (staying); one call of f at x, shared by every row, buys it.
+    """
+    at_x = points().reshape(-1)
+    gap = np.full(shape, np.nan)
+    noise = np.full(shape, np.nan)
+    for j in np.flatnonzero(active):
+        plus, minus = points((int(j), 1.0)).reshape(-1), points((int(j), -1.0)).reshape(-1)
+        h = points.h[j]
+        gap[j] = np.abs(plus - 2 * at_x + minus) / h
+        noise[j] = EPS * (np.abs(plus) + 2 * np.abs(at_x) + np.abs(minus)) / h
+    return gap, noise
 
 
 def _stencil_partials(

@@ -19,8 +19,8 @@ from .evaluate import Evaluator, fmt
 from .sequence import UNMEASURED, StepTooSmall, settle
 from .steps import EPS
 
-__all__ = ["Outcome", "check_elementwise", "describer", "offset_label", "representable",
-           "run_sequence"]
+__all__ = ["Outcome", "check_elementwise", "describer", "kink_test", "offset_label",
+           "representable", "run_sequence"]
 
 ARGUMENT_NOISE = 2.0  # Richardson: f's values are trusted to eps |f| + this * eps |x f'|
 KINK_NOISE = 16.0  # one-sided slopes must differ by this many round-off bounds to count
@@ -201,21 +201,32 @@ def _kinks(sides: dict, at_x: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, 
     For smooth f, ``(f(x+h) - 2 f(x) + f(x-h)) / h`` is ``f''(x) h``: it halves
     with h. At a kink it stays the jump in slope; at a jump in f it grows.
     """
-    rows = len(sides)
-    if rows < 2:
-        return np.zeros(at_x.shape, dtype=bool), np.zeros(at_x.shape)
     gaps, noises = [], []
-    for k in range(rows):
+    for k in range(len(sides)):
         h, plus, minus = sides[k]
         gaps.append(np.abs(plus - 2 * at_x + minus) / h)
         noises.append(EPS * (np.abs(plus) + 2 * np.abs(at_x) + np.abs(minus)) / h)
+    return kink_test(gaps, noises, row)
+
+
+def kink_test(gaps: list[np.ndarray], noises: list[np.ndarray],
+              row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kinks from the one-sided slopes' gap at each row (and its round-off), around ``row``.
+
+    At the row of the returned value and the next (or the previous), the gap
+    must stay (at least 0.7 of itself) and stand above round-off at both.
+    """
+    rows = len(gaps)
+    if rows < 2:
+        return np.zeros(row.shape, dtype=bool), np.zeros(row.shape)
     gap, noise = np.stack(gaps), np.stack(noises)
     a = np.clip(row, 0, rows - 2)
     first = np.take_along_axis(gap, a[None], 0)[0]
     second = np.take_along_axis(gap, a[None] + 1, 0)[0]
     n1 = np.take_along_axis(noise, a[None], 0)[0]
     n2 = np.take_along_axis(noise, a[None] + 1, 0)[0]
-    kink = (second >= 0.7 * first) & (first > KINK_NOISE * n1) & (second > KINK_NOISE * n2)
+    with np.errstate(invalid="ignore"):
+        kink = (second >= 0.7 * first) & (first > KINK_NOISE * n1) & (second > KINK_NOISE * n2)
     return kink, np.where(kink, np.maximum(first, second), 0.0)
 
 
