@@ -155,7 +155,8 @@ class Evaluator:
         finite and real there (else EvaluationError at x). A genuinely steep f
         passes at the cost of that one call.
         """
-        reach = np.abs(slope) * scale
+        with np.errstate(over="ignore"):
+            reach = np.abs(slope) * scale
         if not np.any(reach > STEEP * np.maximum(1.0, np.abs(out.real))):
             return
         at_x = self(x, "x", describe)
