@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean graphviz
+.PHONY: demo test lint bench clean graphviz mpi
 
 # Debian's Graphviz binaries render graph drawings; installed where we can
 # (root with apt), otherwise drawings fall back to .dot text and their tests skip.
@@ -12,6 +12,18 @@ graphviz:
 	  { apt-get install -y -qq graphviz >/dev/null 2>&1 || \
 	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq graphviz >/dev/null 2>&1; }; }; } || \
 	  echo "note: Graphviz binaries not installed; rendering falls back to .dot text"
+
+# Open MPI (Debian's packages) for chainrule.distributed, and mpi4py for it once MPI is
+# there; where either cannot be installed, the tests that run mpirun skip.
+mpi: | $(BIN)/python
+	@command -v mpirun >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && \
+	      apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null 2>&1; }; }; } || \
+	  echo "note: Open MPI not installed; the distributed tests skip"
+	@command -v mpirun >/dev/null 2>&1 && { $(BIN)/python -c "import mpi4py" 2>/dev/null || \
+	  $(BIN)/python -m pip install --quiet "mpi4py>=3.1" >/dev/null 2>&1 || \
+	  echo "note: mpi4py not installed; the distributed tests skip"; } || true
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +45,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-base graphviz
 	$(BIN)/chainrule demo
 
-test: $(VENV)/.installed-test graphviz
+test: $(VENV)/.installed-test graphviz mpi
 	$(BIN)/ruff check .
 	HYPOTHESIS_PROFILE=ci OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 	  $(BIN)/python -m pytest src tests

@@ -13,19 +13,39 @@ Hessian (Rosenbrock in 4 variables). Exact values come from the closed forms,
 evaluated with mpmath at 40 digits when it is installed (it comes with SymPy),
 in float64 otherwise.
 
+Finally the honesty battery (``tests/numerical/battery.py``: 54 functions and
+points, smooth, oscillating, near poles, at kinks and jumps, large and tiny
+|x|, steps chosen by the user): does each method's error estimate bound its
+true error, or does it say it cannot be trusted (``converged=False``, scipy's
+``success=False``) or refuse? ``--battery`` prints only that table (it needs
+neither numdifftools nor scipy, and uses scipy when installed).
+
 Run: ``python benchmarks/bench_numerical.py`` (needs numdifftools and scipy).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 import warnings
+from collections import Counter
+from pathlib import Path
 
-import numdifftools
 import numpy as np
-from scipy import differentiate
 
 from chainrule import numerical
+
+try:
+    import numdifftools
+except ImportError:  # only the battery runs without it
+    numdifftools = None
+try:
+    from scipy import differentiate
+except ImportError:
+    differentiate = None
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "numerical"))
+import battery  # noqa: E402  (the battery's cases live with its test)
 
 try:
     import mpmath
@@ -220,13 +240,85 @@ def multivariate_table() -> None:
         print(f"{lib:<13} {method:<11} {cells[0]:>20} {cells[1]:>20}")
 
 
+SYMBOL = {"bounded": "ok", "within 10x": "~10x", "flagged": "flag", "refused": "refused",
+          "WRONG": "WRONG"}
+
+
+def scipy_case(case) -> dict:
+    """scipy.differentiate.derivative on one battery case: its error and success flag."""
+    name, f, x, formula, options = case
+    row = {"calls": 0}
+    counted = Counted(f)
+    kwargs = {"initial_step": options["step"]} if "step" in options else {}
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            res = differentiate.derivative(counted, x, **kwargs)
+    except Exception as exc:  # a refusal is an honest answer
+        return {**row, "verdict": "refused", "note": type(exc).__name__}
+    row["calls"] = counted.points
+    value, estimate = float(res.df), float(res.error)
+    if not bool(res.success) or not math.isfinite(value):
+        return {**row, "verdict": "flagged"}
+    if formula is None:
+        return {**row, "verdict": "WRONG"}
+    error = abs(value - battery.exact_value(formula, x))
+    verdict = ("bounded" if error <= estimate else
+               "within 10x" if error <= 10 * estimate else "WRONG")
+    return {**row, "verdict": verdict}
+
+
+def battery_table() -> None:
+    """Per case and method: the verdict on the error estimate, and the calls of f."""
+    methods = ["central", "richardson", "complex"]
+    columns = [f"cr {m}" for m in methods] + (["scipy"] if differentiate else [])
+    print(f"Honesty battery: {len(battery.CASES)} cases; ok = the estimate bounds the true "
+          "error, flag = converged=False / success=False, refused = raised, ~10x = within "
+          "10x, WRONG = a confident wrong answer (or a value where no derivative exists)")
+    header = f"{'function':<14} {'x':>10} {'step':>6} " + " ".join(f"{c:>15}" for c in columns)
+    print(header)
+    print("-" * len(header))
+    counts = {c: Counter() for c in columns}
+    calls = {c: [] for c in columns}
+    for case in battery.CASES:
+        name, _, x, _, options = case
+        cells = []
+        rows = [battery.run_case(case, m) for m in methods]
+        if differentiate:
+            rows.append(scipy_case(case))
+        for column, row in zip(columns, rows, strict=True):
+            counts[column][row["verdict"]] += 1
+            calls[column].append(row["calls"])
+            cells.append(f"{SYMBOL[row['verdict']]:>8} /{row['calls']:>4}")
+        step = f"{options['step']:g}" if "step" in options else ""
+        print(f"{name:<14} {x:>10.4g} {step:>6} " + " ".join(f"{c:>15}" for c in cells))
+    print()
+    print(f"{'method':<15} {'bounded':>8} {'flagged':>8} {'refused':>8} {'~10x':>6} "
+          f"{'WRONG':>6} {'honest':>8} {'mean calls':>11}")
+    for column in columns:
+        c = counts[column]
+        honest = c["bounded"] + c["flagged"] + c["refused"]
+        used = [k for k in calls[column] if k]
+        print(f"{column:<15} {c['bounded']:>8} {c['flagged']:>8} {c['refused']:>8} "
+              f"{c['within 10x']:>6} {c['WRONG']:>6} {honest / len(battery.CASES):>8.0%} "
+              f"{np.mean(used):>11.1f}")
+
+
 def main() -> None:
+    if "--battery" in sys.argv[1:]:
+        battery_table()
+        return
+    if numdifftools is None or differentiate is None:
+        raise SystemExit("bench_numerical needs numdifftools and scipy (pip install -e "
+                         "'.[bench]'); run it with --battery for the honesty table alone")
     print(f"numpy {np.__version__}, numdifftools {numdifftools.__version__}, "
           f"reference: {'mpmath 40 digits' if mpmath else 'float64 closed forms'}")
     print()
     stats = scalar_table()
     summary(stats)
     multivariate_table()
+    print()
+    battery_table()
 
 
 if __name__ == "__main__":

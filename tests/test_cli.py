@@ -103,7 +103,7 @@ def test_explain_forward_markdown_and_latex():
 @pytest.mark.parametrize("args, message", [
     (["diff", "x**2 - 3*x - ", "--at", "x=3"], "position 13"),
     (["diff", "log(x*y)", "--at", "x=1"], "no value for y"),
-    (["diff", "log(x)", "--at", "x=-1"], "outside the function's domain"),
+    (["diff", "log(x)", "--at", "x=-1"], "outside the domain of log"),
     (["diff", "x", "--at", "x=abc"], "is not a number"),
     (["diff", "x", "--at", "x=1", "--at", "z=2"], "does not use"),
     (["explain", "x", "--at", "x=1", "--graph", "/proc/nope/g.svg"], "cannot write"),

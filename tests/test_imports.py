@@ -47,6 +47,8 @@ LAYERS: dict[str, int] = {
     "chainrule.optim": 8,
     "chainrule.data": 8,
     "chainrule.serialization": 8,  # model files
+    "chainrule.distributed": 8,  # data-parallel training over MPI (mpi4py, imported lazily)
+    "chainrule.distributed.fit": 10,  # the loop of ``chainrule train --distributed``
     "chainrule.explainer": 9,
     "chainrule.explain": 9,
     "chainrule.cli": 10,

@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import stat
 
 import numpy as np
 import pytest
@@ -211,3 +212,47 @@ def test_nn_module_mismatch_is_refused_whole(tmp_path):
         model.load_state_dict(cr.load(tmp_path / "net.safetensors"))
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value.numpy(), before[name])
+
+
+@pytest.mark.parametrize("where, kind, reason", [
+    ("somefile.txt/model.safetensors", NotADirectoryError, "is a file, not a folder"),
+    ("somefile.txt/deeper/model.safetensors", NotADirectoryError, "is a file, not a folder"),
+    ("no-such-folder/model.safetensors", FileNotFoundError, "does not exist"),
+])
+def test_unwritable_path_names_the_users_path(tmp_path, where, kind, reason):
+    (tmp_path / "somefile.txt").write_text("a file")
+    path = tmp_path / where
+    with pytest.raises(kind) as info:
+        cr.save({"w": np.ones(2)}, path)
+    message = str(info.value)
+    assert message.startswith(f"save: cannot write {str(path)!r}: ") and reason in message
+    assert ".chainrule-" not in message and ".tmp" not in message  # no internal file named
+    assert sorted(os.listdir(tmp_path)) == ["somefile.txt"]
+
+
+def test_a_folder_is_not_a_file_name(tmp_path):
+    with pytest.raises(IsADirectoryError, match="it is a folder; give a file name"):
+        cr.save({"w": np.ones(2)}, tmp_path)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_new_files_get_the_umask_like_open(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        cr.save({"w": np.ones(2)}, tmp_path / "m.safetensors")
+        with open(tmp_path / "plain.bin", "wb"):
+            pass
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE(os.stat(tmp_path / "m.safetensors").st_mode)
+    assert mode == 0o666 & ~umask == stat.S_IMODE(os.stat(tmp_path / "plain.bin").st_mode)
+
+
+def test_overwriting_keeps_the_files_mode(tmp_path):
+    path = tmp_path / "m.safetensors"
+    cr.save({"w": np.ones(2)}, path)
+    os.chmod(path, 0o640)
+    cr.save({"w": np.zeros(2)}, path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    assert cr.load(path)["w"].tolist() == [0.0, 0.0]

@@ -187,7 +187,7 @@ def newton_sqrt_until_converged(a):
     x = a
     for _ in range(100):  # early exit on convergence: the number of steps depends on a
         nx = 0.5 * (x + a / x)
-        if abs(float(nx - x)) <= 1e-15 * float(nx):
+        if abs(nx - x) <= 1e-15 * nx:  # a comparison: branches without leaving the graph
             return nx
         x = nx
     raise AssertionError("Newton's iteration did not converge")

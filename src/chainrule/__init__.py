@@ -16,6 +16,7 @@ from chainrule.core.config import (
     no_grad,
     set_grad_enabled,
 )
+from chainrule.core.escape import TracerConversionError
 from chainrule.core.primitive import Primitive, primitive
 from chainrule.creation import (
     arange,
@@ -40,11 +41,18 @@ from chainrule.subgradients import kinks, subgradient_policy
 from chainrule.tensor import Tensor
 from chainrule.transforms import grad, stop_gradient, value_and_grad, vjp
 
-__version__ = "0.1.0"
+try:  # one source of truth: the version in pyproject.toml, as installed
+    from importlib.metadata import PackageNotFoundError as _NotInstalled
+    from importlib.metadata import version as _version
+
+    __version__ = _version("chainrule")
+except _NotInstalled:  # a source tree on sys.path that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     *_ops_all,
-    "Primitive", "GradcheckError", "Tensor", "__version__", "arange", "detect_anomaly",
+    "Primitive", "GradcheckError", "Tensor", "TracerConversionError", "__version__", "arange",
+    "detect_anomaly",
     "enable_grad", "eye", "full", "grad", "gradcheck", "gradgradcheck", "is_grad_enabled",
     "linalg", "linspace",
     "numerical",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -20,7 +21,13 @@ COMMAND_MODULES = ("chainrule.cli_demo", "chainrule.cli_explain", "chainrule.cli
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chainrule", description="Every way a computer finds a derivative, explained.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    from chainrule import __version__
+
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}",
+                        help="print the version and exit")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND",
+        help="one of the commands below; 'chainrule COMMAND --help' describes its options")
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
@@ -35,7 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``chainrule`` command."""
     args = build_parser().parse_args(argv)
-    return int(args.run(args) or 0)
+    try:
+        return int(args.run(args) or 0)
+    except BrokenPipeError:  # `chainrule ... | head`: the reader left; no traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the final flush at exit writes nowhere
+        return 128 + 13  # as a shell reports a writer ended by SIGPIPE
 
 
 if __name__ == "__main__":  # pragma: no cover

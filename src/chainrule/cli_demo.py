@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
     _section("5. What each method costs, measured (n up to 16; compare-costs goes further)")
     try:
-        paths = report(out_dir, max_n=16, repeat=1)
+        paths = report(out_dir, max_n=16, repeat=1, progress=False)
         print("plotted to " + ", ".join(str(p) for p in paths))
     except (RuntimeError, OSError) as err:  # no matplotlib, or the folder went away
         print(f"not plotted: {err}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from typing import Any
 
@@ -25,24 +26,60 @@ class UsageError(Exception):
 
 def _point(expr: Any, assignments: list[str]) -> tuple[list[str], list[float]]:
     values: dict[str, float] = {}
+    texts: dict[str, str] = {}
     for item in assignments or []:
         name, sep, text = item.partition("=")
-        if not sep or not name.strip():
+        name = name.strip()
+        if not sep or not name:
             raise UsageError(f"--at expects NAME=VALUE, got {item!r}")
         try:
-            values[name.strip()] = float(text)
+            value = float(text)
         except ValueError:
             raise UsageError(f"--at {item}: {text!r} is not a number") from None
+        if not math.isfinite(value):
+            why = "overflows a float" if text.strip().lower().lstrip("+-") not in (
+                "inf", "infinity", "nan") else "is not a finite number"
+            raise UsageError(f"--at {item}: {text.strip()} {why}; give a finite number")
+        if name in values:
+            raise UsageError(f"--at gives {name} twice ({name}={texts[name]}, then "
+                             f"{name}={text.strip()}): give each variable once")
+        values[name], texts[name] = value, text.strip()
     symbols = sorted(expr.free_symbols)
     missing = [s for s in symbols if s not in values]
     if missing:
         raise UsageError(f"no value for {', '.join(missing)}: add --at {missing[0]}=VALUE")
     unused = sorted(set(values) - set(symbols))
     if unused:
-        raise UsageError(f"--at gives {', '.join(unused)}, which the expression does not use")
+        raise UsageError(f"--at gives {', '.join(unused)}, which the expression does not use "
+                         f"(its variables: {', '.join(symbols) or 'none'}); drop that --at")
     if not symbols:
         raise UsageError("the expression has no variables to differentiate with respect to")
     return symbols, [values[s] for s in symbols]
+
+
+def _not_finite(f: Any, names: list[str], point: list[float], value: float) -> str:
+    """Why f is not finite at the point: an overflow (the point is in the domain, the
+    result is beyond float64), a pole (division by zero) or a point outside the domain."""
+    import numpy as np
+
+    at = ", ".join(f"{n}={v:g}" for n, v in zip(names, point))
+    try:  # run again, stopping at the first floating-point event; underflow is harmless
+        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+            f(*point)
+    except FloatingPointError as err:
+        found = re.search(r"(overflow|divide by zero|invalid value) encountered in (\w+)",
+                          str(err))
+        event, where = found.groups() if found else ("", "")
+        if event == "overflow":
+            return (f"f({at}) overflows: {where} gives a number beyond the "
+                    f"largest float (about 1.8e308), though the point is inside the "
+                    f"function's domain; try a point where f is smaller")
+        if event == "divide by zero":
+            return (f"f({at}) = {value}: {where} is infinite there (division by zero: a pole "
+                    f"or the edge of the domain)")
+        if event == "invalid value":
+            return f"f({at}) = {value}: the point is outside the domain of {where}"
+    return f"f({at}) = {value}: the point is outside the function's domain"
 
 
 def _prepare(args: argparse.Namespace):
@@ -61,8 +98,7 @@ def _prepare(args: argparse.Namespace):
     with np.errstate(all="ignore"):
         value = float(np.asarray(f(*point)))
     if not math.isfinite(value):
-        at = ", ".join(f"{n}={v:g}" for n, v in zip(names, point))
-        raise UsageError(f"f({at}) = {value}: the point is outside the function's domain")
+        raise UsageError(_not_finite(f, names, point, value))
     return expr, names, point, f
 
 
@@ -92,7 +128,9 @@ def run_explain(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as err:
             raise UsageError(str(err)) from None
     expr, names, point, f = _prepare(args)
-    print(f"f({', '.join(names)}) = {expr}")
+    # LaTeX output stays pure LaTeX: the lines around the aligned block are comments
+    note = "% " if args.format == "latex" else ""
+    print(f"{note}f({', '.join(names)}) = {expr}")
     try:
         explanation = explain(f, *point, mode=args.mode, names=names)
     except ValueError as err:  # e.g. a constant expression: nothing to explain
@@ -106,7 +144,7 @@ def run_explain(args: argparse.Namespace) -> int:
         except RuntimeError as err:  # Graphviz missing: the .dot text was written instead
             print(f"note: {err}", file=sys.stderr)
         else:
-            print(f"graph written to {path}")
+            print(f"{note}graph written to {path}")
     return 0 if explanation.usable else _unusable("explain", explanation.problems)
 
 
@@ -160,8 +198,11 @@ def _register_explain_nn(commands: argparse._SubParsersAction) -> None:
     nn = commands.add_parser(
         "explain-nn", help="backpropagation through a one-hidden-layer network, derived by "
                            "hand and checked against reverse mode and finite differences")
-    nn.add_argument("--loss", choices=("mse", "cross-entropy"), default="mse")
-    nn.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), default="tanh")
+    nn.add_argument("--loss", choices=("mse", "cross-entropy"), default="mse",
+                    help="the loss at the output: mean squared error or softmax cross-entropy "
+                         "(default mse)")
+    nn.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), default="tanh",
+                    help="the hidden layer's activation (default tanh)")
     nn.add_argument("--hidden", type=positive_int, default=4, metavar="N",
                     help="hidden units (default 4)")
     nn.add_argument("--batch", type=positive_int, default=5, metavar="N",
@@ -171,7 +212,8 @@ def _register_explain_nn(commands: argparse._SubParsersAction) -> None:
     nn.add_argument("--outputs", type=positive_int, default=2, metavar="N",
                     help="outputs, or classes for cross-entropy (default 2)")
     nn.add_argument("--seed", type=seed_int, default=0, help="seed of the random batch (default 0)")
-    nn.add_argument("--format", choices=("text", "markdown"), default="text")
+    nn.add_argument("--format", choices=("text", "markdown"), default="text",
+                    help="plain text, or Markdown with tables (default text)")
     nn.add_argument("--tolerance", type=positive_float, default=1e-6,
                     help="largest error accepted against central differences, times "
                          "max(1, max |gradient|) (default 1e-6)")
@@ -205,8 +247,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     explain = commands.add_parser(
         "explain", help="the chain rule step by step: trace, partials, tangents or adjoints")
     _common(explain)
-    explain.add_argument("--mode", choices=("forward", "reverse"), default="reverse")
-    explain.add_argument("--format", choices=("text", "markdown", "latex"), default="text")
+    explain.add_argument("--mode", choices=("forward", "reverse"), default="reverse",
+                         help="forward: tangents from the inputs, one sweep per input; "
+                              "reverse: adjoints from the output back (default reverse)")
+    explain.add_argument("--format", choices=("text", "markdown", "latex"), default="text",
+                         help="plain text, Markdown tables, or LaTeX (one aligned block; "
+                              "other lines are %% comments) (default text)")
     explain.add_argument("--graph", metavar="FILE",
                          help="also draw the graph: .svg, .png, .pdf or .dot")
     explain.set_defaults(run=_guard(run_explain))

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.backend import dtype_of, ndarray, shape_of, xp
+from chainrule.core.escape import ARRAY, BOOL, FLOAT, INT, ITEM, TOLIST, refuse
 from chainrule.core.trace import Traced, bind
 from chainrule.core.wirtinger import complex_twin, refuse_complex, varies_for_complex
 from chainrule.ops.complex_numbers import to_dtype
@@ -85,8 +86,11 @@ class Dual(ArrayOperators, NumpyInterface, Traced):
     """A primal value and its tangent at one forward-mode level.
 
     Users meet Duals inside the function given to ``jvp`` or ``jacfwd``:
-    they behave like arrays (operators, NumPy functions, ``shape``), and
-    Python control flow sees the primal.
+    they behave like arrays (operators, NumPy functions, ``shape``, ``len``);
+    Python control flow branches on comparisons (plain booleans), and
+    ``float``, ``bool``, ``.item()`` or ``np.asarray`` of a Dual are refused
+    with :class:`~chainrule.core.escape.TracerConversionError`, since they would
+    drop its tangent.
 
     >>> from chainrule.core.config import transform_scope
     >>> with transform_scope() as level:
@@ -131,21 +135,26 @@ class Dual(ArrayOperators, NumpyInterface, Traced):
     def dtype(self) -> Any:
         return dtype_of(self.primal)
 
-    # ----- Python control flow and conversions see the primal -----
+    # ----- conversions: a Dual always carries a tangent, so each would drop it -----
+    # (comparisons of Duals give plain booleans, so ``if x > 0:`` still works;
+    # chainrule.core.escape says what is allowed and why)
     def __bool__(self) -> bool:
-        return bool(self.primal)
+        refuse(self, BOOL)
 
     def __float__(self) -> float:
-        return float(self.primal)
+        refuse(self, FLOAT)
 
     def __int__(self) -> int:
-        return int(self.primal)
+        refuse(self, INT)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> ndarray:
-        return xp.asarray(xp.asarray(self.primal), dtype=dtype)
+        refuse(self, ARRAY)
 
     def item(self) -> Any:
-        return xp.asarray(self.primal).item()
+        refuse(self, ITEM)
+
+    def tolist(self) -> Any:
+        refuse(self, TOLIST)
 
     def __repr__(self) -> str:
         return f"Dual(primal={self.primal!r}, tangent={self.tangent!r}, level={self._level})"

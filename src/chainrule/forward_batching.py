@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chainrule.backend import dtype_of, shape_of, xp
+from chainrule.core.escape import ARRAY, BOOL, FLOAT, INT, ITEM, TOLIST, refuse
 from chainrule.core.primitive import registry
 from chainrule.core.trace import Traced, bind
 from chainrule.ops.reductions import sum_p
@@ -72,9 +73,25 @@ class Batched(ArrayOperators, NumpyInterface, Traced):
     def dtype(self) -> Any:
         return dtype_of(self.data)
 
+    # A stack of tangents is derivative information through and through: every
+    # conversion to a Python value or a plain array is refused.
     def __bool__(self) -> bool:
-        raise TypeError("a stack of tangents has no single truth value; a rule must not "
-                        "branch on a tangent's value")
+        refuse(self, BOOL)
+
+    def __float__(self) -> float:
+        refuse(self, FLOAT)
+
+    def __int__(self) -> int:
+        refuse(self, INT)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        refuse(self, ARRAY)
+
+    def item(self) -> Any:
+        refuse(self, ITEM)
+
+    def tolist(self) -> Any:
+        refuse(self, TOLIST)
 
     def __repr__(self) -> str:
         return f"Batched({self.data!r}, level={self._level})"

@@ -18,6 +18,7 @@ from typing import Any
 
 from chainrule.backend import dtype_of, is_differentiable_dtype, is_float_dtype, shape_of, xp
 from chainrule.core.config import transform_scope
+from chainrule.core.escape import register_transform
 from chainrule.core.graph import Node, topological_order
 from chainrule.core.trace import Traced
 from chainrule.core.wirtinger import refuse_complex_seed
@@ -36,6 +37,7 @@ from chainrule.transforms import (
     _regroup,
     _split_aux,
     _unwrap,
+    check_callable,
     grad,
 )
 
@@ -110,6 +112,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
     >>> float(out), float(slope)
     (-2.0, 3.0)
     """
+    check_callable(f, "jvp")
     primals = _positional(primals, "jvp", "primals")
     tangents = _positional(tangents, "jvp", "tangents")
     ps, ts, tree = _pair(primals, tangents, "jvp", ("primals", "tangents"))
@@ -140,6 +143,7 @@ def linearize(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., 
     >>> float(out), float(jvp_fn(2.0))
     (0.0, 2.0)
     """
+    check_callable(f, "linearize")
     with transform_scope() as level:
         lifted = [_lift_tree(x, i, "linearize", level) for i, x in enumerate(primals)]
         out = f(*[tree for tree, _, _ in lifted])
@@ -220,6 +224,7 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
     array([[4., 0.],
            [3., 2.]])
     """
+    check_callable(f, "jacfwd")
     def jac_f(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums(argnums, len(args), "jacfwd")
         args = list(args)
@@ -296,6 +301,7 @@ def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[
     array([[4., 0.],
            [3., 2.]])
     """
+    check_callable(f, "jacrev")
     def jac_f(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums(argnums, len(args), "jacrev")
         args = list(args)
@@ -362,6 +368,7 @@ def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable
     array([[4., 2.],
            [2., 0.]])
     """
+    check_callable(f, "hessian")
     def scalar_f(*args: Any, **kwargs: Any) -> Any:
         out = f(*args, **kwargs)
         leaves, _ = flatten(out)
@@ -388,5 +395,15 @@ def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
     >>> cr.hvp(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]), np.array([1.0, 0.0]))
     array([6., 0.])
     """
+    check_callable(f, "hvp")
     _pair(x, v, "hvp", ("x", "v"))  # errors name x and v rather than a jvp's tuples
     return jvp(grad(f), (x,), (v,))[1]
+
+
+# errors about values that leave the graph name the transform that traced them
+register_transform(jvp, "jvp")
+register_transform(linearize, "linearize")
+register_transform(jacfwd, "jacfwd", "jac_f")
+register_transform(jacrev, "jacrev", "jac_f")
+register_transform(hessian, "hessian", "scalar_f")
+register_transform(hvp, "hvp")

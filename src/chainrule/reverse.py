@@ -6,22 +6,35 @@ over broadcast axes and casts it to its input's dtype (rules never do), adds
 it to whatever that input already received, and forgets the node's own
 cotangent at once. Without ``create_graph`` the rules run on plain arrays
 (fast); with it they run on tensors, so the sweep itself is recorded and can
-be differentiated again.
+be differentiated again. A node older than the latest in-place change of any
+tensor has its inputs' versions checked before its saved values are used
+(``core.graph.check_saved``), and every leaf's result gets memory of its own
+(``own_cotangents``).
 """
 
 from __future__ import annotations
 
+import sys
 from heapq import heappop, heappush
 from typing import Any
 
-from chainrule.backend import xp
+from chainrule.backend import ndarray, xp
 from chainrule.core.config import state, sweep_caches
-from chainrule.core.graph import Node, topological_order
-from chainrule.core.primitive import all_finite, arrays_inside
+from chainrule.core.graph import Node, changes, check_rebound, check_saved, topological_order
+from chainrule.core.primitive import Primitive, all_finite, arrays_inside
 from chainrule.core.trace import Traced
+from chainrule.core.wirtinger import declare_complex
 from chainrule.ops.complex_numbers import to_dtype
 from chainrule.ops.nonsmooth import where
 from chainrule.ops.shape import sum_to
+
+# Objects told about backward sweeps: DistributedDataParallel starts each bucket's
+# all-reduce as soon as the sweep has finished its gradients. Each has
+# ``begin(root, create_graph) -> bool`` (takes part in this sweep), ``on_node``
+# (None, or called with each node and the leaf cotangents found so far, before the
+# first-order sweep visits the node) and ``end(found)`` (may replace cotangents).
+# Empty in ordinary use: one test per backward, nothing per node.
+sweep_observers: list[Any] = []
 
 
 def _fit(gi: Any, ref: Any) -> Any:
@@ -61,13 +74,20 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
     after that decision.
     """
     keep = None if targets is None else set(topological_order(root, targets))
+    observers = on_node = None
+    if sweep_observers and targets is None:
+        observers = [o for o in sweep_observers if o.begin(root, create_graph)]
+        hooks = [o.on_node for o in observers if o.on_node is not None]
+        on_node = hooks[0] if len(hooks) == 1 else _each(hooks) if hooks else None
     try:
         if keep is None and not (create_graph or state.anomaly):
-            found, swept = _sweep_plain(root, seed)
+            found, swept = _sweep_plain(root, seed, on_node)
         else:
             found, swept = _sweep(root, seed, targets, keep, create_graph, state.anomaly)
         if not state.anomaly and _has_nan(found):
             found, swept = _sweep(root, seed, targets, keep, create_graph, True)
+        for observer in observers or ():
+            observer.end(found)
     finally:
         for cache in sweep_caches:
             cache.clear()
@@ -95,6 +115,7 @@ def _sweep(root: Node, seed: Any, targets: set[int] | None, keep: set[Node] | No
     found: dict[int, tuple[Any, Any]] = {}
     swept = []
     anomaly = state.anomaly
+    last_change = changes.last
     while heap:
         node = heappop(heap)[1]
         g = cots.pop(node)
@@ -104,10 +125,13 @@ def _sweep(root: Node, seed: Any, targets: set[int] | None, keep: set[Node] | No
         inputs = node.inputs
         if inputs is None:
             node.parents()  # raises: freed by an earlier backward
+        if node.seq < last_change:  # something changed in place since: were its inputs?
+            check_saved(node)
         swept.append(node)
         prim = node.prim
         params = node.params
         if create_graph:
+            check_rebound(node)
             args = inputs
             out = prim(*inputs, **params)  # recomputed so the rule sees a live tensor
         else:
@@ -151,7 +175,15 @@ def _sweep(root: Node, seed: Any, targets: set[int] | None, keep: set[Node] | No
     return found, swept
 
 
-def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], list[Node]]:
+def _each(hooks: list[Any]) -> Any:
+    def on_node(node: Node, found: dict) -> None:
+        for hook in hooks:
+            hook(node, found)
+    return on_node
+
+
+def _sweep_plain(root: Node, seed: Any, on_node: Any = None
+                 ) -> tuple[dict[int, tuple[Any, Any]], list[Node]]:
     """``_sweep`` for the commonest case, first order on arrays with no
     targets, masking or anomaly checks: the loop every ``backward`` runs.
 
@@ -166,11 +198,16 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
     heap: list[tuple[int, Node]] = []
     found: dict[int, tuple[Any, Any]] = {}
     swept = []
+    last_change = changes.last
     node, g = root, seed
     while True:
+        if on_node is not None:  # see sweep_observers
+            on_node(node, found)
         inputs = node.inputs
         if inputs is None:
             node.parents()  # raises: freed by an earlier backward
+        if node.seq < last_change:  # something changed in place since: were its inputs?
+            check_saved(node)
         swept.append(node)
         prim = node.prim
         args = node.args
@@ -236,6 +273,58 @@ def _sweep_plain(root: Node, seed: Any) -> tuple[dict[int, tuple[Any, Any]], lis
         else:
             break
     return found, swept
+
+
+# A result made by the sweep and held by nothing else has this many references
+# inside ``own_cotangents``: its (leaf, cotangent) pair, the loop variable and
+# getrefcount's argument (measured, not assumed, with the loop's own shape).
+def _refs_when_unshared() -> tuple[int, int]:
+    found = {0: (None, xp.empty(2)[::-1])}
+    for _key, (_x, g) in found.items():
+        base = g.base
+        return sys.getrefcount(g), sys.getrefcount(base)
+    raise AssertionError  # unreachable
+
+
+# and a view's base held by nothing but the view has this many (the view's
+# reference, the local name and the argument): the view's memory is private
+_UNSHARED, _PRIVATE_BASE = _refs_when_unshared()
+_own_p = Primitive("copy", lambda x: xp.array(x, order="C"), register=False)
+_own_p.defvjp(lambda g, out, x: g)
+_own_p.defjvp(lambda dx, out, x: dx)
+declare_complex(_own_p)  # the identity: its rules hold for complex gradients as written
+
+
+def own_cotangents(found: dict[int, tuple[Any, Any]]) -> None:
+    """Give every cotangent in ``found`` (a sweep's result, changed in place)
+    memory of its own: a writable, C-contiguous array held by nothing else.
+
+    The rules return what is cheapest: one array for both inputs of an add,
+    the caller's seed passed through, a read-only broadcast view (sum's rule).
+    As PyTorch's gradient accumulation does, an array is kept only if it is
+    writable and C-contiguous and nothing else refers to it or to the memory
+    it views (reference counts); otherwise it is copied, so the common case
+    copies nothing. A tensor (``create_graph``) is copied on the graph when shared.
+    """
+    for key, (x, g) in found.items():
+        if type(g) is ndarray:
+            if sys.getrefcount(g) > _UNSHARED or not (g.flags.writeable
+                                                      and g.flags.c_contiguous):
+                found[key] = (x, xp.array(g, order="C"))
+            else:
+                base = g.base  # a view (a reshaped sum, say) of memory no one else holds?
+                if base is not None and (type(base) is not ndarray
+                                         or sys.getrefcount(base) > _PRIVATE_BASE):
+                    found[key] = (x, xp.array(g, order="C"))
+        elif isinstance(g, Traced):
+            if getattr(g, "_level", None) != 0:
+                continue  # a value of an enclosing transform: never handed to the caller as is
+            data = g.data
+            if sys.getrefcount(g) > _UNSHARED or data.base is not None \
+                    or not (data.flags.writeable and data.flags.c_contiguous):
+                found[key] = (x, _own_p(g))
+        else:  # a NumPy or Python scalar
+            found[key] = (x, xp.array(g))
 
 
 def _missing_rule(prim: Any, i: int) -> None:

@@ -17,6 +17,7 @@ name, shape and dtype before the model is touched.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Mapping
 from typing import Any
@@ -77,16 +78,63 @@ def save(obj: Any, path: str | os.PathLike[str],
                             f"{value!r}")
         header[key] = value
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"save: cannot write {path!r}: it is a folder; give a file name")
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".chainrule-", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".chainrule-", suffix=".tmp", dir=folder)
+    except OSError as err:  # name the user's path, not the temporary file
+        raise _save_error(path, folder, err) from None
     os.close(fd)
     try:
         save_file(arrays, tmp, metadata=header)
+        os.chmod(tmp, _new_file_mode(path))  # mkstemp makes 0600; open() would not
         os.replace(tmp, path)  # atomic: readers see the old file or the whole new one
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(err, OSError):
+            raise _save_error(path, folder, err) from None
         raise
+
+
+def _save_error(path: str, folder: str, err: OSError) -> OSError:
+    """The same kind of OSError, naming the path the user gave and why it failed."""
+    existing = folder
+    while existing and not os.path.exists(existing):
+        parent = os.path.dirname(existing)
+        existing = "" if parent == existing else parent
+    if existing and not os.path.isdir(existing):
+        reason = f"{existing!r} is a file, not a folder"
+    elif not os.path.isdir(folder):
+        reason = f"the folder {folder!r} does not exist"
+    else:
+        reason = err.strerror or str(err)
+    error = type(err)(f"save: cannot write {path!r}: {reason}")
+    error.errno = err.errno
+    return error
+
+
+def _new_file_mode(path: str) -> int:
+    """The permissions ``open(path, "w")`` would give: an existing file keeps its
+    own, a new one gets 0o666 less the process's umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    try:  # Linux: read it without changing it (changing it races with other threads)
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _read(path: str) -> dict[str, Any]:

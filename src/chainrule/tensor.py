@@ -10,12 +10,26 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 from chainrule import ops
 from chainrule.backend import is_differentiable_dtype, ndarray, xp
 from chainrule.core.config import set_grad_enabled, state
-from chainrule.core.graph import Node, needed_indices, node_sequence
+from chainrule.core.escape import (
+    ARRAY,
+    BOOL,
+    FLOAT,
+    INT,
+    ITEM,
+    NUMPY,
+    TENSOR,
+    TOLIST,
+    constant,
+    refuse,
+)
+from chainrule.core.graph import Node, mark_changed, needed_indices, node_sequence
 from chainrule.core.trace import Traced, bind, call_impl
 from chainrule.core.wirtinger import (
     complex_twin,
@@ -24,7 +38,7 @@ from chainrule.core.wirtinger import (
     refuse_complex_seed,
     varies_for_complex,
 )
-from chainrule.reverse import backward_pass
+from chainrule.reverse import backward_pass, own_cotangents
 from chainrule.tensor_numpy import ArrayOperators, NumpyInterface
 
 # Frames in these directories are the library's (or NumPy's dispatch), never
@@ -62,7 +76,31 @@ def _check_forward(prim: Any, out: Any, node: Node | None) -> None:
         raise FloatingPointError(f"anomaly: {prim.name!r} produced NaN or Inf at {where}")
 
 
+_NUMERIC_KINDS = "biufc"  # bool, signed and unsigned integers, floats, complex
+_KIND_NAMES = {"U": "text (str)", "S": "bytes", "V": "raw records (void)", "M": "datetimes",
+               "m": "time deltas", "O": "Python objects"}
+
+
+def _not_numeric(data: Any, dtype: Any) -> str:
+    what = _KIND_NAMES.get(dtype.kind, f"dtype {dtype}")
+    hint = ""
+    if isinstance(data, (str, bytes)):
+        try:
+            hint = (f"; to read a number from text, convert it first: "
+                    f"cr.tensor(float({data!r:.40}))" if float(data) == float(data) else "")
+        except ValueError:
+            pass
+    elif data is None:
+        hint = "; None is not a number (give 0.0 or an array)"
+    return (f"tensor: cannot hold {what} (dtype {dtype}, from {type(data).__name__}); a "
+            f"tensor holds numbers: give numbers or arrays of bool, int, float or "
+            f"complex{hint}")
+
+
 _NEEDS = [needed_indices(mask) for mask in range(256)]
+_FIRST = _NEEDS[1]
+_NO_PARAMS: dict = {}  # shared by operator calls; nothing writes into a node's params
+_new = object.__new__
 
 
 def _complex_needed(vals: tuple, mask: int) -> bool:
@@ -72,9 +110,20 @@ def _complex_needed(vals: tuple, mask: int) -> bool:
         if vals[i].dtype.kind == "c":
             return True
     return False
-_FIRST = _NEEDS[1]
-_NO_PARAMS: dict = {}  # shared by operator calls; nothing writes into a node's params
-_new = object.__new__
+
+
+def _complex_node(prim: Any, inputs: tuple, vals: tuple, params: dict, out: Any,
+                  needs: tuple, plain: bool, level: int) -> Node:
+    """The node of an operation on complex values: it records the primitive's
+    complex twin (or refuses); a leaf's saved array becomes read-only, as on the
+    real path."""
+    node = Node(complex_twin(prim, vals, out), inputs, vals, params, out, needs, plain)
+    if not level:
+        for i in needs:
+            a = inputs[i]
+            if a._node is None and a.data.flags.writeable:
+                a.data.flags.writeable = False
+    return node
 
 
 def _unpack(args: tuple, level: int) -> tuple[tuple, int, bool]:
@@ -107,19 +156,25 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
     tensor(3.)
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_node", "_level", "__weakref__")
+    # ``_grad`` is left unset by the hot path (the ``grad`` property reads it as None);
+    # _version: when the array was last changed in place (a reading of the node
+    # clock; core.graph.mark_changed); set on leaves, which alone may change
+    __slots__ = ("data", "requires_grad", "_grad", "_node", "_level", "_version",
+                 "__weakref__")
     __array_priority__ = 1000.0
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         if isinstance(data, Tensor):
+            if data._level and data.requires_grad:  # inside a transform: would drop it
+                refuse(data, TENSOR)
             data = data.data
         array = xp.array(data, dtype=dtype)
-        if array.dtype.kind == "O":
-            raise TypeError("tensor: cannot hold Python objects; give numbers or arrays")
+        if array.dtype.kind not in _NUMERIC_KINDS:
+            raise TypeError(_not_numeric(data, array.dtype))
         self.data = array
-        self.grad: Tensor | None = None
         self._node: Node | None = None
         self._level = 0
+        self._version = 0
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -135,9 +190,9 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         """
         t = object.__new__(cls)
         t.data = data
-        t.grad = None
         t._node = node
         t._level = level
+        t._version = 0
         t.requires_grad = node is not None
         return t
 
@@ -157,7 +212,6 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             level = self._level
             t = _new(Tensor)
             t.data = out
-            t.grad = None
             t._level = level
             if self.requires_grad and prim.vjps is not None and (level or state.grad_enabled) \
                     and out.dtype.kind == "f" and data.dtype.kind == "f":
@@ -173,10 +227,12 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                 node.where = None
                 node.plain = True
                 t.requires_grad = True
+                if self._node is None and not level and data.flags.writeable:
+                    data.flags.writeable = False  # a leaf's saved array: see requires_grad_
             elif self.requires_grad and prim.vjps is not None and (level or state.grad_enabled) \
                     and out.dtype.kind in "fc":  # a complex input or output
-                t._node = node = Node(complex_twin(prim, (data,), out), args, (data,), params,
-                                      out, _FIRST, True)
+                t._node = node = _complex_node(prim, args, (data,), params, out, _FIRST, True,
+                                               level)
                 t.requires_grad = True
             else:
                 t._node = node = None
@@ -210,7 +266,6 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                 out = xp.asarray(out)
         t = _new(Tensor)
         t.data = out
-        t.grad = None
         t._level = level
         if mask and prim.vjps is not None and (level or state.grad_enabled) \
                 and out.dtype.kind == "f" and not (any_dtype and prim not in keeps_complex
@@ -226,10 +281,15 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             node.where = None
             node.plain = not traced_inside
             t.requires_grad = True
+            if not level:  # leaves' saved arrays read-only (a new array may have been assigned)
+                for i in node.needs:
+                    a = args[i]
+                    if a._node is None and a.data.flags.writeable:
+                        a.data.flags.writeable = False
         elif mask and prim.vjps is not None and (level or state.grad_enabled) \
                 and out.dtype.kind in "fc":  # a complex input or output
-            t._node = node = Node(complex_twin(prim, vals, out), args, vals, params, out,
-                                  needed_indices(mask), not traced_inside)
+            t._node = node = _complex_node(prim, args, vals, params, out, needed_indices(mask),
+                                           not traced_inside, level)
             t.requires_grad = True
         else:
             t._node = node = None
@@ -287,9 +347,40 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
     def is_leaf(self) -> bool:
         return self._node is None
 
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient ``backward`` accumulated into this leaf (None before any).
+
+        The gradient of a non-leaf (a result of an operation) is not kept, as in
+        PyTorch: reading it warns, since a silent None hides a misplaced ``backward``.
+        """
+        try:
+            g = self._grad
+        except AttributeError:
+            g = None
+        if g is None and self._node is not None:
+            warnings.warn(
+                f"the .grad of a non-leaf tensor (made by {self._node.prim.name}) is read: "
+                f"the gradient of a non-leaf is not kept, so it is None (retain_grad is "
+                f"not implemented yet). Read the .grad of the leaf tensors you made with "
+                f"requires_grad=True, or use cr.grad / cr.vjp to get the derivative with "
+                f"respect to an intermediate value", UserWarning, stacklevel=2)
+        return g
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        self._grad = value
+
     # ----- autograd -----
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        """Mark this tensor as a leaf whose gradient ``backward`` accumulates."""
+        """Mark this tensor as a leaf whose gradient ``backward`` accumulates.
+
+        Its array becomes read-only: every operation on it saves the array for
+        the backward sweep, so a raw write (``t.data[...] = v``, ``t.data -= v``)
+        would silently change the gradient. Change it under ``no_grad`` instead
+        (``t -= lr * t.grad``, ``t[...] = v``), which the sweep checks, or give it
+        a new array (``t.data = new``), which leaves recorded graphs untouched.
+        """
         if requires_grad and not is_differentiable_dtype(self.data.dtype):
             raise TypeError(f"requires_grad: only floating or complex tensors can have a "
                             f"gradient, this one has dtype {self.data.dtype}")
@@ -297,6 +388,10 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             raise RuntimeError("requires_grad_(False): only a leaf can stop requiring grad; "
                                "use detach() for a result of an operation")
         self.requires_grad = bool(requires_grad)
+        if requires_grad and not self._level and type(self.data) is ndarray:
+            self.data.flags.writeable = False
+        if not hasattr(self, "_version"):  # made by an operation, without the slot
+            self._version = 0
         return self
 
     def detach(self) -> Tensor:
@@ -335,9 +430,10 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             with set_grad_enabled(True) if create_graph else contextlib.nullcontext():
                 found = backward_pass(self._node, seed, create_graph=create_graph,
                                       retain_graph=retain_graph or create_graph)
+        own_cotangents(found)  # each leaf its own writable, C-contiguous array
         for leaf, g in found.values():
             if not isinstance(g, Tensor):
-                g = Tensor._wrap(xp.asarray(g), None)
+                g = Tensor._wrap(g, None)
             leaf.grad = g if leaf.grad is None else leaf.grad + g
 
     def _seed(self, gradient: Any) -> Any:
@@ -365,31 +461,58 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient."""
-        self.grad = None
+        self._grad = None
 
     # ----- conversion -----
+    # Inside a transform (level > 0) a tensor that requires grad carries a derivative:
+    # converting it to a Python value or a plain array would silently make that
+    # derivative 0, so these refuse it (chainrule.core.escape says what is allowed).
+    # A value of an enclosing transform held in ``data`` refuses in turn.
     def numpy(self) -> ndarray:
-        """The underlying array (shared, not copied)."""
-        return self.data
+        """The underlying array (shared, not copied); read-only when the tensor
+        requires grad, because the recorded graph saved it for the backward
+        sweep. Copy it (``t.numpy().copy()``) to get an array to write into."""
+        if self._level and self.requires_grad:
+            refuse(self, NUMPY)
+        data = self.data
+        if self.requires_grad and type(data) is ndarray and data.flags.writeable:
+            data = data.view()
+            data.flags.writeable = False
+        return data
 
     def item(self) -> Any:
+        if self._level and self.requires_grad:
+            refuse(self, ITEM)
         return self.data.item()
 
     def tolist(self) -> Any:
+        if self._level and self.requires_grad:
+            refuse(self, TOLIST)
         return self.data.tolist()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> ndarray:
-        if dtype is not None and dtype != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+        if self.requires_grad:  # at level 0 too: NumPy would detach it silently
+            refuse(self, ARRAY)
+        data = self.data
+        if type(data) is not ndarray:
+            data = xp.asarray(data)
+        if dtype is not None and dtype != data.dtype:
+            return data.astype(dtype)
+        return data.copy() if copy else data
 
     def __float__(self) -> float:
+        if self._level and self.requires_grad:
+            refuse(self, FLOAT)
         return float(self.data)
 
     def __int__(self) -> int:
+        if self._level and self.requires_grad:
+            refuse(self, INT)
         return int(self.data)
 
     def __bool__(self) -> bool:
+        if self._level and self.requires_grad:
+            refuse(self, BOOL)
         return bool(self.data)
 
     def __len__(self) -> int:
@@ -404,7 +527,10 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
     __hash__ = object.__hash__  # identity: == is elementwise
 
     def __repr__(self) -> str:
-        body = xp.array2string(self.data, separator=", ", prefix="tensor(")
+        data = self.data
+        if type(data) is not ndarray:  # a value of an enclosing transform: show its values
+            data = constant(data)
+        body = xp.array2string(data, separator=", ", prefix="tensor(")
         extras = []
         if self.data.dtype not in (xp.float64, xp.int64, xp.bool_):
             extras.append(f"dtype={self.data.dtype}")
@@ -449,5 +575,80 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         return self._process(ops.negative, (self,), {})
 
     def __setitem__(self, index, value):
+        if self._updatable("t[...] = v"):
+            with changing(self) as data:
+                data[index] = value.data if isinstance(value, Tensor) else value
+            return
         raise TypeError("tensors are immutable: build a new one with cr.where, "
-                        "cr.concatenate or indexing, or edit t.data outside the graph")
+                        "cr.concatenate or indexing; only a leaf that requires grad (a "
+                        "parameter) can be changed in place, under `with cr.no_grad():`")
+
+    # ----- in-place updates of parameters (under no_grad, as an optimizer step) -----
+    def _updatable(self, spelled: str) -> bool:
+        """Whether an in-place operator changes this tensor: only a leaf that
+        requires grad, under ``no_grad``; any other tensor gets a new one."""
+        if not self.requires_grad or self._node is not None or self._level:
+            return False
+        if state.grad_enabled:
+            raise RuntimeError(
+                f"{spelled}: an in-place change of a leaf that requires grad while "
+                f"gradients are recorded; write it under `with cr.no_grad():` (as an "
+                f"optimizer step does), or make a new tensor (w = w - ...)")
+        return True
+
+    def _inplace(self, ufunc: Any, other: Any, spelled: str, prim: Any) -> Tensor:
+        if not self._updatable(spelled):
+            return self._binary(prim, self, other)  # a new tensor, bound to the name
+        with changing(self) as data:
+            ufunc(data, other.data if isinstance(other, Tensor) else other, out=data)
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace(xp.add, other, "t += v", ops.add)
+
+    def __isub__(self, other):
+        return self._inplace(xp.subtract, other, "t -= v", ops.subtract)
+
+    def __imul__(self, other):
+        return self._inplace(xp.multiply, other, "t *= v", ops.multiply)
+
+    def __itruediv__(self, other):
+        return self._inplace(xp.true_divide, other, "t /= v", ops.divide)
+
+
+@contextlib.contextmanager
+def changing(tensor: Tensor) -> Iterator[ndarray]:
+    """Change a leaf's array in place, the sanctioned way (optimizer steps,
+    initializers, loading, updates under ``no_grad``): yields an array to write.
+
+    If anything else holds the array (a recorded graph saved it, a view or a
+    caller refers to it: its reference count tells) the tensor first gets a
+    copy, so no saved value ever changes; otherwise the array itself is
+    written. Either way the tensor's version records the change, so a
+    backward through a graph recorded before refuses to run (as PyTorch's
+    does), and an array that requires grad is read-only again afterwards.
+    """
+    shared = sys.getrefcount(tensor.data) > _ALONE  # before any local names it
+    data = tensor.data
+    if tensor._node is not None or type(data) is not ndarray:
+        raise RuntimeError("changing: only a leaf tensor over an array can be changed in "
+                           "place; this one is the result of an operation")
+    locked = not data.flags.writeable
+    if shared or data.base is not None:  # memory someone else can see: copy on write
+        tensor.data = data = data.copy()
+    elif locked:
+        data.flags.writeable = True
+    try:
+        yield data
+    finally:
+        if locked or tensor.requires_grad:
+            data.flags.writeable = False
+        mark_changed(tensor)
+
+
+def _references_of_a_lone_array() -> int:
+    t = Tensor._wrap(xp.empty(1), None)
+    return sys.getrefcount(t.data)
+
+
+_ALONE = _references_of_a_lone_array()

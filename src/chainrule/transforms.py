@@ -10,6 +10,13 @@ the outer transform, and an inner derivative never mixes up its variables
 with an outer one's. At top level, plain NumPy values go in and come out.
 Arguments and results may be pytrees (nested tuples, lists and dicts of
 arrays): the gradient of a dict of parameters is a dict of the same keys.
+
+Inside the function, turning a traced value into a Python number or a plain
+array (``float(x)``, ``x.item()``, ``math.sin(x)``, ``np.asarray(x)``,
+``bool(x)``) would silently drop its derivative, so it raises
+:class:`~chainrule.core.escape.TracerConversionError`; ``if x > 0:`` works
+(a comparison carries no derivative), and ``cr.stop_gradient(x)`` makes a
+constant on purpose.
 """
 
 from __future__ import annotations
@@ -20,12 +27,13 @@ from typing import Any
 
 from chainrule.backend import dtype_of, is_differentiable_dtype, is_float_dtype, shape_of, xp
 from chainrule.core.config import transform_scope
+from chainrule.core.escape import register_transform
 from chainrule.core.graph import Node
 from chainrule.core.primitive import Primitive
 from chainrule.core.trace import Traced
 from chainrule.core.wirtinger import refuse_complex_seed
 from chainrule.pytree import TreeDef, flatten, flatten_up_to, leaf_paths, tree_map, unflatten
-from chainrule.reverse import backward_pass
+from chainrule.reverse import backward_pass, own_cotangents
 from chainrule.tensor import Tensor
 
 
@@ -40,6 +48,22 @@ def _argnums(argnums: int | Sequence[int], nargs: int, name: str) -> tuple[int, 
     return tuple(n % nargs for n in nums)
 
 
+def check_callable(f: Any, name: str) -> None:
+    """Refuse a transform of something that is not a function, at once rather than
+    at the first call (``cr.grad(3)``)."""
+    if not callable(f):
+        raise TypeError(f"{name}: expected the function to transform, got "
+                        f"{type(f).__name__} {f!r:.40}; write cr.{name}(f) with f a function "
+                        f"(a def or a lambda), then call the result on the values: "
+                        f"cr.{name}(f)(3.0)" if name in _CALL_AFTER else
+                        f"{name}: expected the function to transform as the first argument, "
+                        f"got {type(f).__name__} {f!r:.40}; write cr.{name}(f, ...) with f "
+                        f"a function (a def or a lambda)")
+
+
+_CALL_AFTER = ("grad", "value_and_grad", "jacfwd", "jacrev", "hessian")
+
+
 def _lift(x: Any, position: int | str, name: str, level: int) -> Tensor:
     """A differentiation target of this transform's level standing for ``x``.
 
@@ -48,7 +72,13 @@ def _lift(x: Any, position: int | str, name: str, level: int) -> Tensor:
     the target record on both levels.
     """
     if not isinstance(x, Traced):
+        given = x
         x = xp.asarray(x)  # lists and scalars too; dtype_of needs an array
+        if x.dtype.kind not in "biufc":
+            what = "None" if given is None else f"{type(given).__name__} {given!r:.40}"
+            raise TypeError(f"{name}: argument {position} is {what}, not a number; "
+                            f"expected a floating number or array to differentiate with "
+                            f"respect to, such as 3.0 or np.array([1.0, 2.0])")
     dtype = dtype_of(x)
     if not is_differentiable_dtype(dtype):
         hint = (f" (write {float(x)!r} rather than {x.item()!r})"
@@ -64,11 +94,14 @@ def _lift(x: Any, position: int | str, name: str, level: int) -> Tensor:
 
 def _plain(value: Any) -> Any:
     """What a transform hands back: enclosing transforms' values stay as they
-    are; a plain array becomes an ndarray (a NumPy scalar for 0-d)."""
+    are; a plain array becomes an ndarray (a NumPy scalar for 0-d), writable
+    (a read-only broadcast view from a rule is copied: the result is the caller's)."""
     if isinstance(value, Traced):
         return value
     value = xp.asarray(value)
-    return value[()] if value.ndim == 0 else value
+    if value.ndim == 0:
+        return value[()]
+    return value if value.flags.writeable else xp.array(value, order="C")
 
 
 def _unwrap(value: Any, level: int) -> Any:
@@ -106,6 +139,7 @@ def _sweep(out: Any, seed: Any, targets: list[Tensor], level: int,
             grads = {id(out): seed}
         else:
             found = backward_pass(out._node, seed, retain_graph=retain_graph)
+            own_cotangents(found)  # the caller's to keep and write into
             grads = {k: g for k, (_, g) in found.items()}
     result = []
     for t in targets:
@@ -120,8 +154,11 @@ def _lift_tree(x: Any, position: int, name: str, level: int
                ) -> tuple[Any, list[Tensor], TreeDef]:
     """Every leaf of the pytree ``x`` lifted: (the lifted tree, its leaves, its structure).
 
-    Errors name the leaf, as in ``argument 0['w']``.
+    Errors name the leaf, as in ``argument 0['w']``. A whole argument of None (an
+    empty pytree) is refused: it is almost always a missing value, not a choice.
     """
+    if x is None:
+        _lift(x, position, name, level)  # raises, naming the argument
     leaves, tree = flatten(x)
     lifted = [_lift(leaf, f"{position}{path}", name, level)
               for leaf, path in zip(leaves, leaf_paths(tree))]
@@ -162,6 +199,7 @@ def _cotangents(outs: list[Any], seeds: list[Any], level: int,
                     tuple(range(len(inputs))))
         seed = tuple(seeds[i] for i in live)
     found = backward_pass(root, seed, retain_graph=retain_graph)
+    own_cotangents(found)  # the caller's to keep and write into
     return {k: g for k, (_, g) in found.items()}
 
 
@@ -191,6 +229,8 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     >>> float(value), float(slope)
     (-2.0, 3.0)
     """
+    check_callable(f, "value_and_grad")
+
     def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
         if type(argnums) is int and 0 <= argnums < len(args) and not has_aux \
                 and type(args[argnums]) not in _CONTAINERS:
@@ -235,7 +275,9 @@ def _value_and_grad_leaf(f: Callable[..., Any], argnum: int, args: tuple,
             if out._node is None:
                 grad_value = seed
             else:
-                hit = backward_pass(out._node, seed).get(id(x))
+                found = backward_pass(out._node, seed)
+                own_cotangents(found)  # the caller's to keep and write into
+                hit = found.get(id(x))
                 if hit is not None:
                     grad_value = hit[1]
         if grad_value is None:
@@ -257,6 +299,7 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     >>> float(cr.grad(df)(3.0))
     2.0
     """
+    check_callable(f, "grad")
     vg = value_and_grad(f, argnums, has_aux)
 
     def grad_f(*args: Any, **kwargs: Any) -> Any:
@@ -278,6 +321,7 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     >>> vjp_fn(np.array([1.0, 1.0]))
     (array([2., 4.]),)
     """
+    check_callable(f, "vjp")
     with transform_scope() as level:
         lifted = [_lift_tree(x, i, "vjp", level) for i, x in enumerate(primals)]
         result = f(*[tree for tree, _, _ in lifted])
@@ -342,3 +386,10 @@ def _name_after(wrapper: Callable[..., Any], f: Callable[..., Any], kind: str) -
     wrapper.__name__ = f"{kind}({getattr(f, '__name__', 'f')})"
     wrapper.__qualname__ = wrapper.__name__
     wrapper.__doc__ = f"The {kind} of {getattr(f, '__name__', 'a function')}."
+
+
+# errors about values that leave the graph name the transform that traced them
+register_transform(value_and_grad, "value_and_grad", "value_and_grad_f")
+register_transform(_value_and_grad_leaf, "value_and_grad")
+register_transform(grad, "grad", "grad_f")
+register_transform(vjp, "vjp")

@@ -1,5 +1,6 @@
 """Graph drawings: DOT text always; SVG and PNG through Graphviz where installed."""
 
+import re
 import shutil
 
 import pytest
@@ -46,3 +47,37 @@ def test_render_errors(tmp_path):
         render_dot("digraph {}", tmp_path / "g.jpg")
     with pytest.raises(TypeError, match="expected a tensor or a function"):
         cr.to_dot(3.0)
+
+
+def _edges(dot):
+    """(name of the source leaf or node, target node, edge label) for every edge."""
+    names = dict(re.findall(r'^\s*((?:leaf|const_)\w+) \[label="([^"\\]+)', dot, re.M))
+    return [(names.get(a, a), b, label) for a, b, label in
+            re.findall(r'^\s*(\w+) -> (\w+)(?: \[label="(\w*)"\])?;', dot, re.M)]
+
+
+@pytest.mark.parametrize("op", [lambda a, b: a - b, lambda a, b: a / b, cr.power, cr.arctan2])
+def test_edges_say_which_operand_they_are(op):
+    xy = cr.to_dot(lambda x, y: op(x, y), 1.5, 2.5)
+    yx = cr.to_dot(lambda x, y: op(y, x), 1.5, 2.5)
+    assert sorted(_edges(xy)) == [("x", "v1", "a"), ("y", "v1", "b")]
+    assert sorted(_edges(yx)) == [("x", "v1", "b"), ("y", "v1", "a")]
+    assert "(a, b)" in xy  # the box names its operands in order
+    assert xy != yx
+
+
+def test_operand_labels_on_constants_and_repeated_inputs():
+    dot = cr.to_dot(lambda x: 2.0 - x * x, 3.0)
+    edges = _edges(dot)
+    assert edges.count(("x", "v1", "a")) == 1 and edges.count(("x", "v1", "b")) == 1
+    assert ("2", "v2", "a") in edges and ("v1", "v2", "b") in edges
+    unary = _edges(cr.to_dot(lambda x: cr.sin(x), 1.0))
+    assert unary == [("x", "v1", "")]  # one operand: nothing to tell apart
+
+
+def test_tensor_graph_labels_operands_too():
+    x = cr.tensor(1.0, requires_grad=True)
+    y = cr.tensor(2.0, requires_grad=True)
+    dot = cr.to_dot(y / x)
+    assert [label for _, _, label in _edges(dot)] == ["a", "b"]
+    assert "divide(a, b)" in dot

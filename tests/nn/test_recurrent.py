@@ -123,9 +123,9 @@ def test_lstm_training_trajectory_matches_torch():
                                               torch.tensor(y))
         t_loss.backward()
         np.testing.assert_allclose(float(loss), t_loss.item(), rtol=1e-10)
-        with torch.no_grad():
+        with torch.no_grad(), cr.no_grad():
             for p, tp in zip(params, t_params):
-                p.data -= 0.5 * p.grad.data
+                p -= 0.5 * p.grad  # in place, as torch's: a parameter's array is read-only
                 tp -= 0.5 * tp.grad
                 p.grad, tp.grad = None, None
     for p, tp in zip(params, t_params):

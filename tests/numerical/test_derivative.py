@@ -58,7 +58,9 @@ def test_central_auto_step_accuracy(name, x):
     d = derivative(FUNCTIONS[name], x)
     limit = 1e-6 if (name, x) in BADLY_SCALED else 1e-9
     assert rel_error(d, EXACT[name][x]) <= limit
-    assert d.evaluations == 2
+    # f(x) (the kink check) and two steps; more where f is badly scaled
+    assert d.converged and d.evaluations <= 9
+    assert abs(float(d) - EXACT[name][x]) <= d.error_estimate
 
 
 @pytest.mark.parametrize(("name", "x"), CASES)
@@ -67,7 +69,7 @@ def test_richardson_accuracy(name, x):
     assert rel_error(d, EXACT[name][x]) <= 1e-12
     # The measured error estimate bounds the true error on this set.
     assert abs(float(d) - EXACT[name][x]) <= d.error_estimate
-    assert d.evaluations <= 20
+    assert d.converged and d.evaluations <= 30
 
 
 def test_richardson_cost_over_the_set():
@@ -76,8 +78,8 @@ def test_richardson_cost_over_the_set():
     # stops once its error estimate is below 1e-13 relative, or stops improving.
     calls = [derivative(FUNCTIONS[name], x, method="richardson").evaluations
              for name, x in CASES]
-    assert np.mean(calls) <= 11.0
-    assert max(calls) <= 17
+    assert np.mean(calls) <= 20.0
+    assert max(calls) <= 30
 
 
 @pytest.mark.parametrize(("name", "x"), CASES)
@@ -87,7 +89,9 @@ def test_complex_step_accuracy(name, x):
     # evaluated in complex arithmetic, is only that accurate.
     limit = 1e-14 if (name, x) == ("x**x", 10.0) else 1e-15
     assert rel_error(d, EXACT[name][x]) <= limit
-    assert d.evaluations == 1
+    assert abs(float(d) - EXACT[name][x]) <= d.error_estimate
+    # one complex step and the analyticity check on both sides (retried where f varies fast)
+    assert d.evaluations <= 9
 
 
 @pytest.mark.parametrize(("method", "order"), [("forward", 1), ("backward", 1), ("forward", 3),
@@ -96,8 +100,9 @@ def test_other_stencils_on_exp(method, order):
     d = derivative(np.exp, 0.5, method=method, order=order)
     limit = {1: 1e-7, 3: 1e-11, 4: 1e-11, 8: 1e-12}[order]
     assert rel_error(d, math.exp(0.5)) <= limit
-    expected_calls = order + 1 if method != "central" else order
-    assert d.evaluations == expected_calls
+    assert abs(float(d) - math.exp(0.5)) <= d.error_estimate
+    stencil = order + 1 if method != "central" else order
+    assert d.converged and d.evaluations <= 3 * stencil + 1
 
 
 # n-th derivatives in closed form: exp, sin(x + n pi/2), log's (-1)**(n-1) (n-1)! / x**n.
@@ -116,17 +121,19 @@ def test_higher_derivatives(name, n, x):
     expected = exact(x, n)
     # Round-off grows as eps / h**n: each order costs digits.
     central_limit = {2: 1e-7, 3: 1e-5, 4: 1e-3}[n]
-    richardson_limit = {2: 1e-10, 3: 1e-8, 4: 1e-6}[n]
+    richardson_limit = {2: 3e-10, 3: 1e-8, 4: 5e-6}[n]
     assert rel_error(derivative(f, x, n=n), expected) <= central_limit
     assert rel_error(derivative(f, x, n=n, order=4), expected) <= central_limit
-    assert rel_error(derivative(f, x, n=n, method="richardson"), expected) <= richardson_limit
+    d = derivative(f, x, n=n, method="richardson")
+    assert rel_error(d, expected) <= richardson_limit
+    assert abs(float(d) - expected) <= d.error_estimate
 
 
 def test_central_evaluation_counts_by_derivative_order():
     # Odd derivatives skip the zero centre weight.
+    # two steps each; first derivatives also evaluate f(x) for the kink check
     counts = [derivative(np.sin, 0.3, n=n).evaluations for n in (1, 2, 3, 4)]
-    assert counts == [2, 3, 4, 5]
-    assert derivative(np.sin, 0.3, n=2, method="forward").evaluations == 3
+    assert counts == [5, 6, 8, 10]
 
 
 @settings(deadline=None, max_examples=60)
@@ -161,9 +168,10 @@ def test_elementwise_over_array_of_points():
         d = derivative(np.sin, x, method=method)
         assert d.shape == x.shape
         np.testing.assert_allclose(np.asarray(d), np.cos(x), rtol=1e-6, atol=1e-7)
-    # One call per stencil point, whatever the number of points.
-    assert derivative(np.sin, x).evaluations == 2
-    assert derivative(np.sin, x, method="complex").evaluations == 1
+    # One call per stencil point, whatever the number of points (plus f(x) and one call
+    # checking that f is elementwise).
+    assert derivative(np.sin, x).evaluations <= 10
+    assert derivative(np.sin, x, method="complex").evaluations <= 9
 
 
 def test_per_point_steps_and_constant_output_broadcasts():
@@ -192,7 +200,8 @@ def test_one_sided_methods_work_at_a_domain_edge():
 def test_result_object_behaves_as_its_value():
     d = derivative(np.exp, 0.0)
     assert isinstance(d, Derivative)
-    assert d.method == "central" and d.order == 2 and d.evaluations == 2
+    assert d.method == "central" and d.order == 2 and d.evaluations == 5
+    assert d.converged is True and d.success and d.message == ""
     assert math.isclose(float(d), 1.0, rel_tol=1e-9)
     assert math.isclose(d + 1, 2.0, rel_tol=1e-9)
     assert math.isclose(2 * d, 2.0, rel_tol=1e-9)
@@ -202,7 +211,7 @@ def test_result_object_behaves_as_its_value():
     assert d.step > 0
     text = repr(d)
     assert text.startswith("Derivative(value=") and "method='central'" in text
-    assert "evaluations=2" in text
+    assert "evaluations=5" in text and "converged" not in text
 
 
 def test_array_result_refuses_float_and_supports_indexing():
@@ -212,6 +221,14 @@ def test_array_result_refuses_float_and_supports_indexing():
     assert len(d) == 2
     assert math.isclose(d[1], math.e, rel_tol=1e-9)
     assert np.asarray(d, dtype=np.float32).dtype == np.float32
+
+
+def test_one_stencil_when_the_error_is_not_measured():
+    d = derivative(np.exp, 1.0, measure_error=False)
+    assert d.evaluations == 2 and d.converged is False and not d.success
+    assert "not measured" in d.message and "converged=False" in repr(d)
+    assert rel_error(d, math.e) < 1e-9
+    assert derivative(np.sin, 0.3, n=2, measure_error=False).evaluations == 3
 
 
 def test_error_estimate_scale_for_plain_stencils():

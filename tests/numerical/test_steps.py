@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from chainrule.numerical import auto_step, step_error_curve
+from chainrule.numerical import auto_step, derivative, step_error_curve
 from chainrule.numerical.evaluate import EvaluationError
-from chainrule.numerical.richardson import extrapolate
+from chainrule.numerical.sequence import settle
 
 EPS = np.finfo(float).eps
 
@@ -72,40 +72,55 @@ def test_step_error_curve_second_derivative():
     assert 1e-5 < curve.best_step < 1e-2
 
 
-def test_extrapolate_cancels_error_terms():
-    # D(h) = 2 + 3 h**2 - h**4 + h**6: three columns remove it all.
-    def estimate(factor):
-        h = 0.5 * factor
-        return np.array([2 + 3 * h**2 - h**4 + h**6]), np.array([0.0])
+def test_settle_extrapolates_away_error_terms():
+    # D(h) = 2 + 3 h**2 - h**4 + h**6: Neville's tableau in h**2 removes it all
+    def estimate(factors, active):
+        h = 0.5 * factors[:, None]
+        return 2 + 3 * h**2 - h**4 + h**6, np.zeros(h.shape)
 
-    out = extrapolate(estimate, power=2)
-    assert out.value[0] == pytest.approx(2.0, abs=1e-13)
-    assert out.error[0] < 1e-6
-    assert out.first_factor == 1.0
-
-
-def test_extrapolate_one_sided_powers_and_arrays():
-    # Error terms h, h**2, h**3 (power_step 1) on a vector of estimates.
-    def estimate(factor):
-        h = 0.1 * factor
-        return np.array([1 + h + h**2, -1 - 2 * h + h**3]), np.zeros(2)
-
-    out = extrapolate(estimate, power=1, power_step=1)
-    np.testing.assert_allclose(out.value, [1.0, -1.0], atol=1e-12)
+    out = settle(estimate, 1, power=2, n=1, extrapolate=True)
+    assert out.converged.all()
+    assert abs(out.value[0, 0] - 2.0) <= out.error[0, 0] < 1e-10
 
 
-def test_extrapolate_shrinks_first_step_and_gives_up():
-    def estimate(factor):
-        if factor > 0.1:
+def test_settle_plain_and_elementwise():
+    # each group settles on its own; the plain value is a stencil's, its error measured
+    def estimate(factors, active):
+        h = 0.1 * factors[:, None]
+        return np.array([[1.0], [-1.0]]) + np.array([[1.0], [5.0]]) * h**2, np.zeros((2, 1))
+
+    out = settle(estimate, 2, power=2, n=1)
+    assert out.converged.all()
+    assert np.all(np.abs(out.value[:, 0] - [1.0, -1.0]) <= out.error[:, 0])
+
+
+def test_settle_shrinks_first_step_and_gives_up():
+    def estimate(factors, active):
+        if factors[0] > 0.1:
             raise EvaluationError("outside", None, "x + h")
-        return np.array([1.0 + factor**2]), np.array([0.0])
+        h = factors[:, None]
+        return 1.0 + h**2, np.zeros(h.shape)
 
-    out = extrapolate(estimate, power=2)
-    assert out.first_factor < 0.1
-    assert out.value[0] == pytest.approx(1.0, abs=1e-12)
+    out = settle(estimate, 1, power=2, n=1, extrapolate=True)
+    assert out.factors[0][0] < 0.1
+    assert abs(out.value[0, 0] - 1.0) < 1e-12
 
-    def never(factor):
+    def never(factors, active):
         raise EvaluationError("outside", None, "x + h")
 
     with pytest.raises(EvaluationError, match="outside"):
-        extrapolate(never, power=2)
+        settle(never, 1, power=2, n=1)
+
+
+def test_settle_flags_what_never_settles():
+    # D(h) = 1/h (a jump at x): the spread of all rows is the error bar
+    def estimate(factors, active):
+        return 1.0 / factors[:, None], np.zeros((1, 1))
+
+    out = settle(estimate, 1, power=2, n=1, max_rows=8)
+    assert not out.converged.any() and out.error[0, 0] > 1e6
+
+
+def test_richardson_of_higher_accuracy_order():
+    d = derivative(np.exp, 0.5, method="richardson", order=4)
+    assert d.converged and abs(float(d) - math.exp(0.5)) <= d.error_estimate < 1e-12

@@ -65,7 +65,7 @@ SPECS = [
     binary("minimum", cr.minimum, torch.minimum),
     Spec("clip", lambda x: cr.clip(x, -1.0, 1.0), lambda x: torch.clamp(x, -1.0, 1.0), UNARY,
          domain=(-3.0, 3.0), primitives=("clip",)),
-    Spec("where", lambda x, y: cr.where(np.asarray(getattr(x, "data", x)) > 0, x, y),
+    Spec("where", lambda x, y: cr.where(np.asarray(cr.stop_gradient(x)) > 0, x, y),
          lambda x, y: torch.where(x > 0, x, y), BINARY, primitives=("where",)),
     Spec("where_composite", lambda x, y: cr.where(x > 0, x * 2.0, y),
          lambda x, y: torch.where(x > 0, x * 2.0, y), BINARY),

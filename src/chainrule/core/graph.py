@@ -10,12 +10,85 @@ by reference counting alone.
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections.abc import Iterable
 from typing import Any
 
 node_sequence = itertools.count()  # creation numbers, shared by every way of making a node
 _INDICES = [tuple(i for i in range(8) if mask >> i & 1) for mask in range(256)]
+
+
+class _Changes:
+    """When the latest in-place change of any tensor happened (a reading of
+    ``node_sequence``): a sweep checks a node's inputs only when a change came
+    after the node was recorded, so the check costs one comparison per node."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last = -1
+
+
+changes = _Changes()
+
+
+def mark_changed(tensor: Any) -> None:
+    """Record that ``tensor``'s array was changed in place (an optimizer step, an
+    in-place update under ``no_grad``): its version becomes a fresh reading of
+    the node clock, so every node recorded before has a smaller number."""
+    stamp = next(node_sequence)
+    tensor._version = stamp
+    changes.last = stamp
+
+
+def check_saved(node: Node) -> None:
+    """Refuse to use ``node``'s saved values if an input tensor was changed in
+    place after the node was recorded, or (``rebound``) given a new array."""
+    seq = node.seq
+    for i, a in enumerate(node.inputs):
+        if getattr(a, "_version", -1) > seq:
+            raise RuntimeError(_stale_message(node, i, a, "was changed in place"))
+
+
+def check_rebound(node: Node) -> None:
+    """With ``create_graph`` the sweep recomputes a node from its input tensors:
+    refuse if one of them holds another array than the one the forward used."""
+    for i, (a, v) in enumerate(zip(node.inputs, node.args)):
+        if a is not v and getattr(a, "data", v) is not v:
+            raise RuntimeError(_stale_message(node, i, a, "was given a new array (.data = ...)"))
+
+
+def _owner_name(tensor: Any) -> str:
+    """``" (Linear.weight)"`` when a module holds ``tensor`` as a parameter or buffer.
+
+    Only the error path calls it: a search of the objects that refer to the
+    tensor, so that the hot path needs no name on every tensor."""
+    for holder in gc.get_referrers(tensor):  # a module's _parameters or _buffers dict
+        if type(holder) is not dict:
+            continue
+        for attrs in gc.get_referrers(holder):  # the module's __dict__
+            if type(attrs) is not dict or not (attrs.get("_parameters") is holder
+                                               or attrs.get("_buffers") is holder):
+                continue
+            name = next((k for k, v in holder.items() if v is tensor), "?")
+            owners = [o for o in gc.get_referrers(attrs) if getattr(o, "__dict__", None) is attrs]
+            kind = type(owners[0]).__name__ if owners else "a module"
+            return f" ({kind}.{name})"
+    return ""
+
+
+def _stale_message(node: Node, i: int, tensor: Any, what: str) -> str:
+    data = getattr(tensor, "data", None)
+    shape = getattr(data, "shape", "?")
+    dtype = getattr(data, "dtype", "?")
+    where = f" (recorded at {node.where})" if node.where else ""
+    return (f"backward: a tensor of shape {shape} and dtype {dtype}{_owner_name(tensor)}, "
+            f"argument {i} of "
+            f"{node.prim.name!r}{where}, {what} after {node.prim.name!r} saved it "
+            f"(an optimizer step or an update under no_grad), so the gradient would use "
+            f"values the forward pass did not see; call backward before optimizer.step() "
+            f"or before changing the tensor, or recompute the loss after the change")
 
 
 def needed_indices(mask: int) -> tuple[int, ...]:

@@ -17,8 +17,10 @@ from chainrule.data.datasets import (
     sine_sequences,
 )
 from chainrule.data.loader import DataLoader, default_collate
+from chainrule.data.sampler import DistributedSampler
 
 __all__ = [
     "Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate",
+    "DistributedSampler",
     "DataSplit", "load_digits", "make_spiral", "make_moons", "sine_sequences",
 ]

@@ -62,14 +62,19 @@ class DataLoader:
 
     def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False,
                  drop_last: bool = False, seed: int | None = None,
-                 collate_fn: Callable[[list[Any]], Any] | None = None) -> None:
+                 collate_fn: Callable[[list[Any]], Any] | None = None,
+                 sampler: Any = None) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got "
                              f"{batch_size!r}")
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"DataLoader: expected a dataset (with __len__ and __getitem__), "
                             f"got {type(dataset).__name__}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: give either shuffle=True or a sampler (which "
+                             "orders the examples itself), not both")
         self.dataset = dataset
+        self.sampler = sampler
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.drop_last = drop_last
@@ -77,14 +82,18 @@ class DataLoader:
         self._rng = None if seed is None else xp.random.default_rng(seed)
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[Any]:
-        n = len(self.dataset)
-        if self.shuffle:
+        if self.sampler is not None:
+            order = xp.asarray(list(self.sampler), dtype=xp.intp)
+            n = len(order)
+        elif self.shuffle:
+            n = len(self.dataset)
             order = (self._rng or _random.generator(None)).permutation(n)
         else:
+            n = len(self.dataset)
             order = xp.arange(n)
         stop = n - n % self.batch_size if self.drop_last else n
         for start in range(0, stop, self.batch_size):

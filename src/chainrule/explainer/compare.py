@@ -89,9 +89,7 @@ class Comparison:
                          f"{self.exact_source}")
         if len(self.names) > 1:
             lines.append(f"  {len(self.names)} inputs: errors are the largest over the elements")
-        lines.append(f"  {'method':<24}{'gradient':>24}{'abs error':>12}{'rel error':>12}"
-                     f"{'time':>11}  cost")
-        lines += [_row_text(r, len(self.names)) for r in self.rows]
+        lines += _table([_row_cells(r, len(self.names)) for r in self.rows])
         lines += self._elements()
         lines += [f"  kink: {k}" for k in self.kinks]
         if self.problems:
@@ -121,9 +119,13 @@ def _gap(a: Any, b: Any) -> float:
     return d if d == d else float("inf")  # NaN: the largest
 
 
-def _row_text(r: MethodResult, n: int) -> str:
+_HEADER = ("method", "gradient", "abs error", "rel error", "time", "cost")
+_RIGHT = (False, True, True, True, True, False)  # numbers right-aligned, words left
+
+
+def _row_cells(r: MethodResult, n: int) -> tuple[str, ...]:
     if not r.available:
-        return f"  {r.method:<24}{'not available':>24}  {r.note}"
+        return (r.method, "not available", "", "", "", r.note)
     if not diagnostics.finite(r.value):
         value = "not finite: " + ", ".join(fmt(v) for v in r.value[:SHOWN])
     elif n <= SHOWN:
@@ -133,8 +135,29 @@ def _row_text(r: MethodResult, n: int) -> str:
     abs_e = "" if r.abs_error is None else f"{r.abs_error:.1e}"
     rel_e = "" if r.rel_error is None else f"{r.rel_error:.1e}"
     flag = "  <-- disagrees" if r.flagged else ""
-    return (f"  {r.method:<24}{value:>24}{abs_e:>12}{rel_e:>12}"
-            f"{r.seconds * 1e6:>9.1f}us  {r.cost}{flag}")
+    return (r.method, value, abs_e, rel_e, _duration(r.seconds), f"{r.cost}{flag}")
+
+
+def _duration(seconds: float) -> str:
+    """A wall time in the unit that keeps it short: 86.8us, 12.3ms, 4.6s."""
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f}us"
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.1f}ms"
+    return f"{seconds:.1f}s"
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    """Header and rows, each column as wide as its widest cell, two spaces between
+    columns: a long value widens its column instead of running into the next."""
+    cells = [_HEADER, *rows]
+    widths = [max(len(row[k]) for row in cells) for k in range(len(_HEADER))]
+    lines = []
+    for row in cells:
+        text = "  ".join(cell.rjust(w) if right else cell.ljust(w)
+                         for cell, w, right in zip(row, widths, _RIGHT))
+        lines.append(("  " + text).rstrip())
+    return lines
 
 
 def _timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[Any, float]:

@@ -2,7 +2,9 @@
 
 Leaves are ellipses (inputs, with their gradient once known), operations are
 boxes with the primitive's name, shape and value (and adjoint, when drawn
-from a function).
+from a function). An operation of several operands is drawn as
+``subtract(a, b)`` with its incoming edges labelled ``a`` and ``b``, so the
+order of a subtraction or division can be read off the drawing.
 
 >>> import chainrule as cr
 >>> dot = cr.to_dot(lambda x: x**2 - 3*x - 2, 3.0)
@@ -32,6 +34,11 @@ def _shape(value: Any) -> str:
     return "scalar" if shape == () else "x".join(str(n) for n in shape)
 
 
+def _operand(position: int) -> str:
+    """The name of an operation's operand in the drawing: a, b, c, ..."""
+    return chr(ord("a") + position) if position < 26 else f"arg{position}"
+
+
 def to_dot(target: Any, *args: Any, names: list[str] | None = None) -> str:
     """DOT text of a tensor's recorded graph, or of ``f`` evaluated at ``args``.
 
@@ -52,7 +59,8 @@ def to_dot(target: Any, *args: Any, names: list[str] | None = None) -> str:
     else:
         raise TypeError(f"to_dot: expected a tensor or a function, got {type(target).__name__}")
     lines = ["digraph chainrule {", "  rankdir=LR;",
-             '  node [fontname="Helvetica", fontsize=11];']
+             '  node [fontname="Helvetica", fontsize=11];',
+             '  edge [fontname="Helvetica", fontsize=10];']
     if out._node is None:
         lines.append(f'  n0 [label="{_escape(labels.get(id(out), "input"))}", shape=ellipse];')
         lines.append("}")
@@ -82,7 +90,11 @@ def to_dot(target: Any, *args: Any, names: list[str] | None = None) -> str:
 
     for node in order:
         name = ids[id(node)]
-        parts = [f"{name} = {node.prim.name}", f"= {fmt(node.out)}", _shape(node.out)]
+        # with two or more operands, the box names them and each edge says which it is,
+        # so x - y and y - x (or x / y and y / x) cannot be told apart only by layout
+        many = len(node.inputs) > 1
+        call = f"({', '.join(_operand(k) for k in range(len(node.inputs)))})" if many else ""
+        parts = [f"{name} = {node.prim.name}{call}", f"= {fmt(node.out)}", _shape(node.out)]
         if name in adjoints:
             parts.append(f"adjoint {fmt(adjoints[name])}")
         label = "\\n".join(_escape(p) for p in parts)
@@ -95,7 +107,8 @@ def to_dot(target: Any, *args: Any, names: list[str] | None = None) -> str:
             else:
                 source = f"const_{name}_{position}"
                 lines.append(f'  {source} [label="{_escape(fmt(value))}", shape=plaintext];')
-            lines.append(f"  {source} -> {name};")
+            edge = f' [label="{_operand(position)}"]' if many else ""
+            lines.append(f"  {source} -> {name}{edge};")
     lines.append("}")
     return "\n".join(lines)
 

@@ -10,6 +10,7 @@ from chainrule.nn import init
 from chainrule.nn._checks import layer_dtype
 from chainrule.nn.functional import embedding
 from chainrule.nn.module import Module, Parameter
+from chainrule.tensor import changing
 
 __all__ = ["Embedding"]
 
@@ -46,7 +47,8 @@ class Embedding(Module):
         """N(0, 1), with the padding row zero."""
         init.normal_(self.weight, generator=_random.generator(generator))
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0.0
+            with changing(self.weight) as data:
+                data[self.padding_idx] = 0.0
 
     def forward(self, indices: Any) -> Any:
         try:

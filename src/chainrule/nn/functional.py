@@ -20,6 +20,7 @@ from chainrule import ops
 from chainrule import random as _random
 from chainrule.backend import dtype_of, shape_of, xp
 from chainrule.core.config import no_grad
+from chainrule.core.escape import constant
 from chainrule.nn.functional_losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -37,7 +38,7 @@ from chainrule.ops.activations import log_softmax as _log_softmax
 from chainrule.ops.activations import softmax as _softmax
 from chainrule.ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from chainrule.ops.pooling import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, changing
 
 __all__ = [
     "relu", "leaky_relu", "gelu", "elu", "tanh", "sigmoid", "softplus", "softmax",
@@ -196,16 +197,16 @@ def batch_norm(x: Any, running_mean: Tensor | None, running_var: Tensor | None,
 
 
 def _plain(v: Any) -> Any:
-    while isinstance(v, Tensor):
-        v = v.data
-    return xp.asarray(v)
+    """The values of ``v`` outside every graph and transform, deliberately."""
+    return constant(v)
 
 
 def _move(running: Tensor, value: Any, momentum: float) -> None:
-    """running <- (1 - momentum) running + momentum value, in place."""
-    data = running.data
-    data *= 1.0 - momentum
-    data += momentum * value.astype(data.dtype)
+    """running <- (1 - momentum) running + momentum value, in place (marked as a
+    change: a graph that saved the old statistics refuses to sweep back)."""
+    with changing(running) as data:
+        data *= 1.0 - momentum
+        data += momentum * value.astype(data.dtype)
 
 
 def layer_norm(x: Any, normalized_shape: Any, weight: Any = None, bias: Any = None,

@@ -19,8 +19,8 @@ from typing import Any
 
 from chainrule import ops
 from chainrule.backend import dtype_of, shape_of, xp
+from chainrule.core.escape import carries_derivative, constant
 from chainrule.ops.activations import log_softmax
-from chainrule.tensor import Tensor
 
 __all__ = [
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
@@ -40,9 +40,8 @@ def _reduce(loss: Any, reduction: str, name: str) -> Any:
 
 
 def _plain(v: Any) -> Any:
-    while isinstance(v, Tensor):
-        v = v.data
-    return xp.asarray(v)
+    """The values of ``v`` outside every graph and transform, deliberately."""
+    return constant(v)
 
 
 def _same_shape(name: str, x: Any, target: Any) -> None:
@@ -129,6 +128,11 @@ def _class_indices(name: str, target: Any, n_classes: int, ignore_index: int) ->
 def _class_weight(name: str, weight: Any, n_classes: int, dtype: Any) -> Any:
     if weight is None:
         return None
+    if carries_derivative(weight):  # would silently get no derivative
+        raise TypeError(f"{name}: the class weights carry a derivative, but the loss uses "
+                        f"them as constants (PyTorch has no derivative for them either); "
+                        f"pass cr.stop_gradient(weight) or weight.detach() to use their "
+                        f"values")
     w = _plain(weight).astype(dtype)
     if w.shape != (n_classes,):
         raise ValueError(f"{name}: weight must have one entry per class, shape "

@@ -23,7 +23,7 @@ import math
 from typing import Any
 
 from chainrule import random as _random
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, changing
 
 __all__ = [
     "calculate_gain",
@@ -80,7 +80,8 @@ def _fans(tensor: Tensor, name: str) -> tuple[int, int]:
 def _fill(tensor: Tensor, values: Any, name: str) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{name}: expected a chainrule Tensor, got {type(tensor).__name__}")
-    tensor.data[...] = values  # in place: cast to the tensor's dtype
+    with changing(tensor) as data:  # in place (cast to its dtype), marked as changed
+        data[...] = values
     return tensor
 
 

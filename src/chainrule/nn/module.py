@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from chainrule.backend import xp
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, changing
 
 __all__ = ["Module", "Parameter", "IncompatibleKeys"]
 
@@ -344,10 +344,8 @@ class Module:
         if problems:
             raise ValueError(f"{where}: nothing was loaded: " + "; ".join(problems))
         for target, value in updates:
-            if target.data.flags.writeable:
-                xp.copyto(target.data, value, casting="unsafe")
-            else:
-                target.data = value.astype(target.data.dtype)
+            with changing(target) as data:  # in place, marked as a change
+                xp.copyto(data, value, casting="unsafe")
         return IncompatibleKeys(missing, unexpected)
 
     # ----- printing -----

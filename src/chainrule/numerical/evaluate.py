@@ -155,7 +155,8 @@ class Evaluator:
         finite and real there (else EvaluationError at x). A genuinely steep f
         passes at the cost of that one call.
         """
-        reach = np.abs(slope) * scale
+        with np.errstate(over="ignore"):
+            reach = np.abs(slope) * scale
         if not np.any(reach > STEEP * np.maximum(1.0, np.abs(out.real))):
             return
         at_x = self(x, "x", describe)
@@ -172,6 +173,8 @@ STEEP = 1e8
 
 
 def _numeric(out: object, describe: Describe) -> np.ndarray:
+    if getattr(out, "requires_grad", False) and getattr(out, "_level", None) == 0:
+        out = out.detach()  # a chainrule tensor on a graph: the oracle wants its values only
     arr = np.asarray(out)
     if arr.dtype.kind in "bui":
         return arr.astype(float)

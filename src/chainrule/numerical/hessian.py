@@ -16,11 +16,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .evaluate import Evaluator, fmt
-from .multivariate import axis_terms, representable_steps, require_scalar
+from .multivariate import axis_terms, not_settled, representable_steps, require_scalar
 from .points import Points, domain_checked
 from .result import Derivative
-from .richardson import extrapolate
 from .scalar import stencil_error_estimate
+from .sequence import settle
 from .steps import EPS, auto_step
 from .validate import as_real_points, check_method, check_step, resolve_order
 from .weights import fd_stencil
@@ -35,6 +35,7 @@ def hessian(
     method: str = "central",
     step: ArrayLike | None = None,
     order: int | None = None,
+    measure_error: bool = True,
 ) -> Derivative:
     """The Hessian ``H[i + j] = d2 f / dx[i] dx[j]`` of a scalar function; shape ``x.shape * 2``.
 
@@ -49,7 +50,7 @@ def hessian(
     >>> f = lambda x: x[0] ** 2 * x[1]
     >>> h = hessian(f, [1.0, 3.0])
     >>> np.round(h.value, 6).tolist(), h.evaluations
-    ([[6.0, 2.0], [2.0, 0.0]], 9)
+    ([[6.0, 2.0], [2.0, 0.0]], 17)
     """
     method = check_method(method)
     order = resolve_order(method, order)
@@ -59,12 +60,15 @@ def hessian(
     user = None if user is None else user.ravel()
     ev = Evaluator(f)
     check = require_scalar("hessian", "differentiate each output separately")
-    value, error, h = domain_checked(
-        ev, xs, lambda: _estimate(ev, flat, user, xs.shape, method, order, check)
+    value, error, h, converged = domain_checked(
+        ev, xs, lambda: _estimate(ev, flat, user, xs.shape, method, order, check,
+                                  bool(measure_error))
     )
     shape = xs.shape + xs.shape
+    converged = converged.reshape(shape)
     return Derivative(value.reshape(shape), error.reshape(shape), ev.calls, h.reshape(xs.shape),
-                      method, order, kind="hessian")
+                      method, order, kind="hessian", converged=converged,
+                      message=not_settled(converged, bool(measure_error), method))
 
 
 def _estimate(
@@ -75,25 +79,40 @@ def _estimate(
     method: str,
     order: int,
     check: Callable[[np.ndarray, str], None],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(Hessian as (n, n), error estimates, steps) of one method."""
+    measure: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(Hessian as (n, n), error estimates, steps, converged) of one method."""
+    size = flat.size
     if method == "complex":
         h = auto_step(flat, 1, order, "central") if user is None else user
         h = representable_steps(flat, h)
-        return (*_complex_hessian(ev, flat, h, shape, order, check), h)
-    if method == "richardson":
-        h0 = auto_step(flat, 2, order, "richardson") if user is None else user
+        value, error = _complex_hessian(ev, flat, h, shape, order, check)
+        return value, error, h, np.ones(value.shape, dtype=bool)
+    if size == 0:
+        return np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0), np.ones((0, 0), dtype=bool)
+    extrapolate = method == "richardson"
+    h0 = auto_step(flat, 2, order, method) if user is None else user
+    fixed = user is not None and not extrapolate
+    stencil = "central" if extrapolate else method
+    base: dict = {}
+    steps: list[np.ndarray] = []
 
-        def estimate(factor: float) -> tuple[np.ndarray, np.ndarray]:
-            points = Points(ev, flat, representable_steps(flat, factor * h0), shape, check)
-            return _stencil_hessian(points, "central", order)
+    def estimate(factors: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        h = representable_steps(flat, factors[0] * h0, user=fixed and not steps)
+        points = Points(ev, flat, h, shape, check)
+        points.cache.update(base)
+        value, rounding = _stencil_hessian(points, stencil, order)
+        base[()] = points.cache.get((), None)
+        if base[()] is None:
+            del base[()]
+        steps.append(h)
+        return value.reshape(1, -1), rounding.reshape(1, -1)
 
-        out = extrapolate(estimate, power=order)
-        return out.value, out.error, out.first_factor * h0
-    h = auto_step(flat, 2, order, method) if user is None else user
-    points = Points(ev, flat, representable_steps(flat, h), shape, check)
-    value, rounding = _stencil_hessian(points, method, order)
-    return value, stencil_error_estimate(rounding, 2, order), points.h
+    out = settle(estimate, 1, power=order, n=2, extrapolate=extrapolate, fixed=fixed,
+                 max_rows=24 if measure else 1)
+    h = out.factor[0] * h0
+    return (out.value.reshape(size, size), out.error.reshape(size, size), h,
+            out.converged.reshape(size, size))
 
 
 def _stencil_hessian(points: Points, method: str, order: int) -> tuple[np.ndarray, np.ndarray]:

@@ -27,6 +27,13 @@ class Derivative(NDArrayOperatorsMixin):
     or directional_derivative). ``float(d)``, ``np.asarray(d)`` and arithmetic
     (``d + 1``, ``d * 2``, ``np.sin(d)``) all act on ``value``.
 
+    ``converged`` (a bool, or a bool array of ``value``'s shape) says whether
+    the error estimate is backed by estimates at several steps that behaved as
+    theory predicts; where it is False (a pole, jump or kink inside the
+    stencil, or f varying faster than the steps resolve) the value is suspect,
+    the estimate is the spread of everything seen, and ``message`` says why.
+    ``success`` is True when every element converged (scipy's name).
+
     >>> d = Derivative(value=2.0, error_estimate=1e-10, evaluations=2, step=1e-5,
     ...                method="central", order=2)
     >>> float(d), float(d + 1), d.evaluations
@@ -36,7 +43,8 @@ class Derivative(NDArrayOperatorsMixin):
                method='central', order=2)
     """
 
-    __slots__ = ("error_estimate", "evaluations", "kind", "method", "order", "step", "value")
+    __slots__ = ("converged", "error_estimate", "evaluations", "kind", "message", "method",
+                 "order", "step", "value")
 
     def __init__(
         self,
@@ -47,6 +55,8 @@ class Derivative(NDArrayOperatorsMixin):
         method: str,
         order: int,
         kind: str = "derivative",
+        converged: object = True,
+        message: str = "",
     ) -> None:
         self.value = _plain(value)
         self.error_estimate = _plain(error_estimate)
@@ -55,6 +65,14 @@ class Derivative(NDArrayOperatorsMixin):
         self.method = method
         self.order = order
         self.kind = kind
+        self.converged = _plain(np.asarray(converged, dtype=bool)) if np.ndim(converged) else \
+            bool(converged)
+        self.message = message
+
+    @property
+    def success(self) -> bool:
+        """True when every element converged (see ``converged`` and ``message``)."""
+        return bool(np.all(self.converged))
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -93,7 +111,8 @@ class Derivative(NDArrayOperatorsMixin):
         return (
             f"Derivative({kind}value={_short(self.value)}, "
             f"error_estimate={_short(self.error_estimate)}, evaluations={self.evaluations}, "
-            f"step={_short(self.step)}, method={self.method!r}, order={self.order})"
+            f"step={_short(self.step)}, method={self.method!r}, order={self.order}"
+            f"{'' if self.success else ', converged=False'})"
         )
 
 

@@ -8,8 +8,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .evaluate import EvaluationError, Evaluator, fmt
+from .pointwise import Outcome, check_elementwise, describer, run_sequence
 from .result import Derivative
-from .richardson import extrapolate
 from .steps import EPS, auto_step
 from .validate import (
     as_real_points,
@@ -20,7 +20,7 @@ from .validate import (
 )
 from .weights import fd_stencil
 
-__all__ = ["derivative", "offset_label", "stencil_error_estimate"]
+__all__ = ["derivative", "stencil_error_estimate"]
 
 
 def derivative(
@@ -31,6 +31,7 @@ def derivative(
     step: ArrayLike | None = None,
     order: int | None = None,
     n: int = 1,
+    measure_error: bool = True,
 ) -> Derivative:
     """The n-th derivative of f at x by finite differences, complex step or Richardson.
 
@@ -51,20 +52,34 @@ def derivative(
     - ``step``: the step h (scalar or one per point); default ``auto_step``.
       For Richardson, the first and largest step of its shrinking sequence.
     - ``n``: derivative order, any n >= 1 (the complex step: n = 1 only).
+    - ``measure_error``: False runs one plain stencil at one step (the
+      textbook cost: 2 calls for a central first derivative) with a round-off
+      model as error estimate, not a bound (``converged`` is then False).
 
-    f failing (raising, or returning NaN or infinity) at a stencil point raises
-    ``EvaluationError`` naming the point; if f fails at x itself, the error
-    says so. Central stencils of odd n never evaluate f at x, so a pole
-    exactly at x with finite values at ``x +- h`` goes unnoticed.
+    The error estimate is measured, not modelled: the stencil runs at a few
+    shrinking steps (h, h/2, ...) until successive estimates differ as the
+    stencil's order predicts (or by round-off only), and the estimate is that
+    difference scaled to the truncation error, plus round-off. If the
+    estimates never settle (a pole or jump inside the stencil, f varying
+    faster than any step resolves), ``converged`` is False, ``message`` says
+    why and the error estimate is the spread of all the estimates. With the
+    default step, once trusted, the step moves to where measured truncation
+    balances round-off (so ``sin`` at 1e6 uses a step of 6e-6, not 6); a
+    ``step`` you give is kept, and the other steps only measure its error.
+    A kink or jump of f exactly at x (first derivatives) is reported the
+    same way, and for array x an f that is not elementwise is refused. Cost:
+    a central first derivative usually takes 5 calls of f (f(x), and two
+    steps), more where f is badly scaled; the complex step takes 2 (the
+    second checks that f is analytic: a non-holomorphic f is refused).
 
-    The error estimate of a plain stencil is a model, not a measurement: the
-    round-off bound ``eps * sum|w_k f(x + z_k h)| / h**n`` plus the truncation
-    error that balances it at the automatic step. Richardson's comes from its
-    tableau, the complex step's from rounding alone.
+    f failing (raising, or returning NaN or infinity) at a stencil point of
+    the default step makes the step shrink until the stencil fits in f's
+    domain (x near its edge); at a step you gave, or at x itself, it raises
+    ``EvaluationError`` naming the point.
 
     >>> d = derivative(np.exp, 0.0)
-    >>> round(float(d), 9), d.evaluations
-    (1.0, 2)
+    >>> round(float(d), 9), d.evaluations, d.converged
+    (1.0, 5, True)
     >>> float(derivative(np.sin, 0.0, method="complex"))
     1.0
     >>> float(np.round(derivative(np.sin, [0.0, np.pi], method="richardson"), 12)[1])
@@ -84,27 +99,41 @@ def derivative(
         )
     ev = Evaluator(f)
     try:
-        h, value, error = _dispatch(ev, points, h, method, n, order)
+        out = _dispatch(ev, points, h, method, n, order, bool(measure_error))
     except EvaluationError as failure:
-        ev.check_domain(points, _describer(points, np.ones_like(points), "x"), failure)
+        ev.check_domain(points, describer(points, np.ones_like(points), "x"), failure)
         raise
-    return Derivative(value, error, ev.calls, h, method, order)
+    converged = out.converged if points.ndim else bool(out.converged)
+    return Derivative(out.value, out.error, ev.calls, out.step, method, order,
+                      converged=converged, message=out.message)
 
 
-def _dispatch(
-    ev: Evaluator, points: np.ndarray, h: np.ndarray | None, method: str, n: int, order: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(step, value, error estimate) of one method."""
+def _dispatch(ev: Evaluator, points: np.ndarray, h: np.ndarray | None, method: str, n: int,
+              order: int, measure: bool = True) -> Outcome:
+    """Value, error bar, step and convergence of one method."""
     if method == "complex":
-        h = auto_step(points, method="complex") if h is None else h
-        return (h, *_complex_step(ev, points, h))
-    if method == "richardson":
-        return _richardson(ev, points, h, n, order)
-    h = auto_step(points, n, order, method) if h is None else h
-    offsets, weights = fd_stencil(method, n, order)
-    h = _representable(points, h)
-    value, rounding = _stencil(ev, points, h, offsets, weights, n)
-    return h, value, stencil_error_estimate(rounding, n, order)
+        tiny = auto_step(points, method="complex")
+        if h is None:
+            value, error = _complex_step(ev, points, tiny)
+            return Outcome(value, error, tiny, np.ones(points.shape, dtype=bool), "")
+        # a step you chose: the checks run at the tiny step, and the h**2 truncation
+        # at yours is measured against half of it
+        _, error = _complex_step(ev, points, tiny)
+        value, _ = _complex_step(ev, points, h, check=False)
+        half, _ = _complex_step(ev, points, h / 2, check=False)
+        error = error + 2.0 * np.abs(value - half) * 4.0 / 3.0
+        return Outcome(value, error, h, np.ones(points.shape, dtype=bool), "")
+    stencil = "central" if method == "richardson" else method
+    if h is None:
+        h = auto_step(points, n, order, method)
+        fixed = False
+    else:
+        fixed = True
+    offsets, weights = fd_stencil(stencil, n, order)
+    return run_sequence(ev, points, h, offsets, weights, n, order,
+                        extrapolate=method == "richardson", fixed=fixed,
+                        kinks=measure and stencil == "central" and n == 1,
+                        max_rows=None if measure else 1)
 
 
 def stencil_error_estimate(rounding: np.ndarray, n: int, order: int) -> np.ndarray:
@@ -116,118 +145,98 @@ def stencil_error_estimate(rounding: np.ndarray, n: int, order: int) -> np.ndarr
     return rounding * (1.0 + n / order)
 
 
-def offset_label(z: float, var: str = "h") -> str:
-    """Name of the point x + z*h: ``x``, ``x + h``, ``x - 2*h``, ``x + 0.5*h``."""
-    if z == 0:
-        return "x"
-    sign = "+" if z > 0 else "-"
-    size = abs(z)
-    coeff = "" if size == 1 else f"{size:g}*"
-    return f"x {sign} {coeff}{var}"
-
-
-def _representable(points: np.ndarray, h: np.ndarray) -> np.ndarray:
-    # (x + h) - x is the step the floating-point stencil really takes; dividing by
-    # it instead of h removes the error of rounding x + h (a classic trick).
-    h_eff = (points + h) - points
-    if np.any(h_eff == 0):
-        i = np.argwhere(h_eff == 0)[0]
-        raise ValueError(
-            f"step {fmt(np.asarray(h)[tuple(i)])} is too small to change x = "
-            f"{fmt(points[tuple(i)])} in floating point; use a larger step"
-        )
-    return h_eff
-
-
-def _describer(points: np.ndarray, h: np.ndarray, label: str) -> Callable:
-    def describe(index: tuple[int, ...] | None) -> str:
-        if points.ndim == 0:
-            where, x_i, h_i = "", points[()], h[()]
-        elif index is not None and len(index) == points.ndim:
-            where, x_i, h_i = f"[{', '.join(map(str, index))}]", points[index], h[index]
-        elif label == "x":
-            return f"x itself (x of shape {points.shape})"
-        else:
-            return f"the stencil point {label} (x of shape {points.shape})"
-        if label == "x":
-            return f"x{where} = {fmt(x_i)} itself"
-        pt = label.replace("x", f"x{where}", 1)
-        value = _eval_label(label, x_i, h_i)
-        return (f"the stencil point {pt} = {fmt(value)} (x{where} = {fmt(x_i)}, "
-                f"h = {fmt(h_i)})")
-
-    return describe
-
-
-def _eval_label(label: str, x: float, h: float) -> object:
-    """The number a label like ``x - 2*h`` or ``x + i*h`` stands for (for messages only)."""
-    if label == "x":
-        return x
-    _, sign, rest = label.split(" ", 2)
-    sgn = 1.0 if sign == "+" else -1.0
-    if rest.startswith("i*"):
-        return complex(x, sgn * h)
-    coeff = float(rest.split("*")[0]) if "*" in rest else 1.0
-    return x + sgn * coeff * h
-
-
-def _check_elementwise(out: np.ndarray, points: np.ndarray) -> None:
-    try:
-        ok = np.broadcast_shapes(out.shape, points.shape) == points.shape
-    except ValueError:
-        ok = False
-    if not ok:
-        raise ValueError(
-            f"derivative needs a scalar function applied elementwise: for x of shape "
-            f"{points.shape} f returned shape {out.shape}. For a function of a vector use "
-            "gradient (scalar f) or jacobian (vector-valued f)"
-        )
-
-
-def _stencil(
-    ev: Evaluator,
-    points: np.ndarray,
-    h: np.ndarray,
-    offsets: np.ndarray,
-    weights: np.ndarray,
-    n: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """sum_k w_k f(x + z_k h) / h**n, with its round-off bound."""
-    total = np.zeros(points.shape)
-    magnitude = np.zeros(points.shape)
-    for z, w in zip(offsets, weights, strict=True):
-        label = offset_label(z)
-        out = ev(points + z * h, label, _describer(points, h, label))
-        _check_elementwise(out, points)
-        total = total + w * out
-        magnitude = magnitude + np.abs(w * out)
-    scale = h**n
-    return total / scale, EPS * magnitude / scale
-
-
 def _complex_step(
-    ev: Evaluator, points: np.ndarray, h: np.ndarray
+    ev: Evaluator, points: np.ndarray, h: np.ndarray, check: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Im f(x + ih) / h: no subtraction, so no cancellation, whatever the step."""
     label = "x + i*h"
-    out = ev.complex_call(points + 1j * h, label, _describer(points, h, label))
-    _check_elementwise(out, points)
+    out = ev.complex_call(points + 1j * h, label, describer(points, h, label))
+    check_elementwise(out, points)
     value = np.broadcast_to(out.imag / h, points.shape)
+    if not check:
+        return value, 2 * EPS * np.abs(value)
     ev.guard_complex_step(out, value, np.maximum(1.0, np.abs(points)), points,
-                          _describer(points, np.ones_like(points), "x"))
-    # Rounding of the imaginary part only; the O(h**2) truncation is ~1e-40 at the default step.
-    error = 2 * EPS * np.abs(value)
+                          describer(points, np.ones_like(points), "x"))
+
+    def shifted(d: np.ndarray) -> np.ndarray:
+        at = ev.complex_call(points + d + 1j * h, "x + d + i*h", describer(points, d, "x + d"))
+        check_elementwise(at, points)
+        return np.broadcast_to(at, points.shape)
+
+    curvature = refuse_non_analytic(shifted, points, h, np.broadcast_to(out, points.shape), value)
+    # Rounding of the imaginary part, and of x inside f (f' moves by eps |x f''|); the
+    # O(h**2) truncation is ~1e-40 at the default step.
+    error = 2 * EPS * np.abs(value) + 4 * EPS * np.maximum(1.0, np.abs(points)) * curvature
     return value, error
 
 
-def _richardson(
-    ev: Evaluator, points: np.ndarray, h: np.ndarray | None, n: int, order: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    h0 = auto_step(points, n, order, "richardson") if h is None else h
-    offsets, weights = fd_stencil("central", n, order)
+def refuse_non_analytic(call: Callable[[np.ndarray], np.ndarray], points: np.ndarray,
+                        h: np.ndarray, out: np.ndarray, slope: np.ndarray,
+                        where: str | None = None) -> np.ndarray:
+    """Refuse f whose complex step is not its derivative: f not holomorphic (conj, abs, real).
 
-    def estimate(factor: float) -> tuple[np.ndarray, np.ndarray]:
-        return _stencil(ev, points, _representable(points, factor * h0), offsets, weights, n)
+    For holomorphic f (real on the real line), Cauchy-Riemann ties the real
+    part's slope along x to the imaginary part's along y, which the complex
+    step reads. So one more call, at ``x + d + ih``, gives the secant of
+    ``Re f`` over ``[x, x + d]``, which must match the mean of the two complex
+    steps there (the trapezoid rule, exact to ``d**2`` times f's third
+    derivative). ``x * conj(x)`` returns ``x**2 + h**2``: its complex step
+    says 0, the secant 2x. A mismatch is retried at steps 64 times smaller
+    (f may vary fast, x may be large) while the check still resolves, before
+    f is refused. Both sides of x are checked (a kink
+    at x, as in ``maximum(x, 0)``, passes on one side only). Returns ``|f''|``
+    as the complex steps measure it.
+    """
+    d = np.broadcast_to(auto_step(points), points.shape)
+    d = np.where(points != 0, np.minimum(d, np.abs(points) / 8), d)  # stay on x's side of 0
+    passed = np.zeros(points.shape, dtype=bool)
+    secant = slope
+    curvature = np.zeros(points.shape)
+    for _ in range(ANALYTIC_TRIES):
+        sides = []
+        for side in (d, -d):
+            side = (points + side) - points
+            if np.any(side == 0):
+                return curvature
+            far = call(side)
+            sides.append((side, (far.real - out.real) / side, far.imag / h))
+        # the trapezoid rule errs by d**2 |f3| / 12 (f3 the third derivative): the three
+        # complex steps give d**2 |f3|
+        third = np.abs(sides[0][2] - 2 * slope + sides[1][2])
+        close = np.ones(points.shape, dtype=bool)
+        worst = np.full(points.shape, -np.inf)
+        for side, side_secant, far_slope in sides:
+            mean = 0.5 * (slope + far_slope)
+            # (at most half the mean slope: a spike like sign(x + ih) = i is no third
+            # derivative)
+            noise = 128 * EPS * np.abs(out.real) / np.abs(side) + np.minimum(
+                third / 4, np.abs(mean) / 2)
+            excess = np.abs(side_secant - mean) - 1e-4 * np.maximum(
+                np.abs(side_secant), np.abs(mean)) - noise
+            close &= excess <= 0
+            secant = np.where(excess > worst, side_secant, secant)
+            worst = np.maximum(worst, excess)
+            curvature = np.maximum(curvature, np.abs(far_slope - slope) / np.abs(side))
+        passed |= close
+        if passed.all():
+            return curvature
+        # f varying fast passes at a smaller d; but once round-off in Re f swamps the
+        # check, a smaller d proves nothing: refuse then
+        scale = np.maximum(np.abs(slope), np.abs(secant))
+        if np.any(~passed & (128 * EPS * np.abs(out.real) / (d / 64) > 1e-3 * scale)):
+            break
+        d = d / 64
+    i = tuple(int(k) for k in np.argwhere(~passed)[0])
+    secant = np.broadcast_to(secant, points.shape)
+    if where is None:
+        where = (f"x{list(i)} = " if points.ndim else "x = ") + fmt(points[i])
+    raise TypeError(
+        f"method='complex' needs f analytic (holomorphic) near x, but at {where}"
+        f" the complex step gives {fmt(slope[i])} while Re f changes at the "
+        f"rate {fmt(secant[i])} along x: f uses a non-analytic operation (conj, abs, real, "
+        "imag, angle or a comparison on a complex value). Use method='central' or 'richardson'"
+    )
 
-    out = extrapolate(estimate, power=order)
-    return out.first_factor * h0, out.value, out.error
+
+# Steps, each 64 times smaller, at which the complex step is compared with Re f's slope.
+ANALYTIC_TRIES = 8

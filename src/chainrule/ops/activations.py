@@ -23,8 +23,11 @@ __all__ = [
 
 
 def _shifted(x, axis):
-    """x minus its maximum along ``axis`` (rows that are all -inf are left as they are)."""
+    """x minus its maximum along ``axis`` (rows that are all -inf are left as they are;
+    an empty axis has no maximum, and its softmax is empty as in PyTorch)."""
     x = xp.asarray(x)
+    if x.size == 0:
+        return x
     peak = xp.max(x, axis=axis, keepdims=True)
     return x - xp.where(xp.isfinite(peak), peak, 0.0)
 

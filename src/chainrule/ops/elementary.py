@@ -9,6 +9,13 @@ an int, with the same result.
 
 Comments on a rule's line note where the derivative is infinite or undefined;
 sqrt and cbrt report their poles at 0 to ``cr.kinks()``.
+
+Partials that are infinite at the edge of the domain are written as a product of
+reciprocals of the value that vanishes there (``0.5 * reciprocal(sqrt(x))``, not
+``0.5 / sqrt(x)``): differentiated again, such a partial is a product of infinite
+factors and constants, so higher derivatives at the edge are PyTorch's one-sided
+limits (inf or -inf), where the quotient's rule would multiply the vanishing value
+by an infinite one (0 * inf = NaN).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 import math
 
 from chainrule.backend import xp
-from chainrule.core.primitive import Primitive, defpartials
+from chainrule.core.primitive import Primitive, defpartials, registry
 from chainrule.subgradients.recording import watched
 
 __all__ = [
@@ -60,26 +67,45 @@ def _unary(name, impl, partial, array_partial=None):
 
 exp = _unary("exp", xp.exp, lambda out, x: out)
 expm1 = _unary("expm1", xp.expm1, lambda out, x: out + 1)
-log = _unary("log", xp.log, lambda out, x: 1 / x)  # pole at x == 0
-log1p = _unary("log1p", xp.log1p, lambda out, x: 1 / (x + 1))  # pole at x == -1
-log2 = _unary("log2", xp.log2, lambda out, x: 1 / (x * _LN2))  # pole at x == 0
-log10 = _unary("log10", xp.log10, lambda out, x: 1 / (x * _LN10))  # pole at x == 0
+
+def _recip(x):
+    # arithmetic imports this module (for log): its reciprocal is looked up when a rule runs
+    return registry["reciprocal"](x)
 
 
-sqrt = _unary("sqrt", watched("sqrt", xp.sqrt), lambda out, x: 0.5 / out)  # +inf at x == 0
+def _square(x):
+    return registry["square"](x)
+
+
+log = _unary("log", xp.log, lambda out, x: _recip(x),  # pole at x == 0
+             lambda out, x: 1 / x)
+log1p = _unary("log1p", xp.log1p, lambda out, x: _recip(x + 1),  # pole at x == -1
+               lambda out, x: 1 / (x + 1))
+log2 = _unary("log2", xp.log2, lambda out, x: _recip(x * _LN2),  # pole at x == 0
+              lambda out, x: 1 / (x * _LN2))
+log10 = _unary("log10", xp.log10, lambda out, x: _recip(x * _LN10),  # pole at x == 0
+               lambda out, x: 1 / (x * _LN10))
+
+
+sqrt = _unary("sqrt", watched("sqrt", xp.sqrt), lambda out, x: 0.5 * _recip(out),
+              lambda out, x: 0.5 / out)  # +inf at x == 0
 cbrt = _unary("cbrt", watched("cbrt", xp.cbrt),
-              lambda out, x: 1 / (3 * out * out))  # +inf at x == 0
+              lambda out, x: _square(_recip(out)) / 3,  # +inf at x == 0
+              lambda out, x: xp.square(1 / out) / 3)
 sin = _unary("sin", xp.sin, lambda out, x: cos(x), lambda out, x: xp.cos(x))
 cos = _unary("cos", xp.cos, lambda out, x: -sin(x), lambda out, x: -xp.sin(x))
 tan = _unary("tan", xp.tan, lambda out, x: 1.0 + out * out)
-arcsin = _unary("arcsin", xp.arcsin, lambda out, x: 1 / sqrt(1 - x * x))  # inf at |x| == 1
-arccos = _unary("arccos", xp.arccos, lambda out, x: -1 / sqrt(1 - x * x))  # inf at |x| == 1
+arcsin = _unary("arcsin", xp.arcsin, lambda out, x: _recip(sqrt(1 - x * x)),  # inf at |x| == 1
+                lambda out, x: 1 / xp.sqrt(1 - x * x))
+arccos = _unary("arccos", xp.arccos, lambda out, x: -_recip(sqrt(1 - x * x)),  # inf at |x| == 1
+                lambda out, x: -1 / xp.sqrt(1 - x * x))
 arctan = _unary("arctan", xp.arctan, lambda out, x: 1 / (1 + x * x))
 sinh = _unary("sinh", xp.sinh, lambda out, x: cosh(x), lambda out, x: xp.cosh(x))
 cosh = _unary("cosh", xp.cosh, lambda out, x: sinh(x), lambda out, x: xp.sinh(x))
 tanh = _unary("tanh", xp.tanh, lambda out, x: 1.0 - out * out)
 arcsinh = _unary("arcsinh", xp.arcsinh, lambda out, x: 1 / sqrt(x * x + 1))
-arctanh = _unary("arctanh", xp.arctanh, lambda out, x: 1 / (1 - x * x))  # inf at |x| == 1
+arctanh = _unary("arctanh", xp.arctanh, lambda out, x: _recip(1 - x * x),  # inf at |x| == 1
+                 lambda out, x: 1 / (1 - x * x))
 
 arctan2 = Primitive("arctan2", xp.arctan2)  # arctan2(y, x); undefined at (0, 0)
 defpartials(arctan2,

@@ -4,6 +4,7 @@ of the last sweep back through time, and stacking per-step values."""
 from __future__ import annotations
 
 import weakref
+from threading import get_ident
 
 from chainrule.backend import shape_of, xp
 from chainrule.core.config import sweep_caches
@@ -43,31 +44,40 @@ class LastSweep:
     them one after another with the same cotangent and output, so the last sweep is
     kept, keyed by weak references to those two: once the engine drops the cotangent,
     the sweep's arrays go too. With ``create_graph`` the kept result's graph holds the
-    cotangent itself, so the backward sweep also clears the cache when it ends."""
+    cotangent itself, so the backward sweep also clears the cache when it ends.
 
-    __slots__ = ("keys", "result")
+    Each thread has its own entry (by thread id), stored as one tuple so it is replaced
+    in one step: a thread never sees another's sweep, and the end of one thread's
+    backward clears its own entry only. A lost entry only costs a recomputation."""
+
+    __slots__ = ("entries",)
 
     def __init__(self) -> None:
-        self.keys: tuple = ()
-        self.result = None
+        self.entries: dict[int, tuple] = {}  # thread id -> (ref to g, ref to out, result)
         sweep_caches.append(self)
 
     def clear(self) -> None:
-        self.keys, self.result = (), None
+        self.entries.pop(get_ident(), None)
 
     def get(self, g, out):
-        if self.keys and self.keys[0]() is g and self.keys[1]() is out:
-            return self.result
+        entry = self.entries.get(get_ident())
+        if entry is not None and entry[0]() is g and entry[1]() is out:
+            return entry[2]
         return None
 
     def put(self, g, out, result) -> None:
         try:
-            keys = (weakref.ref(g), weakref.ref(out))
+            g_ref = weakref.ref(g)
+            entry = (g_ref, weakref.ref(out), result)
         except TypeError:  # a traced value without weak references: recompute instead
             return
-        self.keys, self.result = keys, result
-        weakref.finalize(g, self._forget, keys)
+        thread = get_ident()
+        self.entries[thread] = entry
+        # the finalizer holds the weak reference only: with create_graph the result's
+        # graph holds g, so holding the result would keep g alive
+        weakref.finalize(g, self._forget, thread, g_ref)
 
-    def _forget(self, keys) -> None:
-        if self.keys is keys:
-            self.keys, self.result = (), None
+    def _forget(self, thread, g_ref) -> None:  # may run in any thread (the collector's)
+        entry = self.entries.get(thread)
+        if entry is not None and entry[0] is g_ref:
+            self.entries.pop(thread, None)

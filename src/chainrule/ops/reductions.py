@@ -119,6 +119,10 @@ min_p = _extremum("min", xp.min)
 
 def _logsumexp_impl(x, axis=None, keepdims=False):
     x = xp.asarray(x)
+    if x.size == 0:  # the log of an empty sum: -inf over an empty axis, as in PyTorch
+        with xp.errstate(divide="ignore"):
+            out = xp.log(xp.sum(xp.exp(x), axis=axis, keepdims=keepdims))
+        return out
     peak = xp.max(x, axis=axis, keepdims=True)
     peak = xp.where(xp.isfinite(peak), peak, 0)  # all -inf rows stay -inf, not nan
     out = xp.log(xp.sum(xp.exp(x - peak), axis=axis, keepdims=True)) + peak

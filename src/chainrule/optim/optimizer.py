@@ -1,9 +1,9 @@
 """The optimizer base class: parameter groups, per-parameter state, step, state_dict.
 
 Subclasses (``optimizers.py``) supply only the update rule of one parameter.
-Updates work on the parameters' arrays directly, outside the graph, and
-only read the gradients: the backward sweep may hand two leaves the same
-cotangent array.
+Updates work on the parameters' arrays in place, outside the graph, through
+``tensor.changing``, which marks each parameter changed: a backward through a
+graph recorded before the step refuses to use the new values.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from chainrule.backend import xp
 from chainrule.core.config import enable_grad
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, changing
 
 __all__ = ["Optimizer"]
 
@@ -121,12 +121,13 @@ class Optimizer:
                 g = self._grad_of(p)
                 if group.get("maximize", False):
                     g = -g
-                if not p.data.flags.writeable:  # e.g. a read-only view: update a copy
-                    p.data = p.data.copy()
-                state = self.state.get(p)
-                if state is None:
-                    state = self.state[p] = self._init_state(p.data, group)
-                self._update(p.data, g, state, group)
+                # in place, the sanctioned way: a backward through a graph recorded
+                # before this step refuses to run instead of using the new values
+                with changing(p) as data:
+                    state = self.state.get(p)
+                    if state is None:
+                        state = self.state[p] = self._init_state(data, group)
+                    self._update(data, g, state, group)
         return loss
 
     def _grad_of(self, p: Tensor) -> Any:

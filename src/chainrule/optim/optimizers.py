@@ -5,9 +5,10 @@ and, on ``step()``, moves each parameter that has a ``.grad`` in place. The
 arithmetic follows PyTorch's single-tensor implementations operation by
 operation (the same order of multiplications and the same lerp), so a
 float64 trajectory agrees with ``torch.optim`` to rounding. Updates work on
-the parameters' arrays directly, outside the graph: an update is not part of
-any derivative. Gradients are only read, never written, because the backward
-sweep may hand two leaves the same cotangent array.
+the parameters' arrays in place, outside the graph: an update is not part of
+any derivative, and a backward through a graph recorded before the step
+refuses to run (the parameters' versions say they changed). Gradients are
+only read, never written.
 
 >>> import chainrule as cr
 >>> w = cr.tensor([1.0, -2.0], requires_grad=True)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 
 POLICIES = ("min-norm", "pytorch", "jax")
 
 
-class _State:
-    __slots__ = ("policy",)
+class _State(threading.local):
+    """This thread's policy (a new thread starts with the default, as with ``no_grad``)."""
 
-    def __init__(self) -> None:
-        self.policy = "min-norm"
+    policy = "min-norm"
 
 
 _state = _State()
@@ -25,7 +25,7 @@ def current_policy() -> str:
 
 @contextlib.contextmanager
 def subgradient_policy(name: str) -> Iterator[str]:
-    """Take ``name``'s choices at every kink inside the block.
+    """Take ``name``'s choices at every kink inside the block (in this thread).
 
     ``"min-norm"`` (the default) takes the smallest subgradient; ``"pytorch"``
     and ``"jax"`` reproduce those frameworks' choices (see ``TABLE``).

@@ -11,6 +11,7 @@ import contextlib
 import math
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,14 +36,32 @@ def _user_frame() -> str:
     return "<unknown>" if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
-class _Watch:
-    """Whether ``kinks()`` is recording; the watched primitives read ``active``."""
+class _Here(threading.local):
+    """This thread's side of the recording (a new thread has no block open)."""
 
-    __slots__ = ("active", "reports")
+    reports: tuple = ()  # the thread's open ``kinks()`` reports
+    busy = False  # a detector is running: the rules it calls record nothing
+
+
+_here = _Here()
+
+
+class _Watch:
+    """Whether ``kinks()`` is recording. The watched primitives read ``active``, a plain
+    attribute (one cheap read per evaluation) that is true while some thread has a block
+    open; what is recorded is per thread: a block sees its own thread's evaluations only."""
+
+    __slots__ = ("active", "_open", "_lock")
 
     def __init__(self) -> None:
         self.active = False
-        self.reports: list[KinkReport] = []
+        self._open = 0  # blocks open in every thread
+        self._lock = threading.Lock()
+
+    @property
+    def reports(self) -> tuple:
+        """The calling thread's open reports."""
+        return _here.reports
 
     def check(self, prim: Any, args: tuple, out: Any, params: dict | None = None) -> None:
         """Record an evaluation of ``prim`` if some element is at a kink."""
@@ -60,11 +79,27 @@ class _Watch:
         self._quietly(lambda: [each(r) for r in self.reports])
 
     def _quietly(self, work: Any, *args: Any) -> None:
-        self.active = False  # the rules run by detectors must not record themselves
+        here = _here
+        if here.busy or not here.reports:  # another thread's block, or a detector's rules
+            return
+        here.busy = True
         try:
             work(*args)
         finally:
-            self.active = bool(self.reports)
+            here.busy = False
+
+    def opened(self, report: KinkReport) -> None:
+        _here.reports = (*_here.reports, report)
+        with self._lock:
+            self._open += 1
+            self.active = True
+
+    def closed(self, report: KinkReport) -> None:
+        # by identity: reports are lists, and two empty ones compare equal
+        _here.reports = tuple(r for r in _here.reports if r is not report)
+        with self._lock:
+            self._open -= 1
+            self.active = self._open > 0
 
     def _check(self, prim: Any, args: tuple, out: Any, params: dict) -> None:
         detect = TABLE[prim.name].detect
@@ -92,16 +127,15 @@ class _Watch:
 
     def saw_rule(self, out: Any, perturbed: tuple[int, ...] | None) -> None:
         """A derivative rule ran on ``out``: note which arguments it differentiated."""
+        self._quietly(self._saw_rule, out, perturbed)
+
+    def _saw_rule(self, out: Any, perturbed: tuple[int, ...] | None) -> None:
         key = id(concrete(out))
-        self.active = False
-        try:
-            for report in self.reports:
-                hit = report._by_out.get(key)
-                if hit is not None and perturbed is not None and hit[1].perturbed != perturbed:
-                    hit[1].perturbed = tuple(perturbed)
-                    hit[1]._choose()
-        finally:
-            self.active = bool(self.reports)
+        for report in self.reports:
+            hit = report._by_out.get(key)
+            if hit is not None and perturbed is not None and hit[1].perturbed != perturbed:
+                hit[1].perturbed = tuple(perturbed)
+                hit[1]._choose()
 
 
 watch = _Watch()
@@ -142,11 +176,8 @@ def kinks(tol: float = 0.0) -> Iterator[KinkReport]:
     if not (isinstance(tol, (int, float)) and tol >= 0 and math.isfinite(tol)):
         raise ValueError(f"kinks: tol must be a finite number >= 0, got {tol!r}")
     report = KinkReport(float(tol))
-    watch.reports.append(report)
-    watch.active = True
+    watch.opened(report)
     try:
         yield report
     finally:
-        # by identity: reports are lists, and two empty ones compare equal
-        watch.reports = [r for r in watch.reports if r is not report]
-        watch.active = bool(watch.reports)
+        watch.closed(report)

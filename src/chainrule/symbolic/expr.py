@@ -21,6 +21,7 @@ arguments (O(1)); collecting terms and ordering them is ``simplify``'s job.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable
 from fractions import Fraction
@@ -119,9 +120,15 @@ class Expr(ExprOperators, Traced):
 _set = object.__setattr__
 
 
+# Threads making the same new node at once must get one object: a miss is settled
+# under this lock (reentrant: a node dying during it runs ``_forget`` in the same thread)
+_lock = threading.RLock()
+
+
 def _forget(key: tuple, ref: weakref.ref) -> None:
-    if _table.get(key) is ref:  # not a newer node made under the same key
-        del _table[key]
+    with _lock:
+        if _table.get(key) is ref:  # not a newer node made under the same key
+            del _table[key]
 
 
 def _intern(key: tuple, prim: Primitive | None, args: tuple, value: Any) -> Expr:
@@ -130,12 +137,18 @@ def _intern(key: tuple, prim: Primitive | None, args: tuple, value: Any) -> Expr
         node = ref()
         if node is not None:
             return node
-    node = object.__new__(Expr)
-    _set(node, "prim", prim)
-    _set(node, "args", args)
-    _set(node, "value", value)
-    _set(node, "_key", None)
-    _table[key] = weakref.ref(node, partial(_forget, key))
+    with _lock:
+        ref = _table.get(key)  # another thread may have made it meanwhile
+        if ref is not None:
+            node = ref()
+            if node is not None:
+                return node
+        node = object.__new__(Expr)
+        _set(node, "prim", prim)
+        _set(node, "args", args)
+        _set(node, "value", value)
+        _set(node, "_key", None)
+        _table[key] = weakref.ref(node, partial(_forget, key))
     return node
 
 
