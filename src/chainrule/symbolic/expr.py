@@ -33,7 +33,13 @@ from chainrule.core.primitive import Primitive, registry
 from chainrule.core.trace import Traced
 from chainrule.symbolic import numbers
 from chainrule.symbolic.errors import SymbolicError
-from chainrule.symbolic.names import check_symbol_name, is_scalar_primitive
+from chainrule.symbolic.names import (
+    KNOWN,
+    TWINS,
+    check_symbol_name,
+    check_user_primitive,
+    is_scalar_primitive,
+)
 from chainrule.symbolic.numbers import Number, normalize
 from chainrule.symbolic.operators import ExprOperators
 from chainrule.symbolic.walk import postorder
@@ -103,9 +109,13 @@ class Expr(ExprOperators, Traced):
 
     # the traced-value protocol: every chainrule operation on an expression lands here
     def _process(self, prim: Any, args: tuple, params: dict) -> Expr:
-        if not is_scalar_primitive(prim):
-            raise TypeError(f"{prim.name}: not a scalar elementwise operation, so it cannot "
-                            f"be applied to symbolic expressions")
+        if prim not in KNOWN:
+            prim = TWINS.get(prim, prim)
+            if not is_scalar_primitive(prim):
+                raise TypeError(f"{prim.name}: not a scalar elementwise operation, so it "
+                                f"cannot be applied to symbolic expressions")
+            if prim not in KNOWN:
+                check_user_primitive(prim)
         if params:
             raise TypeError(f"{prim.name}: symbolic expressions are scalars; keyword "
                             f"parameters {sorted(params)} are not supported")

@@ -71,10 +71,25 @@ def function(name: str) -> Primitive | None:
     return PRIMITIVES.get(ALIASES.get(name, name))
 
 
+# unregistered twins the derivative rules call (an unwatched ``sign``): in an
+# expression they are the registered primitive, so ``diff("abs(x)")`` prints as
+# ``sign(x)``, parses back to the same node, pickles and cancels against ``sign(x)``
+TWINS: dict[Primitive, Primitive] = {nonsmooth.sign_in_rules: nonsmooth.sign}
+
+
 def is_scalar_primitive(prim: Primitive) -> bool:
     """Whether expressions may apply ``prim``: a known elementwise primitive, or a
     user's own primitive (``cr.primitive``), which is not in the registry."""
     return prim in KNOWN or registry.get(prim.name) is not prim
+
+
+def check_user_primitive(prim: Primitive) -> None:
+    """Refuse a user's primitive whose name is one the parser reads as something
+    else: its printed text would silently parse to a different expression."""
+    if prim.name in CONSTANTS or function(prim.name) is not None:
+        raise SymbolicError(f"{prim.name}: a user primitive named like the parser's "
+                            f"{prim.name!r} would print as text that parses to the built-in "
+                            f"one; give it another name (cr.primitive(..., name=...))")
 
 
 def check_symbol_name(name: object) -> str:
