@@ -32,6 +32,9 @@ ALIASES = {
 
 # named constants of the parser (floats: pi is not kept exact)
 CONSTANTS = {"pi": math.pi, "inf": math.inf, "nan": math.nan}
+# Euler's number, as in math.e and SymPy's E: the parser reads ``e`` as ``exp(1)`` and
+# ``e^y`` as ``exp(y)``; neither spelling can name a variable
+EULER = frozenset(("e", "E"))
 
 BOOLEAN_RESULTS = frozenset((
     "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
@@ -103,6 +106,9 @@ def check_symbol_name(name: object) -> str:
         raise SymbolicError(f"symbol: names starting with '__' are reserved, got {name!r}")
     if keyword.iskeyword(name):
         raise SymbolicError(f"symbol: {name!r} is a Python keyword, not a variable name")
+    if name in EULER:
+        raise SymbolicError(f"symbol: {name!r} is Euler's number in formulas (e^x is exp(x)), "
+                            f"not a variable; choose another variable name")
     if function(name) is not None or name in CONSTANTS:
         raise SymbolicError(f"symbol: {name!r} names a function or constant of the parser; "
                             f"choose another variable name")
