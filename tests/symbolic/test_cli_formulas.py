@@ -24,3 +24,12 @@ def test_e_cannot_be_given_a_value():
     result = run("diff", "e^x", "--at", "x=1", "--at", "e=2")
     assert result.returncode == 2
     assert "does not use" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["diff", "explain"])
+@pytest.mark.parametrize("formula", ["x*10**400", "x + 2**2000*2**2000"])
+def test_a_number_too_large_for_float64_exits_2(command, formula):
+    result = run(command, formula, "--at", "x=1")
+    assert result.returncode == 2, result.stderr
+    assert "too large for float64" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -271,6 +271,11 @@ def _multiply(x: Expr, y: Expr) -> Expr | None:
     if _is(y, -1):
         return apply(ops.negative, (x,))
     if y.is_number and not x.is_number:
+        if x.prim is ops.multiply and x.args[0].is_number:  # (2*x)*3 is 6*x
+            value = numbers.fold(ops.multiply, (x.args[0].value, y.value))
+            if value is None:  # too large to fold: x*3, which prints flat, not 3*(2*x)
+                return make(ops.multiply, (x, y))
+            return apply(ops.multiply, (constant(value), x.args[1]))
         return make(ops.multiply, (y, x))  # numbers first: 2*x, not x*2
     return None
 

@@ -86,7 +86,8 @@ def _symbol(name: str) -> str:
 def _number(value: Any) -> str:
     if type(value) is Fraction:
         sign = "-" if value < 0 else ""
-        return f"{sign}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+        top, bottom = _number(abs(value.numerator)), _number(value.denominator)
+        return f"{sign}\\frac{{{top}}}{{{bottom}}}"
     if type(value) is float:
         if math.isnan(value):
             return "\\mathrm{NaN}"

@@ -29,6 +29,7 @@ from chainrule.symbolic.names import ARITY, CONSTANTS, EULER, PRIMITIVES, functi
 
 MAX_LENGTH = 100_000  # characters
 MAX_DEPTH = 200  # nested parentheses, calls, unary minus and powers
+MAX_DIGITS = 4300  # of an integer literal (Python's default int-to-str limit)
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
@@ -184,6 +185,10 @@ class _Parser:
             if value == float("inf"):
                 raise self.error(f"the number {text} is too large for float64", token)
             return constant(value)
+        if len(text) > MAX_DIGITS:  # whatever sys.set_int_max_str_digits allows
+            raise self.error(f"the integer has {len(text)} digits, more than {MAX_DIGITS}; "
+                             f"write it as a float (1.5e5000 overflows) or a power (10**5000)",
+                             token)
         try:
             return constant(int(text))
         except ValueError:  # Python refuses integers with too many digits

@@ -24,7 +24,7 @@ from typing import Any
 from chainrule import ops
 from chainrule.symbolic.errors import SymbolicZeroDivisionError
 from chainrule.symbolic.expr import ZERO, Expr, apply, constant
-from chainrule.symbolic.numbers import Number, exact_power, normalize
+from chainrule.symbolic.numbers import Number, bounded, exact_power, normalize
 from chainrule.symbolic.parser import expr_of
 from chainrule.symbolic.walk import postorder, sort_key, tree_size, use_counts
 
@@ -39,14 +39,14 @@ def _add(a: Number, b: Number) -> Number:
     """``a + b``, a zero (0.0 too) being the identity, as ``x + 0.0`` is ``x``."""
     if b == 0:
         return a
-    return b if a == 0 else normalize(a + b)
+    return b if a == 0 else bounded(normalize(a + b))
 
 
 def _mul(a: Number, b: Number) -> Number:
     """``a * b``, a one (1.0 too) being the identity, as ``x * 1.0`` is ``x``."""
     if b == 1:
         return a
-    return b if a == 1 else normalize(a * b)
+    return b if a == 1 else bounded(normalize(a * b))
 
 
 def _is_int(value: Any) -> bool:
@@ -164,7 +164,7 @@ class _Simplifier:
                 if node.prim is ops.divide:
                     stack += [(a[1], -m), (a[0], m)]
                     continue
-                stack.append((a[0], m * a[1].value))  # an integer power
+                stack.append((a[0], bounded(m * a[1].value)))  # an integer power
                 continue
             coef = _mul(coef, self._add_factor(factors, 1, self.result[id(node)], m, root))
         return self._build_product(coef, factors)
@@ -177,21 +177,21 @@ class _Simplifier:
             if value is not None:
                 return _mul(coef, value)
             entry = factors.setdefault(id(base), [base, 0])
-            entry[1] = normalize(entry[1] + exponent)
+            entry[1] = bounded(normalize(entry[1] + exponent))
             return coef
         if not _is_int(exponent):  # (x**2)**(1/2) is |x|: only whole powers split up
             entry = factors.setdefault(id(base), [base, 0])
-            entry[1] = normalize(entry[1] + exponent)
+            entry[1] = bounded(normalize(entry[1] + exponent))
             return coef
         _, k, parts = self._factors(base)
         value = _power_of_number(k, exponent, where)
         if value is None:  # too large to fold: keep the number as a factor
             entry = factors.setdefault(id(constant(k)), [constant(k), 0])
-            entry[1] = normalize(entry[1] + exponent)
+            entry[1] = bounded(normalize(entry[1] + exponent))
             value = 1
         for b, e in parts.values():
             entry = factors.setdefault(id(b), [b, 0])
-            entry[1] = normalize(entry[1] + e * exponent)
+            entry[1] = bounded(normalize(entry[1] + e * exponent))
         return _mul(coef, value)
 
     # ----- decompositions of canonical nodes -----
@@ -240,22 +240,22 @@ class _Simplifier:
                 coef = -coef if m % 2 else coef
                 stack.append((n.args[0], m))
             elif prim is ops.power and n.args[1].is_number:
-                e = normalize(m * n.args[1].value)
+                e = bounded(normalize(m * n.args[1].value))
                 if _is_int(n.args[1].value):
                     stack.append((n.args[0], e))
                 else:
                     entry = factors.setdefault(id(n.args[0]), [n.args[0], 0])
-                    entry[1] = normalize(entry[1] + e)
+                    entry[1] = bounded(normalize(entry[1] + e))
             elif n.is_number:
                 value = _power_of_number(n.value, m, node)
                 if value is None:
                     entry = factors.setdefault(id(n), [n, 0])
-                    entry[1] = normalize(entry[1] + m)
+                    entry[1] = bounded(normalize(entry[1] + m))
                 else:
                     coef = _mul(coef, value)
             else:
                 entry = factors.setdefault(id(n), [n, 0])
-                entry[1] = normalize(entry[1] + m)
+                entry[1] = bounded(normalize(entry[1] + m))
         memo = (node, coef, {k: v for k, v in factors.items() if v[1] != 0})
         self.products[id(node)] = memo
         return memo
