@@ -91,3 +91,11 @@ def test_a_user_primitive_named_like_a_builtin_is_refused():
 def test_numbers_round_trip(value):
     assert_round_trip(sym.constant(value))
     assert_round_trip(sym.constant(value) * sym.symbol("x"))
+
+
+@pytest.mark.parametrize("unit", ["x*2", "2/x", "x/2", "2*x*3", "sin(x)*2"])
+def test_long_chains_with_numbers_print_flat(unit):
+    # a number moved to the front of a product at every step would nest the text
+    # as deep as the chain is long: 2*(2*(2*(...))) cannot be parsed back
+    e = sym.parse("*".join([unit] * 5_000))
+    assert_round_trip(e)

@@ -276,6 +276,9 @@ def _multiply(x: Expr, y: Expr) -> Expr | None:
             if value is None:  # too large to fold: x*3, which prints flat, not 3*(2*x)
                 return make(ops.multiply, (x, y))
             return apply(ops.multiply, (constant(value), x.args[1]))
+        if x.prim is ops.multiply or x.prim is ops.divide:  # x*y*2, not 2*(x*y): a long
+            # chain would print nested as deep as it is long
+            return make(ops.multiply, (x, y))
         return make(ops.multiply, (y, x))  # numbers first: 2*x, not x*2
     return None
 
