@@ -13,9 +13,10 @@ Inside a sum, a product with a sum as a factor (to the power 1) is
 distributed, ``x*(y + 1) + z`` is ``x*y + x + z``, so that like terms meet:
 that keeps repeated derivatives polynomial-sized (the product rule makes such
 products at every order). A product standing alone stays as it is, powers of
-sums are not expanded, and one call distributes within a budget (``BUDGET``
-factors plus 10 per input node), so an expression whose expansion is
-exponential (``v*s + w*s`` nested 40 deep) keeps its products beyond that. It
+sums are not expanded, and one call distributes within a fixed budget
+(``BUDGET`` factors copied), so an expression whose expansion is exponential
+(``v*s + w*s`` nested 40 deep), or a large DAG whose shared sums would be
+copied into every user, keeps its products beyond that. It
 uses no trigonometric identities and assumes no sign: ``(x**2)**(1/2)``
 stays as it is (it is ``|x|``).
 
@@ -38,7 +39,7 @@ from chainrule.symbolic.walk import postorder, sort_key, tree_size, use_counts
 _SUM = (ops.add, ops.subtract, ops.negative)
 _PRODUCT = (ops.multiply, ops.divide)
 _POWERS = {ops.square: constant(2), ops.reciprocal: constant(-1)}  # square(x) is x**2
-BUDGET = 4_000  # distributing, per simplify call (plus 10 per node of the input)
+BUDGET = 2_000  # factors that distributing may copy, per simplify call
 _SYMMETRIC = (ops.equal, ops.not_equal, ops.maximum, ops.minimum, ops.logical_and,
               ops.logical_or)
 
@@ -90,7 +91,7 @@ class _Simplifier:
         self.products: dict[int, tuple[Expr, Number, dict]] = {}  # -> its factors
         self.where_depth = 0
         # factors that distributing products over sums may still copy (see _expand)
-        self.budget = BUDGET + 10 * len(self.order)
+        self.budget = BUDGET
 
     def _interior(self) -> set[int]:
         """Nodes walked through by their cluster's root instead of simplified alone."""
