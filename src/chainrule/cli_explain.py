@@ -86,9 +86,11 @@ def _prepare(args: argparse.Namespace):
     from chainrule.explainer.expression import expression_function
     from chainrule.symbolic import parse
     from chainrule.symbolic.errors import SymbolicError
+    from chainrule.symbolic.evaluation import check_float_constants
 
     try:
         expr = parse(args.expression)
+        check_float_constants(expr)  # 10**400 is exact, but no float holds it
     except SymbolicError as err:
         raise UsageError(str(err)) from None
     names, point = _point(expr, args.at)

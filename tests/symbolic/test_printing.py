@@ -93,7 +93,8 @@ def test_latex():
     assert sym.latex(parse("(x + 1)**2")) == "\\left(x + 1\\right)^{2}"
     assert sym.latex(parse("-1/2*x + 1e-05 + 2.5e-300")) == \
         "-\\frac{1}{2} \\cdot x + 10^{-5} + 2.5 \\cdot 10^{-300}"
-    assert "\\begin{cases}" in sym.latex(parse("where(x > 0, x, -x)"))
+    assert sym.latex(parse("where(x > 0, x, -x)")) == \
+        "\\left(x \\text{ if } x > 0 \\text{ else } -x\\right)"
     assert sym.latex(parse("x >= y")) == "x \\geq y"
     assert sym.latex(sym.constant(math.inf)) == "\\infty"
     assert sym.latex(parse("sigmoid(x)")) == "\\operatorname{sigmoid}\\left(x\\right)"

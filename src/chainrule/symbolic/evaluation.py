@@ -107,6 +107,14 @@ class Compiled:
         return xp.stack(results).reshape((rows, cols, *results[0].shape))
 
 
+def check_float_constants(expr: Expr) -> None:
+    """SymbolicError naming the first exact number of ``expr`` that float64 cannot
+    hold (``10**400``): evaluating would overflow."""
+    for node in postorder([expr]):
+        if node.prim is None and type(node.value) is not str:
+            to_float(node.value)
+
+
 def names_used(exprs: list[Expr]) -> set[str]:
     """The variables the expressions use."""
     return {n.value for n in postorder(exprs) if n.prim is None and type(n.value) is str}

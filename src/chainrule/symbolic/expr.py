@@ -34,7 +34,13 @@ from chainrule.core.primitive import Primitive, registry
 from chainrule.core.trace import Traced
 from chainrule.symbolic import numbers
 from chainrule.symbolic.errors import SymbolicError
-from chainrule.symbolic.names import check_symbol_name, is_scalar_primitive
+from chainrule.symbolic.names import (
+    KNOWN,
+    TWINS,
+    check_symbol_name,
+    check_user_primitive,
+    is_scalar_primitive,
+)
 from chainrule.symbolic.numbers import Number, normalize
 from chainrule.symbolic.operators import ExprOperators
 from chainrule.symbolic.walk import postorder
@@ -104,9 +110,13 @@ class Expr(ExprOperators, Traced):
 
     # the traced-value protocol: every chainrule operation on an expression lands here
     def _process(self, prim: Any, args: tuple, params: dict) -> Expr:
-        if not is_scalar_primitive(prim):
-            raise TypeError(f"{prim.name}: not a scalar elementwise operation, so it cannot "
-                            f"be applied to symbolic expressions")
+        if prim not in KNOWN:
+            prim = TWINS.get(prim, prim)
+            if not is_scalar_primitive(prim):
+                raise TypeError(f"{prim.name}: not a scalar elementwise operation, so it "
+                                f"cannot be applied to symbolic expressions")
+            if prim not in KNOWN:
+                check_user_primitive(prim)
         if params:
             raise TypeError(f"{prim.name}: symbolic expressions are scalars; keyword "
                             f"parameters {sorted(params)} are not supported")
@@ -274,6 +284,14 @@ def _multiply(x: Expr, y: Expr) -> Expr | None:
     if _is(y, -1):
         return apply(ops.negative, (x,))
     if y.is_number and not x.is_number:
+        if x.prim is ops.multiply and x.args[0].is_number:  # (2*x)*3 is 6*x
+            value = numbers.fold(ops.multiply, (x.args[0].value, y.value))
+            if value is None:  # too large to fold: x*3, which prints flat, not 3*(2*x)
+                return make(ops.multiply, (x, y))
+            return apply(ops.multiply, (constant(value), x.args[1]))
+        if x.prim is ops.multiply or x.prim is ops.divide:  # x*y*2, not 2*(x*y): a long
+            # chain would print nested as deep as it is long
+            return make(ops.multiply, (x, y))
         return make(ops.multiply, (y, x))  # numbers first: 2*x, not x*2
     return None
 

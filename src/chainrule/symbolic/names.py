@@ -32,6 +32,9 @@ ALIASES = {
 
 # named constants of the parser (floats: pi is not kept exact)
 CONSTANTS = {"pi": math.pi, "inf": math.inf, "nan": math.nan}
+# Euler's number, as in math.e and SymPy's E: the parser reads ``e`` as ``exp(1)`` and
+# ``e^y`` as ``exp(y)``; neither spelling can name a variable
+EULER = frozenset(("e", "E"))
 
 BOOLEAN_RESULTS = frozenset((
     "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
@@ -71,10 +74,25 @@ def function(name: str) -> Primitive | None:
     return PRIMITIVES.get(ALIASES.get(name, name))
 
 
+# unregistered twins the derivative rules call (an unwatched ``sign``): in an
+# expression they are the registered primitive, so ``diff("abs(x)")`` prints as
+# ``sign(x)``, parses back to the same node, pickles and cancels against ``sign(x)``
+TWINS: dict[Primitive, Primitive] = {nonsmooth.sign_in_rules: nonsmooth.sign}
+
+
 def is_scalar_primitive(prim: Primitive) -> bool:
     """Whether expressions may apply ``prim``: a known elementwise primitive, or a
     user's own primitive (``cr.primitive``), which is not in the registry."""
     return prim in KNOWN or registry.get(prim.name) is not prim
+
+
+def check_user_primitive(prim: Primitive) -> None:
+    """Refuse a user's primitive whose name is one the parser reads as something
+    else: its printed text would silently parse to a different expression."""
+    if prim.name in CONSTANTS or function(prim.name) is not None:
+        raise SymbolicError(f"{prim.name}: a user primitive named like the parser's "
+                            f"{prim.name!r} would print as text that parses to the built-in "
+                            f"one; give it another name (cr.primitive(..., name=...))")
 
 
 def check_symbol_name(name: object) -> str:
@@ -88,6 +106,9 @@ def check_symbol_name(name: object) -> str:
         raise SymbolicError(f"symbol: names starting with '__' are reserved, got {name!r}")
     if keyword.iskeyword(name):
         raise SymbolicError(f"symbol: {name!r} is a Python keyword, not a variable name")
+    if name in EULER:
+        raise SymbolicError(f"symbol: {name!r} is Euler's number in formulas (e^x is exp(x)), "
+                            f"not a variable; choose another variable name")
     if function(name) is not None or name in CONSTANTS:
         raise SymbolicError(f"symbol: {name!r} names a function or constant of the parser; "
                             f"choose another variable name")

@@ -5,11 +5,19 @@ anywhere makes the result a float, as in SymPy. Folding a primitive applied
 to numbers happens here: exactly when the result is exact (``2**-1``,
 ``sqrt(9/4)``, ``sin(0)``), in float64 when an argument is a float, and not
 at all when an exact result does not exist (``sqrt(2)`` stays ``sqrt(2)``)
-or would be huge (``2**10**9`` is left alone rather than computed).
+or would be huge.
+
+**Bounded work.** Exact results are bounded by size: an operation whose exact
+result would have more than ``MAX_EXACT_BITS`` bits, and more than its
+operands (``2**1000 * 2**4000``, ``2**10**9``), is left unevaluated, so no
+input makes the parser multiply ever larger integers; ``simplify`` turns such
+a number into a float where one holds it and refuses it otherwise
+(``bounded``).
 """
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 from collections.abc import Callable
@@ -102,9 +110,10 @@ def exact_power(base: int | Fraction, exponent: int | Fraction) -> int | Fractio
         return base
     if base == -1:
         return 1 if exponent % 2 == 0 else -1
-    if abs(exponent) * _bits(base) > MAX_EXACT_BITS:
+    if abs(exponent) * (_bits(base) - 1) > MAX_EXACT_BITS:  # |base| >= 2**(bits - 1)
         return None
-    return normalize(Fraction(base) ** exponent)
+    result = normalize(Fraction(base) ** exponent)  # at most about twice the bound
+    return result if _bits(result) <= MAX_EXACT_BITS else None
 
 
 def _divide(x: Number, y: Number) -> Number | None:
@@ -190,8 +199,51 @@ def fold(prim: object, values: tuple[Number, ...]) -> Number | None:
         rule = EXACT.get(prim)
         if rule is None:
             return None
-        return rule(*values)
+        result = rule(*values)
+        if type(result) is not int and type(result) is not Fraction:
+            return result
+        size = _bits(result)  # a result that grew beyond the bound is not computed on
+        if size > MAX_EXACT_BITS and size > max(_bits(v) for v in values):
+            return None
+        return result
     return fold_float(prim, values)
+
+
+def bounded(value: Number, where: str = "simplify") -> Number:
+    """``value`` if it is a float or small enough to stay exact; otherwise its float,
+    or SymbolicError when even that overflows (``simplify``'s coefficients and
+    exponents: collecting terms must not build ever larger integers)."""
+    if type(value) is float or _bits(value) <= MAX_EXACT_BITS:
+        return value
+    try:
+        return float(value)
+    except OverflowError:
+        raise SymbolicError(f"{where}: an exact number grew to {_bits(value)} bits "
+                            f"(about {scientific(value)}), beyond the {MAX_EXACT_BITS}-bit "
+                            f"bound and too large for float64") from None
+
+
+def scientific(value: int | Fraction, digits: int = 16) -> str:
+    """``value`` in scientific notation (``1.2345e+5000``) without writing out its
+    digits: Python refuses ``str`` of integers longer than a limit
+    (``sys.set_int_max_str_digits``), and the division that ``str`` does is
+    quadratic in the length."""
+    if type(value) is Fraction:
+        num, den = value.numerator, value.denominator
+    else:
+        num, den = int(value), 1
+    with decimal.localcontext() as ctx:
+        ctx.prec = digits + 12
+        ctx.Emax, ctx.Emin = decimal.MAX_EMAX, decimal.MIN_EMIN
+        result = _decimal(num) / _decimal(den)
+        return f"{result:.{digits - 1}e}"
+
+
+def _decimal(n: int) -> decimal.Decimal:
+    """``n`` as a Decimal to the context's precision, from its leading bits."""
+    shift = max(abs(n).bit_length() - 128, 0)
+    return decimal.Decimal(n >> shift if n >= 0 else -(-n >> shift)) * \
+        decimal.Decimal(2) ** shift
 
 
 def fold_float(prim: object, values: tuple[Number, ...]) -> float | int | None:
@@ -225,4 +277,5 @@ def to_float(value: Number) -> float:
     try:
         return float(value)
     except OverflowError:
-        raise SymbolicError(f"the constant {value} is too large for float64") from None
+        raise SymbolicError(f"the exact number {scientific(value, 6)} is too large for "
+                            f"float64 (largest about 1.8e+308)") from None

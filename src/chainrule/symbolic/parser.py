@@ -11,7 +11,9 @@ Grammar, loosest first: ``|``, ``&``, comparisons (``< <= > >= == !=``, not
 chained), ``+ -``, ``* /``, unary ``-``/``+``, ``**`` or ``^`` (right
 associative, so ``-x**2`` is ``-(x**2)`` and ``2**-x`` works), then numbers,
 names, calls ``f(a, b)`` and parentheses. Numbers without a point or
-exponent are exact integers, so ``1/2`` is the rational one half.
+exponent are exact integers, so ``1/2`` is the rational one half. The names
+``pi``, ``inf`` and ``nan`` are floats, ``e`` and ``E`` are Euler's number
+(``exp(1)``; ``e^y`` is read as ``exp(y)``): none of them is a variable.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from typing import Any
 from chainrule import ops
 from chainrule.symbolic.errors import ParseError, SymbolicError
 from chainrule.symbolic.expr import Expr, apply, as_expr, constant, symbol
-from chainrule.symbolic.names import ARITY, CONSTANTS, PRIMITIVES, function
+from chainrule.symbolic.names import ARITY, CONSTANTS, EULER, PRIMITIVES, function
 
 MAX_LENGTH = 100_000  # characters
 MAX_DEPTH = 200  # nested parentheses, calls, unary minus and powers
+MAX_DIGITS = 4300  # of an integer literal (Python's default int-to-str limit)
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
@@ -131,7 +134,11 @@ class _Parser:
         self.depth += 1
         if self.depth > self.max_depth:
             raise self.error(f"expression nested more than {self.max_depth} levels deep")
+        start = self.i
         left = self.prefix()
+        # the bare name e before ** or ^ is the base of exp: e^y is exp(y), not 2.718...**y
+        euler = self.i == start + 1 and self.tokens[start].kind == "name" and \
+            self.tokens[start].text in EULER
         while True:
             token = self.peek()
             entry = _INFIX.get(token.text) if token.kind == "op" else None
@@ -141,7 +148,11 @@ class _Parser:
             self.i += 1
             # ** is right associative and its exponent may carry a unary minus
             right = self.expr(NEG if prec == POW else prec + 1)
-            left = apply(prim, (left, right))
+            if euler and prec == POW:
+                left = apply(ops.exp, (right,))
+            else:
+                left = apply(prim, (left, right))
+            euler = False
             if prec == CMP:
                 after = self.peek()
                 if after.kind == "op" and _INFIX.get(after.text, (None, 0))[1] == CMP:
@@ -174,6 +185,10 @@ class _Parser:
             if value == float("inf"):
                 raise self.error(f"the number {text} is too large for float64", token)
             return constant(value)
+        if len(text) > MAX_DIGITS:  # whatever sys.set_int_max_str_digits allows
+            raise self.error(f"the integer has {len(text)} digits, more than {MAX_DIGITS}; "
+                             f"write it as a float (1.5e5000 overflows) or a power (10**5000)",
+                             token)
         try:
             return constant(int(text))
         except ValueError:  # Python refuses integers with too many digits
@@ -186,6 +201,8 @@ class _Parser:
             return self.call(token)
         if name in CONSTANTS:
             return constant(CONSTANTS[name])
+        if name in EULER:
+            return apply(ops.exp, (constant(1),))
         if keyword.iskeyword(name):
             raise self.error(f"{name!r} is a Python keyword; expressions have no "
                              f"statements, lambdas or comprehensions", token)

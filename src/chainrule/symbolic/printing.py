@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from chainrule import ops
 from chainrule.symbolic.errors import SymbolicError
+from chainrule.symbolic.numbers import scientific
 from chainrule.symbolic.walk import depth, tree_size, use_counts
 
 if TYPE_CHECKING:
@@ -45,10 +46,25 @@ BINARY = {
 
 
 def number_text(value: Any) -> str:
-    """A number as the parser reads it back: ``3``, ``-1/2``, ``0.25``, ``inf``."""
+    """A number as the parser reads it back: ``3``, ``-1/2``, ``0.25``, ``inf``.
+
+    An integer longer than Python writes out (``sys.get_int_max_str_digits()``,
+    4300 digits by default; the parser never builds one, but ``constant`` takes
+    any) is written in scientific notation, approximately: text for it cannot be
+    both exact and short.
+    """
     if type(value) is Fraction:
-        return f"{value.numerator}/{value.denominator}"
+        return f"{_integer_text(value.numerator)}/{_integer_text(value.denominator)}"
+    if type(value) is int:
+        return _integer_text(value)
     return repr(value)
+
+
+def _integer_text(value: int) -> str:
+    try:
+        return repr(value)
+    except ValueError:  # longer than Python's int-to-str limit
+        return scientific(value)
 
 
 def _number_precedence(value: Any) -> int:

@@ -9,8 +9,16 @@ times a sum is distributed (``2*(x + 1)`` is ``2*x + 2``), and terms and
 factors are sorted by a structural key, so equal expressions print the same.
 Functions (sin, where, ...) are simplified inside and kept.
 
-It does not expand products of sums, use trigonometric identities, or
-assume a sign: ``(x**2)**(1/2)`` stays as it is (it is ``|x|``).
+Inside a sum, a product with a sum as a factor (to the power 1) is
+distributed, ``x*(y + 1) + z`` is ``x*y + x + z``, so that like terms meet:
+that keeps repeated derivatives polynomial-sized (the product rule makes such
+products at every order). A product standing alone stays as it is, powers of
+sums are not expanded, and one call distributes within a fixed budget
+(``BUDGET`` factors copied), so an expression whose expansion is exponential
+(``v*s + w*s`` nested 40 deep), or a large DAG whose shared sums would be
+copied into every user, keeps its products beyond that. It
+uses no trigonometric identities and assumes no sign: ``(x**2)**(1/2)``
+stays as it is (it is ``|x|``).
 
 A cluster is found by walking down from its root through nodes used only
 inside it, so a chain of n additions costs O(n), and a node shared by
@@ -24,13 +32,14 @@ from typing import Any
 from chainrule import ops
 from chainrule.symbolic.errors import SymbolicZeroDivisionError
 from chainrule.symbolic.expr import ZERO, Expr, apply, constant
-from chainrule.symbolic.numbers import Number, exact_power, normalize
+from chainrule.symbolic.numbers import Number, bounded, exact_power, normalize
 from chainrule.symbolic.parser import expr_of
 from chainrule.symbolic.walk import postorder, sort_key, tree_size, use_counts
 
 _SUM = (ops.add, ops.subtract, ops.negative)
 _PRODUCT = (ops.multiply, ops.divide)
 _POWERS = {ops.square: constant(2), ops.reciprocal: constant(-1)}  # square(x) is x**2
+BUDGET = 2_000  # factors that distributing may copy, per simplify call
 _SYMMETRIC = (ops.equal, ops.not_equal, ops.maximum, ops.minimum, ops.logical_and,
               ops.logical_or)
 
@@ -39,14 +48,14 @@ def _add(a: Number, b: Number) -> Number:
     """``a + b``, a zero (0.0 too) being the identity, as ``x + 0.0`` is ``x``."""
     if b == 0:
         return a
-    return b if a == 0 else normalize(a + b)
+    return b if a == 0 else bounded(normalize(a + b))
 
 
 def _mul(a: Number, b: Number) -> Number:
     """``a * b``, a one (1.0 too) being the identity, as ``x * 1.0`` is ``x``."""
     if b == 1:
         return a
-    return b if a == 1 else normalize(a * b)
+    return b if a == 1 else bounded(normalize(a * b))
 
 
 def _is_int(value: Any) -> bool:
@@ -81,6 +90,8 @@ class _Simplifier:
         self.sums: dict[int, tuple[Expr, Number, list]] = {}  # canonical node -> its terms
         self.products: dict[int, tuple[Expr, Number, dict]] = {}  # -> its factors
         self.where_depth = 0
+        # factors that distributing products over sums may still copy (see _expand)
+        self.budget = BUDGET
 
     def _interior(self) -> set[int]:
         """Nodes walked through by their cluster's root instead of simplified alone."""
@@ -164,7 +175,7 @@ class _Simplifier:
                 if node.prim is ops.divide:
                     stack += [(a[1], -m), (a[0], m)]
                     continue
-                stack.append((a[0], m * a[1].value))  # an integer power
+                stack.append((a[0], bounded(m * a[1].value)))  # an integer power
                 continue
             coef = _mul(coef, self._add_factor(factors, 1, self.result[id(node)], m, root))
         return self._build_product(coef, factors)
@@ -177,21 +188,21 @@ class _Simplifier:
             if value is not None:
                 return _mul(coef, value)
             entry = factors.setdefault(id(base), [base, 0])
-            entry[1] = normalize(entry[1] + exponent)
+            entry[1] = bounded(normalize(entry[1] + exponent))
             return coef
         if not _is_int(exponent):  # (x**2)**(1/2) is |x|: only whole powers split up
             entry = factors.setdefault(id(base), [base, 0])
-            entry[1] = normalize(entry[1] + exponent)
+            entry[1] = bounded(normalize(entry[1] + exponent))
             return coef
         _, k, parts = self._factors(base)
         value = _power_of_number(k, exponent, where)
         if value is None:  # too large to fold: keep the number as a factor
             entry = factors.setdefault(id(constant(k)), [constant(k), 0])
-            entry[1] = normalize(entry[1] + exponent)
+            entry[1] = bounded(normalize(entry[1] + exponent))
             value = 1
         for b, e in parts.values():
             entry = factors.setdefault(id(b), [b, 0])
-            entry[1] = normalize(entry[1] + e * exponent)
+            entry[1] = bounded(normalize(entry[1] + e * exponent))
         return _mul(coef, value)
 
     # ----- decompositions of canonical nodes -----
@@ -213,13 +224,48 @@ class _Simplifier:
                 stack.append((n.args[0], -c))
             else:
                 _, k, factors = self._factors(n)
-                if factors:
-                    parts.append((self._build_product(1, factors), _mul(c, k)))
-                else:
-                    const = _add(const, _mul(c, k))
+                for term, coef in self._expand(factors, _mul(c, k)):
+                    if term:
+                        parts.append((self._build_product(1, term), coef))
+                    else:
+                        const = _add(const, coef)
         memo = (node, const, parts)
         self.sums[id(node)] = memo
         return memo
+
+    def _expand(self, factors: dict, coef: Number) -> list[tuple[dict, Number]]:
+        """A term ``coef * prod factors`` as terms without a sum to the first power:
+        ``x*(y + 1)`` inside a sum is ``x*y + x``. That is what keeps repeated
+        derivatives small: the product rule gives ``u' * v`` with ``u'`` a sum, and
+        only once it is distributed do like terms meet and cancel or collect
+        (``exp(sin(x))``'s 15th derivative: 36 terms, not a tower of nested sums).
+        Distributing can multiply the number of terms at each level, so one call
+        copies at most ``budget`` factors in all, and keeps products after that."""
+        done: list[tuple[dict, Number]] = []
+        pending = [(factors, coef)]
+        while pending:
+            factors, coef = pending.pop()
+            key = next((k for k, (b, e) in factors.items() if e == 1 and b.prim in _SUM), None)
+            if key is None:
+                done.append((factors, coef))
+                continue
+            _, const, parts = self._terms(factors[key][0])
+            cost = (len(parts) + 1) * len(factors)  # factors copied, about
+            if cost > self.budget:
+                done.append((factors, coef))
+                continue
+            self.budget -= cost
+            rest = {k: v for k, v in factors.items() if k != key}
+            if const != 0:
+                pending.append((rest, _mul(coef, const)))
+            for mono, c in parts:
+                merged = {k: [b, e] for k, (b, e) in rest.items()}
+                for k, (b, e) in self._factors(mono)[2].items():
+                    entry = merged.setdefault(k, [b, 0])
+                    entry[1] = bounded(normalize(entry[1] + e))
+                pending.append(({k: v for k, v in merged.items() if v[1] != 0},
+                                _mul(coef, c)))
+        return done
 
     def _factors(self, node: Expr) -> tuple[Expr, Number, dict]:
         """``node`` as a number times a dict of {id(base): [base, exponent]}."""
@@ -240,22 +286,22 @@ class _Simplifier:
                 coef = -coef if m % 2 else coef
                 stack.append((n.args[0], m))
             elif prim is ops.power and n.args[1].is_number:
-                e = normalize(m * n.args[1].value)
+                e = bounded(normalize(m * n.args[1].value))
                 if _is_int(n.args[1].value):
                     stack.append((n.args[0], e))
                 else:
                     entry = factors.setdefault(id(n.args[0]), [n.args[0], 0])
-                    entry[1] = normalize(entry[1] + e)
+                    entry[1] = bounded(normalize(entry[1] + e))
             elif n.is_number:
                 value = _power_of_number(n.value, m, node)
                 if value is None:
                     entry = factors.setdefault(id(n), [n, 0])
-                    entry[1] = normalize(entry[1] + m)
+                    entry[1] = bounded(normalize(entry[1] + m))
                 else:
                     coef = _mul(coef, value)
             else:
                 entry = factors.setdefault(id(n), [n, 0])
-                entry[1] = normalize(entry[1] + m)
+                entry[1] = bounded(normalize(entry[1] + m))
         memo = (node, coef, {k: v for k, v in factors.items() if v[1] != 0})
         self.products[id(node)] = memo
         return memo
@@ -273,14 +319,14 @@ class _Simplifier:
             _, k, parts = self._terms(live[0][0])
             terms = {id(m): [m, _mul(coef, c)] for m, c in parts}
             return self._build_sum(_mul(coef, k), terms)
-        live.sort(key=lambda f: sort_key(f[0]))
-        top = [b if e == 1 else apply(ops.power, (b, constant(e))) for b, e in live if e > 0]
-        bottom = [b if e == -1 else apply(ops.power, (b, constant(-e))) for b, e in live
-                  if e < 0]
         if type(coef) is int or type(coef) is float:
             p, q = coef, 1
         else:
             p, q = coef.numerator, coef.denominator
+        live.sort(key=lambda f: sort_key(f[0]))
+        top = [b if e == 1 else apply(ops.power, (b, constant(e))) for b, e in live if e > 0]
+        bottom = [b if e == -1 else apply(ops.power, (b, constant(-e))) for b, e in live
+                  if e < 0]
         if q != 1:
             bottom.insert(0, constant(q))
         if top:

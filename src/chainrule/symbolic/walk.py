@@ -123,9 +123,17 @@ def sort_key(expr: Expr) -> tuple:
             v = node.value
             kind = 0 if type(v) is int else 1 if type(v) is not float else 2
             head, args = ((0, 1, 0, kind) if v != v else (0, 0, v, kind)), ()  # nan last
-            digest = _digest((0, repr(v), kind), [])
+            digest = _digest((0, _number_repr(v), kind), [])
         object.__setattr__(node, "_key", (head, args, digest))
     return expr._key
+
+
+def _number_repr(value: object) -> str:
+    try:
+        return repr(value)
+    except ValueError:  # an integer longer than Python's int-to-str limit
+        return hex(value) if type(value) is int else \
+            f"{hex(value.numerator)}/{hex(value.denominator)}"  # type: ignore[attr-defined]
 
 
 def _digest(head: tuple, children: list[bytes]) -> bytes:
