@@ -159,7 +159,10 @@ def main_all_reduce() -> None:
         arrays = [b * (r + 1) for b in base]
         arrays[2] = np.asfortranarray(np.arange(14.0).reshape(2, 7) * (r + 1))[:, ::2].T
         expected_2 = np.arange(14.0).reshape(2, 7)[:, ::2].T * total
-        tensors = [cr.tensor(a) if i % 2 else a for i, a in enumerate(arrays)]
+        # tensors that require grad hold read-only arrays: all_reduce changes them through
+        # tensor.changing, as an optimizer step does
+        tensors = [cr.tensor(a, requires_grad=a.dtype.kind == "f" and i % 4 == 1) if i % 2
+                   else a for i, a in enumerate(arrays)]
         back = dist.all_reduce(tensors, op=op, bucket_bytes=bucket_bytes)
         assert back[0] is tensors[0]
         for i, (t, b) in enumerate(zip(tensors, base)):

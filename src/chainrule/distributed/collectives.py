@@ -63,7 +63,7 @@ def _arrays(tensors: Iterable[Any], where: str) -> list[Any]:
         if not isinstance(a, xp.ndarray):
             raise TypeError(f"{where}: item {i} is a {type(t).__name__}; expected a Tensor or "
                             f"a NumPy array (reduced in place, so it must own its memory)")
-        if not a.flags.writeable:
+        if not a.flags.writeable and not isinstance(t, Tensor):  # tensors: tensor.changing
             raise ValueError(f"{where}: item {i} is a read-only array; pass a writable copy")
         out.append(a)
     return out
@@ -88,22 +88,30 @@ def all_reduce(tensors: Sequence[Any], op: str = "mean",
     c = comm()
     MPI = mpi()
     n = c.Get_size()
+    items = list(tensors)
     for bucket in plan_buckets(arrays, bucket_bytes):
-        if len(bucket) == 1 and arrays[bucket[0]].flags.c_contiguous:
-            buffer = arrays[bucket[0]].reshape(-1)  # a view: reduced where it lies
-        else:
-            buffer = xp.concatenate([arrays[i].reshape(-1) for i in bucket])
+        # a lone contiguous array is reduced where it lies; a tensor's array changes only
+        # through tensor.changing (its version then tells recorded graphs it changed)
+        direct = (len(bucket) == 1 and arrays[bucket[0]].flags.c_contiguous
+                  and not isinstance(items[bucket[0]], Tensor))
+        buffer = (arrays[bucket[0]].reshape(-1) if direct
+                  else xp.concatenate([arrays[i].reshape(-1) for i in bucket]))
         request = c.Iallreduce(MPI.IN_PLACE, buffer, op=mpi_op)
         wait(request, f"all_reduce of {buffer.nbytes} bytes")
         if op == "mean":
             buffer /= n
-        if len(bucket) > 1 or not arrays[bucket[0]].flags.c_contiguous:
+        if not direct:
             start = 0
             for i in bucket:
-                a = arrays[i]
-                a[...] = buffer[start:start + a.size].reshape(a.shape)
-                start += a.size
-    return list(tensors)
+                size = arrays[i].size
+                part = buffer[start:start + size].reshape(arrays[i].shape)
+                if isinstance(items[i], Tensor):
+                    with changing(items[i]) as a:
+                        a[...] = part
+                else:
+                    arrays[i][...] = part
+                start += size
+    return items
 
 
 def _signature(model: Any) -> list[str]:
