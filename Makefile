@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean graphviz mpi
+.PHONY: demo test lint bench clean graphviz mpi docs docs-serve tutorial
 
 # Debian's Graphviz binaries render graph drawings; installed where we can
 # (root with apt), otherwise drawings fall back to .dot text and their tests skip.
@@ -38,6 +38,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[docs,notebooks,plot,viz,data,sympy]"
+	touch $@
+
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
 	touch $@
@@ -50,6 +54,23 @@ test: $(VENV)/.installed-test graphviz mpi
 	HYPOTHESIS_PROFILE=ci OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 	  $(BIN)/python -m pytest src tests
 
+# The site (mkdocs-material): built offline into site/, strictly (a broken link, a missing
+# page or API reference fails). Tutorials are executed while rendering, so the site shows
+# their outputs; `make test` builds it too, without executing them again (they run as
+# notebooks in tests/test_tutorials.py).
+docs: $(VENV)/.installed-docs
+	CHAINRULE_DOCS_EXECUTE=true MPLBACKEND=module://matplotlib_inline.backend_inline \
+	  $(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve: $(VENV)/.installed-docs
+	$(BIN)/mkdocs serve
+
+# tutorial 1 as a notebook in Jupyter's console-free runner: make tutorial N=01
+N ?= 01
+tutorial: $(VENV)/.installed-docs
+	cd /tmp && $(CURDIR)/$(BIN)/jupytext --to notebook --execute --output - \
+	  $(CURDIR)/docs/tutorials/$(N)_*.py >/dev/null && echo "tutorial $(N) ran"
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
@@ -57,4 +78,4 @@ bench: $(VENV)/.installed-bench
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_engine.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) build site *.egg-info src/*.egg-info
