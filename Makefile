@@ -65,11 +65,15 @@ docs: $(VENV)/.installed-docs
 docs-serve: $(VENV)/.installed-docs
 	$(BIN)/mkdocs serve
 
-# tutorial 1 as a notebook in Jupyter's console-free runner: make tutorial N=01
+# Run a tutorial as a notebook (N=01 by default; N=02 for the second, ...); the executed
+# notebook, outputs and figures included, lands in build/tutorials/ (not tracked).
 N ?= 01
 tutorial: $(VENV)/.installed-docs
-	cd /tmp && $(CURDIR)/$(BIN)/jupytext --to notebook --execute --output - \
-	  $(CURDIR)/docs/tutorials/$(N)_*.py >/dev/null && echo "tutorial $(N) ran"
+	@mkdir -p build/tutorials
+	@for f in docs/tutorials/$(N)_*.py; do \
+	  out=build/tutorials/$$(basename $${f%.py}).ipynb; \
+	  $(BIN)/jupytext --to notebook --execute --run-path build/tutorials --output $$out $$f \
+	    2>/dev/null && echo "ran $$f; open the executed notebook $$out"; done
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
