@@ -98,6 +98,31 @@ def test_every_public_name_has_an_api_entry():
     assert not stale, f"docs/reference/api.md documents names chainrule does not export: {stale}"
 
 
+def _examples_on(page: Path) -> str:
+    """The ``>>>`` lines of a reference page (its pycon blocks run in test_docs_blocks)."""
+    return "\n".join(line for line in page.read_text(encoding="utf-8").splitlines()
+                     if line.lstrip().startswith((">>>", "...")))
+
+
+def _has_example(name: str, obj: object, examples: str) -> bool:
+    own = getattr(obj, "__doc__", None) or ""
+    if ">>>" in own and type(obj).__doc__ != own:  # its own docstring, not its class's
+        return True
+    return re.search(rf"\bcr\.{re.escape(name)}\b", examples) is not None
+
+
+def test_every_public_name_outside_the_operations_has_a_runnable_example():
+    """A docstring example (run by --doctest-modules) or one on the API page (run by
+    tests/test_docs_blocks.py) for each name of chainrule.__all__ but the operations."""
+    import chainrule as cr
+    from chainrule import ops
+
+    examples = _examples_on(DOCS / "reference" / "api.md")
+    missing = [name for name in cr.__all__ if name not in ops.__all__
+               and not _has_example(name, getattr(cr, name), examples)]
+    assert not missing, f"public names without a runnable example: {missing}"
+
+
 def test_the_operations_page_lists_every_operation_once():
     from operations_page import operations_markdown
 

@@ -105,7 +105,16 @@ def test_a_false_check_fails_the_notebook(tmp_path):
     """The harness really runs the cells: a wrong number in a tutorial is an error here."""
     _, nbclient, _ = _notebook_tools()
     probe = tmp_path / "99_probe.py"
-    probe.write_text("# %%\nimport chainrule as cr\n\n# %%\n"
+    probe.write_text("# %%\nimport sys\nimport chainrule as cr\nprint(sys.executable)\n\n# %%\n"
                      "assert cr.grad(lambda x: x**2)(3.0) == 7.0, 'wrong on purpose'\n")
     with pytest.raises(nbclient.exceptions.CellExecutionError, match="wrong on purpose"):
         execute(probe, tmp_path)
+
+
+def test_the_kernel_is_this_interpreter(tmp_path):
+    """The notebooks run in this venv's Python (its python3 kernel spec), not another one."""
+    probe = tmp_path / "98_probe.py"
+    probe.write_text("# %%\nimport sys\nprint(sys.executable)\n")
+    notebook = execute(probe, tmp_path)
+    printed = notebook.cells[0].outputs[0]["text"].strip()
+    assert Path(printed).resolve() == Path(sys.executable).resolve()
