@@ -111,15 +111,15 @@ def _has_example(name: str, obj: object, examples: str) -> bool:
     return re.search(rf"\bcr\.{re.escape(name)}\b", examples) is not None
 
 
-def test_every_public_name_outside_the_operations_has_a_runnable_example():
-    """A docstring example (run by --doctest-modules) or one on the API page (run by
-    tests/test_docs_blocks.py) for each name of chainrule.__all__ but the operations."""
+def test_every_public_name_has_a_runnable_example():
+    """A docstring example (run by --doctest-modules) or one on a reference page (run by
+    tests/test_docs_blocks.py) for each name of chainrule.__all__."""
     import chainrule as cr
-    from chainrule import ops
 
-    examples = _examples_on(DOCS / "reference" / "api.md")
-    missing = [name for name in cr.__all__ if name not in ops.__all__
-               and not _has_example(name, getattr(cr, name), examples)]
+    examples = "\n".join(_examples_on(DOCS / "reference" / page)
+                         for page in ("api.md", "operations.md"))
+    missing = [name for name in cr.__all__
+               if not _has_example(name, getattr(cr, name), examples)]
     assert not missing, f"public names without a runnable example: {missing}"
 
 
