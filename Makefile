@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean graphviz mpi docs docs-serve tutorial
+.PHONY: demo test lint bench clean graphviz mpi browser docs docs-serve tutorial
 
 # Debian's Graphviz binaries render graph drawings; installed where we can
 # (root with apt), otherwise drawings fall back to .dot text and their tests skip.
@@ -12,6 +12,16 @@ graphviz:
 	  { apt-get install -y -qq graphviz >/dev/null 2>&1 || \
 	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq graphviz >/dev/null 2>&1; }; }; } || \
 	  echo "note: Graphviz binaries not installed; rendering falls back to .dot text"
+
+# Debian's headless Chromium and its WebDriver, for the browser tests of the page that steps
+# through the sweeps (tests/test_explain_html.py); where they cannot be installed, those skip.
+browser:
+	@{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && \
+	      apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1; }; }; } || \
+	  echo "note: Chromium not installed; the browser tests skip"
 
 # Open MPI (Debian's packages) for chainrule.distributed, and mpi4py for it once MPI is
 # there; where either cannot be installed, the tests that run mpirun skip.
@@ -49,7 +59,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-base graphviz
 	$(BIN)/chainrule demo
 
-test: $(VENV)/.installed-test graphviz mpi
+test: $(VENV)/.installed-test graphviz mpi browser
 	$(BIN)/ruff check .
 	HYPOTHESIS_PROFILE=ci OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 	  $(BIN)/python -m pytest src tests
