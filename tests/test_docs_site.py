@@ -56,6 +56,16 @@ def site(tmp_path_factory):
     return out
 
 
+def test_the_site_embeds_stepping_pages_for_the_examples(site):
+    from site_hooks import STEPPING_PAGES
+
+    for name in STEPPING_PAGES:
+        page = site / "explain" / f"{name}.html"
+        assert page.is_file() and page.stat().st_size <= 300 * 1024
+        assert "https://" not in page.read_text(encoding="utf-8")
+    assert "explain/seed_reverse.html" in (site / "tutorials" / "index.html").read_text()
+
+
 def test_site_builds_strictly_with_every_section(site):
     pages = {
         "index.html": "Where to go",
@@ -124,7 +134,7 @@ def test_every_public_name_has_a_runnable_example():
 
 
 def test_the_operations_page_lists_every_operation_once():
-    from operations_page import operations_markdown
+    from site_hooks import operations_markdown
 
     from chainrule import ops
 

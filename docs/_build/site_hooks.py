@@ -1,4 +1,6 @@
-"""A mkdocs hook: the operations reference, written from the live rule table.
+"""mkdocs hooks: pages written at build time from the library itself.
+
+1. The operations reference, from the live rule table.
 
 ``chainrule.ops`` exports 100+ operations, most of them ``Primitive`` objects
 made at import time (one implementation plus its rules), which a static
@@ -8,6 +10,10 @@ reader of the source cannot document. At build time this replaces the marker
 its docstring (a function) or what the rule table holds for it (a primitive:
 which derivative rules it has and whether it has a kink convention). Nothing
 is written to the repository; the list cannot drift from the code.
+
+2. The pages that step through the sweeps (``chainrule explain --html``) for
+the tutorials' examples, added to the site as ``explain/*.html`` (embedded by
+the tutorials index and getting started), made by the library at build time.
 """
 
 from __future__ import annotations
@@ -77,3 +83,34 @@ def on_page_markdown(markdown: str, **kwargs: Any) -> str:
     if MARKER in markdown:
         markdown = markdown.replace(MARKER, operations_markdown())
     return markdown
+
+
+# name -> (function, point, mode): the examples the site embeds as stepping pages
+STEPPING_PAGES = {
+    "seed_reverse": ("x**2 - 3*x - 2", {"x": 3.0}, "reverse"),
+    "seed_forward": ("x**2 - 3*x - 2", {"x": 3.0}, "forward"),
+    "two_variables_reverse": ("log(x1) + x1*x2 - sin(x2)", {"x1": 2.0, "x2": 5.0}, "reverse"),
+}
+
+
+def stepping_page(formula: str, point: dict[str, float], mode: str) -> str:
+    import chainrule as cr
+    from chainrule.explainer.expression import expression_function
+    from chainrule.symbolic import parse
+
+    expr = parse(formula)
+    names = list(point)
+    f = expression_function(expr, names)
+    values = [point[n] for n in names]
+    explanation = cr.explain(f, *values, mode=mode, names=names)
+    comparison = cr.compare(f, *values, names=names, expression=expr)
+    return explanation.to_html(comparison, title=f"f({', '.join(names)}) = {expr}")
+
+
+def on_files(files: Any, config: Any, **kwargs: Any) -> Any:
+    from mkdocs.structure.files import File
+
+    for name, (formula, point, mode) in STEPPING_PAGES.items():
+        files.append(File.generated(config, f"explain/{name}.html",
+                                    content=stepping_page(formula, point, mode)))
+    return files
