@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean graphviz mpi
+.PHONY: demo test lint bench clean graphviz mpi browser docs docs-serve tutorial
 
 # Debian's Graphviz binaries render graph drawings; installed where we can
 # (root with apt), otherwise drawings fall back to .dot text and their tests skip.
@@ -12,6 +12,16 @@ graphviz:
 	  { apt-get install -y -qq graphviz >/dev/null 2>&1 || \
 	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq graphviz >/dev/null 2>&1; }; }; } || \
 	  echo "note: Graphviz binaries not installed; rendering falls back to .dot text"
+
+# Debian's headless Chromium and its WebDriver, for the browser tests of the page that steps
+# through the sweeps (tests/test_explain_html.py); where they cannot be installed, those skip.
+browser:
+	@{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && \
+	      apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1; }; }; } || \
+	  echo "note: Chromium not installed; the browser tests skip"
 
 # Open MPI (Debian's packages) for chainrule.distributed, and mpi4py for it once MPI is
 # there; where either cannot be installed, the tests that run mpirun skip.
@@ -38,6 +48,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[docs,notebooks,plot,viz,data,sympy]"
+	touch $@
+
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
 	touch $@
@@ -45,10 +59,31 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-base graphviz
 	$(BIN)/chainrule demo
 
-test: $(VENV)/.installed-test graphviz mpi
+test: $(VENV)/.installed-test graphviz mpi browser
 	$(BIN)/ruff check .
 	HYPOTHESIS_PROFILE=ci OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 	  $(BIN)/python -m pytest src tests
+
+# The site (mkdocs-material): built offline into site/, strictly (a broken link, a missing
+# page or API reference fails). Tutorials are executed while rendering, so the site shows
+# their outputs; `make test` builds it too, without executing them again (they run as
+# notebooks in tests/test_tutorials.py).
+docs: $(VENV)/.installed-docs
+	CHAINRULE_DOCS_EXECUTE=true MPLBACKEND=module://matplotlib_inline.backend_inline \
+	  $(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve: $(VENV)/.installed-docs
+	$(BIN)/mkdocs serve
+
+# Run a tutorial as a notebook (N=01 by default; N=02 for the second, ...); the executed
+# notebook, outputs and figures included, lands in build/tutorials/ (not tracked).
+N ?= 01
+tutorial: $(VENV)/.installed-docs
+	@mkdir -p build/tutorials
+	@for f in docs/tutorials/$(N)_*.py; do \
+	  out=build/tutorials/$$(basename $${f%.py}).ipynb; \
+	  $(BIN)/jupytext --to notebook --execute --run-path build/tutorials --output $$out $$f \
+	    2>/dev/null && echo "ran $$f; open the executed notebook $$out"; done
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -57,4 +92,4 @@ bench: $(VENV)/.installed-bench
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_engine.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) build site *.egg-info src/*.egg-info

@@ -129,6 +129,8 @@ def run_explain(args: argparse.Namespace) -> int:
             prepare_graph_path(args.graph)
         except (OSError, ValueError) as err:
             raise UsageError(str(err)) from None
+    if args.html:
+        _writable(args.html)
     expr, names, point, f = _prepare(args)
     # LaTeX output stays pure LaTeX: the lines around the aligned block are comments
     note = "% " if args.format == "latex" else ""
@@ -147,7 +149,27 @@ def run_explain(args: argparse.Namespace) -> int:
             print(f"note: {err}", file=sys.stderr)
         else:
             print(f"{note}graph written to {path}")
+    if args.html:
+        from chainrule.explainer.compare import compare
+
+        table = compare(f, *point, names=names, expression=expr)
+        page = explanation.to_html(table, title=f"f({', '.join(names)}) = {expr}")
+        with open(args.html, "w", encoding="utf-8") as out:
+            out.write(page)
+        print(f"{note}page written to {args.html}")
     return 0 if explanation.usable else _unusable("explain", explanation.problems)
+
+
+def _writable(path: str) -> None:
+    """Refuse an --html path that cannot be written, before any work."""
+    import os
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if not path.endswith((".html", ".htm")):
+        raise UsageError(f"--html {path}: give a file name ending in .html")
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise UsageError(f"--html {path}: the folder {folder} does not exist or is not "
+                         f"writable")
 
 
 def run_explain_nn(args: argparse.Namespace) -> int:
@@ -257,6 +279,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                               "other lines are %% comments) (default text)")
     explain.add_argument("--graph", metavar="FILE",
                          help="also draw the graph: .svg, .png, .pdf or .dot")
+    explain.add_argument("--html", metavar="FILE",
+                         help="also write one self-contained page (no network) that steps "
+                              "through the sweeps: buttons and arrow keys")
     explain.set_defaults(run=_guard(run_explain))
 
     _register_explain_nn(commands)

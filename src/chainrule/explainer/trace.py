@@ -111,6 +111,22 @@ class Explanation:
     def __str__(self) -> str:
         return self.text()
 
+    def to_html(self, comparison: Any = None, title: str | None = None) -> str:
+        """One self-contained HTML page stepping through the sweeps (no network needed).
+
+        ``comparison`` (from ``cr.compare`` at the same point) adds the four
+        methods' results side by side at the end.
+
+        >>> import chainrule as cr
+        >>> f = lambda x: x**2 - 3*x - 2
+        >>> page = cr.explain(f, 3.0).to_html(cr.compare(f, 3.0))
+        >>> page.startswith("<!DOCTYPE html>"), "https://" in page, "http://" in page
+        (True, False, False)
+        """
+        from chainrule.explainer.html_page import explanation_html
+
+        return explanation_html(self, comparison, title)
+
 
 def _fit(g: Any, ref: Any) -> Any:
     g = xp.asarray(g)

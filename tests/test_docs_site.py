@@ -1,0 +1,151 @@
+"""The documentation site builds strictly, and its API reference covers every public name.
+
+``make docs`` builds the site with ``mkdocs build --strict`` (a broken link, a
+page missing from the nav, a reference mkdocstrings cannot resolve: each fails
+the build). This test runs the same build into a temporary folder, without
+executing the tutorials again (tests/test_tutorials.py runs them as notebooks),
+and skips with the reason when the docs extra is not installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+sys.path.insert(0, str(DOCS / "_build"))
+
+from griffe_doctests import fence_doctests  # noqa: E402
+
+ENTRY = re.compile(r"^:::\s*chainrule\.(\w+)\s*$", re.MULTILINE)
+
+
+def _mkdocs_missing() -> str | None:
+    for module in ("mkdocs", "material", "mkdocstrings_handlers.python", "mkdocs_jupyter"):
+        try:
+            if importlib.util.find_spec(module) is None:
+                return module
+        except ModuleNotFoundError:
+            return module
+    return None
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    missing = _mkdocs_missing()
+    if missing:
+        pytest.skip(f"the docs extra is not installed ({missing} missing): "
+                    "pip install -e '.[docs]' to build the site")
+    import chainrule
+
+    out = tmp_path_factory.mktemp("site")
+    source = str(Path(chainrule.__file__).resolve().parent.parent)
+    env = {**os.environ, "CHAINRULE_DOCS_EXECUTE": "false", "NO_MKDOCS_2_WARNING": "1",
+           "PYTHONPATH": os.pathsep.join([source, os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
+                           str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, f"mkdocs build --strict failed:\n{done.stderr[-4000:]}"
+    return out
+
+
+def test_the_site_embeds_stepping_pages_for_the_examples(site):
+    from site_hooks import STEPPING_PAGES
+
+    for name in STEPPING_PAGES:
+        page = site / "explain" / f"{name}.html"
+        assert page.is_file() and page.stat().st_size <= 300 * 1024
+        assert "https://" not in page.read_text(encoding="utf-8")
+    assert "explain/seed_reverse.html" in (site / "tutorials" / "index.html").read_text()
+
+
+def test_site_builds_strictly_with_every_section(site):
+    pages = {
+        "index.html": "Where to go",
+        "getting-started/index.html": "One derivative, four ways",
+        "tutorials/index.html": "Tutorials",
+        "tutorials/01_one_function_four_ways/index.html": "One function, four ways",
+        "tutorials/10_your_own_primitive/index.html": "gradcheck",
+        "howto/train-a-model/index.html": "DataLoader",
+        "howto/numpy-code/index.html": "__array_ufunc__",
+        "howto/subgradient-policy/index.html": "min-norm",
+        "howto/save-and-load/index.html": "safetensors",
+        "reference/api/index.html": "value_and_grad",
+        "reference/operations/index.html": "logsumexp",
+        "design/index.html": "rule table",
+        "subgradients/index.html": "minimum-norm",
+    }
+    for page, text in pages.items():
+        path = site / page
+        assert path.is_file(), f"{page} was not built"
+        assert text in path.read_text(encoding="utf-8"), f"{page} does not mention {text!r}"
+
+
+def test_the_site_shows_docstring_examples_as_code(site):
+    html = (site / "reference" / "api" / "index.html").read_text(encoding="utf-8")
+    # grad's docstring example, fenced by docs/_build/griffe_doctests.py, is highlighted code
+    section = html[html.index('id="chainrule.grad"'):]
+    assert "&gt;&gt;&gt;" in section[:20000] and "highlight" in section[:20000]
+
+
+def test_every_public_name_has_an_api_entry():
+    import chainrule as cr
+    from chainrule import ops
+
+    entries = set(ENTRY.findall((DOCS / "reference" / "api.md").read_text(encoding="utf-8")))
+    assert "<!-- chainrule:operations -->" in (DOCS / "reference" / "operations.md").read_text()
+    covered = entries | set(ops.__all__)  # the operations page is written from ops.__all__
+    missing = sorted(set(cr.__all__) - covered)
+    assert not missing, f"public names without an API entry in docs/reference/api.md: {missing}"
+    stale = sorted(entries - set(cr.__all__))
+    assert not stale, f"docs/reference/api.md documents names chainrule does not export: {stale}"
+
+
+def _examples_on(page: Path) -> str:
+    """The ``>>>`` lines of a reference page (its pycon blocks run in test_docs_blocks)."""
+    return "\n".join(line for line in page.read_text(encoding="utf-8").splitlines()
+                     if line.lstrip().startswith((">>>", "...")))
+
+
+def _has_example(name: str, obj: object, examples: str) -> bool:
+    own = getattr(obj, "__doc__", None) or ""
+    if ">>>" in own and type(obj).__doc__ != own:  # its own docstring, not its class's
+        return True
+    return re.search(rf"\bcr\.{re.escape(name)}\b", examples) is not None
+
+
+def test_every_public_name_has_a_runnable_example():
+    """A docstring example (run by --doctest-modules) or one on a reference page (run by
+    tests/test_docs_blocks.py) for each name of chainrule.__all__."""
+    import chainrule as cr
+
+    examples = "\n".join(_examples_on(DOCS / "reference" / page)
+                         for page in ("api.md", "operations.md"))
+    missing = [name for name in cr.__all__
+               if not _has_example(name, getattr(cr, name), examples)]
+    assert not missing, f"public names without a runnable example: {missing}"
+
+
+def test_the_operations_page_lists_every_operation_once():
+    from site_hooks import operations_markdown
+
+    from chainrule import ops
+
+    text = operations_markdown()
+    listed = re.findall(r"^### `(\w+)`", text, re.MULTILINE)
+    assert sorted(listed) == sorted(set(ops.__all__))
+    assert "Primitive `sin`" in text and "reverse (VJP), forward (JVP)" in text
+
+
+def test_fence_doctests_wraps_sessions_only():
+    text = "Why.\n\n>>> x = 1\n>>> x + 1\n2\n\nMore prose [a, b].\n    >>> y\n    3"
+    assert fence_doctests(text) == ("Why.\n\n```pycon\n>>> x = 1\n>>> x + 1\n2\n```\n\n"
+                                    "More prose [a, b].\n    ```pycon\n    >>> y\n    3\n    ```")
+    assert fence_doctests("no examples") == "no examples"
