@@ -231,3 +231,16 @@ def test_loop_with_a_running_accumulator():
 
     # p(x) = 2x^3 - x + 5, p'(x) = 6x^2 - 1
     assert cr.grad(lambda x: horner(x, [2.0, 0.0, -1.0, 5.0]))(1.5) == 6 * 1.5**2 - 1
+
+
+def test_constant_chainrule_tensors_inside_give_plain_arrays():
+    """A constant tensor (cr.zeros, cr.tensor) meeting the input makes the rules' cotangent
+    a constant tensor; the transforms still hand back the caller's plain arrays."""
+    w = np.arange(4.0).reshape(2, 2)
+    c = cr.tensor(np.array([[1.0, -2.0]]))
+    f = lambda v: cr.sum(c @ v * cr.ones((1, 2)))  # noqa: E731
+    expected = np.repeat(c.data.T, 2, axis=1)
+    for result in (cr.grad(f)(w), cr.value_and_grad(f)(w)[1], cr.vjp(f, w)[1](1.0)[0],
+                   cr.jacrev(f)(w)):
+        assert type(result) is np.ndarray
+        np.testing.assert_array_equal(result, expected)

@@ -95,7 +95,11 @@ def _lift(x: Any, position: int | str, name: str, level: int) -> Tensor:
 def _plain(value: Any) -> Any:
     """What a transform hands back: enclosing transforms' values stay as they
     are; a plain array becomes an ndarray (a NumPy scalar for 0-d), writable
-    (a read-only broadcast view from a rule is copied: the result is the caller's)."""
+    (a read-only broadcast view from a rule is copied: the result is the caller's).
+    A constant tensor (one that met a constant chainrule tensor in a rule) carries
+    no derivative, so its values are handed back as an array like any other."""
+    while type(value) is Tensor and value._node is None and not value.requires_grad:
+        value = value.data
     if isinstance(value, Traced):
         return value
     value = xp.asarray(value)
