@@ -1,0 +1,162 @@
+"""``cr.jit``: trace once per call signature, compile, and rerun the compiled program.
+
+The signature of a call is the pytree structure of its arguments, the shape
+and dtype of every number or array leaf, the values of the other leaves
+(bools, None, strings) and of the static arguments. A new signature traces
+again; a function retraced many times (shapes changing every call) gets a
+warning, as JAX gives. Called on values of an enclosing transform (``grad(jit(f))``,
+``jit`` inside ``make_program``), the function runs inline on them, so the
+enclosing transform sees every operation: never a cached program standing in
+for a derivative it cannot give.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from chainrule.backend import ndarray, xp
+from chainrule.core.trace import Traced
+from chainrule.program.passes import reuse_buffers, simplify
+from chainrule.program.trace import Program, _concrete_leaf, abstract_leaf, trace_program
+from chainrule.pytree import flatten, unflatten
+
+RETRACE_WARNING = 8  # distinct signatures of one jitted function before a warning
+
+
+class _Compiled:
+    """One cached program and its compiled function."""
+
+    __slots__ = ("program", "fn", "out_tree", "scalar_outs")
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.fn = reuse_buffers(program).to_function()
+        self.out_tree = program.out_tree
+        self.scalar_outs = [len(x.shape) == 0 for x in program.outputs]
+
+
+def _plain(value: Any) -> Any:
+    """What eager transforms hand back: a NumPy scalar for 0-d, a writable array else."""
+    if type(value) is ndarray:
+        if value.ndim == 0:
+            return value[()]
+        return value if value.flags.writeable else xp.array(value)
+    return value
+
+
+class Jitted:
+    """A jitted function: call it like ``f``; ``lower``/``program`` show what runs."""
+
+    def __init__(self, f: Callable[..., Any], static_argnums: Sequence[int]) -> None:
+        self.f = f
+        self.static_argnums = tuple(static_argnums)
+        self.cache: dict[Any, _Compiled] = {}
+        self.traces = 0
+        self._warned = False
+        functools.update_wrapper(self, f)
+
+    # ----- the signature -----
+    def _static(self, nargs: int) -> tuple[int, ...]:
+        out = []
+        for s in self.static_argnums:
+            if not -nargs <= s < nargs:
+                raise ValueError(f"jit: static_argnums={self.static_argnums} is out of "
+                                 f"range for a call with {nargs} positional argument(s)")
+            out.append(s % nargs)
+        return tuple(out)
+
+    def _signature(self, args: tuple, static: tuple[int, ...]) -> tuple[Any, list[Any]]:
+        key: list[Any] = []
+        flat: list[Any] = []
+        for i, a in enumerate(args):
+            if i in static:
+                try:
+                    hash(a)
+                except TypeError:
+                    raise TypeError(
+                        f"jit: static argument {i} is a {type(a).__name__}, which is not "
+                        f"hashable, so it cannot key the cache of compiled programs; pass "
+                        f"a tuple instead of a list, or make it a non-static argument "
+                        f"(arrays are traced by shape and dtype)") from None
+                key.append(("static", type(a), a))
+                continue
+            leaves, tree = flatten(a)
+            sig = []
+            for leaf in leaves:
+                if _concrete_leaf(leaf):
+                    try:
+                        hash(leaf)
+                    except TypeError:
+                        raise TypeError(
+                            f"jit: argument {i} holds a {type(leaf).__name__}, which is "
+                            f"neither an array nor hashable; pass arrays, numbers or "
+                            f"hashable values (or mark the argument static)") from None
+                    sig.append(("value", type(leaf), leaf))
+                else:
+                    shape, dtype = abstract_leaf(leaf)
+                    sig.append((shape, dtype.str, type(leaf) is float or type(leaf) is int))
+                    flat.append(leaf)
+            key.append((tree, tuple(sig)))
+        return tuple(key), flat
+
+    def _compile(self, args: tuple, static: tuple[int, ...], key: Any) -> _Compiled:
+        self.traces += 1
+        if len(self.cache) >= RETRACE_WARNING and not self._warned:
+            self._warned = True
+            name = getattr(self.f, "__name__", "f")
+            warnings.warn(f"jit({name}) has been traced {self.traces} times for different "
+                          f"argument shapes, dtypes or static values: each new signature "
+                          f"traces and compiles again. Keep shapes fixed (pad batches) or "
+                          f"make the changing argument non-static", stacklevel=3)
+        program = simplify(trace_program(self.f, args, static, name="cr.jit"))
+        compiled = _Compiled(program)
+        self.cache[key] = compiled
+        return compiled
+
+    def __call__(self, *args: Any) -> Any:
+        leaves, _ = flatten(args)
+        for leaf in leaves:
+            if isinstance(leaf, Traced):  # under another transform: run inline
+                return self.f(*args)
+        static = self._static(len(args))
+        key, flat = self._signature(args, static)
+        compiled = self.cache.get(key)
+        if compiled is None:
+            compiled = self._compile(args, static, key)
+        outs = compiled.fn(*flat)
+        return unflatten(compiled.out_tree, [_plain(o) for o in outs])
+
+    def lower(self, *args: Any) -> Program:
+        """The (simplified) program a call with these arguments runs; traces if needed."""
+        static = self._static(len(args))
+        key, _ = self._signature(args, static)
+        compiled = self.cache.get(key)
+        if compiled is None:
+            compiled = self._compile(args, static, key)
+        return compiled.program
+
+    program = lower
+
+    def __repr__(self) -> str:
+        return f"jit({getattr(self.f, '__name__', self.f)!r})"
+
+
+def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Jitted:
+    """Compile ``f`` into a straight-line NumPy program per call signature.
+
+    >>> import chainrule as cr
+    >>> df = cr.jit(cr.grad(lambda x: x**2 - 3*x - 2))
+    >>> float(df(3.0)), float(df(5.0)), df.traces
+    (3.0, 7.0, 1)
+    """
+    if not callable(f):
+        raise TypeError(f"jit: expected a function, got {type(f).__name__}; write "
+                        f"cr.jit(f) or decorate a def with @cr.jit")
+    nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    for n in nums:
+        if not isinstance(n, int):
+            raise TypeError(f"jit: static_argnums must be integers, got {static_argnums!r}")
+    return Jitted(f, nums)
