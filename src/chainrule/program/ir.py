@@ -74,10 +74,12 @@ class ProgramData:
     in_tree: TreeDef | None = None
     out_tree: TreeDef | None = None
     name: str = "program"
+    input_names: list[str] | None = None  # names for the printed source
 
     def replace(self, **changes: Any) -> Any:
         fields = dict(inputs=self.inputs, eqns=self.eqns, outputs=self.outputs,
-                      in_tree=self.in_tree, out_tree=self.out_tree, name=self.name)
+                      in_tree=self.in_tree, out_tree=self.out_tree, name=self.name,
+                      input_names=self.input_names)
         fields.update(changes)
         return type(self)(**fields)
 

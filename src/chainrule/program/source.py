@@ -79,6 +79,10 @@ def _literal(v: Any) -> str | None:
     return None
 
 
+def _temp_like(name: str) -> bool:
+    return name[:1] in "tcx" and name[1:].isdigit()
+
+
 class _Writer:
     """Names for values, primitives and hoisted constants of one program."""
 
@@ -89,8 +93,14 @@ class _Writer:
         self.header: list[str] = []
         self.prims: dict[int, str] = {}
         self.consts = 0
+        names = program.input_names or []
+        taken = {"np", "P", program.name}
         for i, var in enumerate(program.inputs):
-            self.names[var.id] = f"x{i}" if len(program.inputs) > 1 else "x"
+            name = names[i] if i < len(names) else ""
+            if not name.isidentifier() or name in taken or _temp_like(name):
+                name = f"x{i}" if len(program.inputs) > 1 else "x"
+            taken.add(name)
+            self.names[var.id] = name
         self.temps = 0
 
     def value(self, x: Var | Const) -> str:

@@ -17,6 +17,7 @@ depends on the values (``argwhere``, a boolean mask) are refused.
 
 from __future__ import annotations
 
+import inspect
 import linecache
 import os
 import sys
@@ -31,7 +32,7 @@ from chainrule.core.trace import Traced, describe
 from chainrule.program.ir import Const, Eqn, ProgramData, Var
 from chainrule.program.passes import simplify
 from chainrule.program.source import to_function, to_source
-from chainrule.pytree import flatten, unflatten
+from chainrule.pytree import flatten, leaf_paths, unflatten
 from chainrule.tensor_numpy import ArrayOperators, NumpyInterface
 
 _HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -301,15 +302,18 @@ def trace_program(f: Callable[..., Any], args: Sequence[Any], static: Sequence[i
     with transform_scope() as level:
         trace = Trace(level, name)
         inputs: list[Var] = []
+        names: list[str] = []
         call_args = []
-        dyn = []
+        params = _parameter_names(f)
         for i, a in enumerate(args):
             if i in static:
                 call_args.append(a)
                 continue
             leaves, tree = flatten(a)
+            base = params[i] if i < len(params) else f"a{i}"
+            paths = leaf_paths(tree)
             new = []
-            for leaf in leaves:
+            for leaf, path in zip(leaves, paths):
                 if _concrete_leaf(leaf):
                     new.append(leaf)
                     continue
@@ -319,8 +323,9 @@ def trace_program(f: Callable[..., Any], args: Sequence[Any], static: Sequence[i
                 shape, dtype = abstract_leaf(leaf)
                 var = Var(shape, dtype)
                 inputs.append(var)
+                names.append(base + "".join(c if c.isalnum() else "_" for c in path)
+                             .replace("__", "_").rstrip("_"))
                 new.append(Tracer(var, trace))
-            dyn.append(leaves)
             call_args.append(unflatten(tree, new))
         try:
             out = f(*call_args)
@@ -338,10 +343,40 @@ def trace_program(f: Callable[..., Any], args: Sequence[Any], static: Sequence[i
                             f"values computed from its arguments")
         else:
             outputs.append(Const(leaf))
-    fname = getattr(f, "__name__", "f")
-    if not fname.isidentifier():
+    fname = "".join(c if c.isalnum() else "_" for c in getattr(f, "__name__", "f")).strip("_")
+    if not fname.isidentifier() or fname in ("lambda", "np", "P"):
         fname = "f"
-    return Program(inputs, trace.eqns, outputs, in_tree, out_tree, fname)
+    return Program(inputs, trace.eqns, outputs, in_tree, out_tree, fname, names)
+
+
+def _closed_over(f: Any) -> Any:
+    """The function a transform's wrapper closes over (its free variable ``f``)."""
+    code = getattr(f, "__code__", None)
+    if code is None or not f.__closure__:
+        return None
+    for name, cell in zip(code.co_freevars, f.__closure__):
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            continue
+        if name in ("f", "fun", "vg", "fn") and callable(value):
+            return value
+    return None
+
+
+def _parameter_names(f: Callable[..., Any]) -> list[str]:
+    """The names of ``f``'s positional parameters (through transforms' wrappers)."""
+    while True:
+        inner = getattr(f, "__wrapped__", None) or getattr(f, "f", None) or _closed_over(f)
+        try:
+            sig = inspect.signature(f)
+        except (TypeError, ValueError):
+            return []
+        kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        names = [p.name for p in sig.parameters.values() if p.kind in kinds]
+        if names or inner is None or not callable(inner):
+            return names
+        f = inner
 
 
 def make_program(f: Callable[..., Any], static_argnums: int | Sequence[int] = ()
