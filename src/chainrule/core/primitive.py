@@ -172,7 +172,12 @@ def unknown_values(value: Any) -> bool:
 
 
 def _keep_zeros_impl(g: Any, gi: Any, v: Any) -> Any:
-    if all_finite(gi):
+    if type(gi) is ndarray and gi.dtype.kind == "f" and gi.ndim:
+        r = gi.ravel()
+        s = r @ r  # finite exactly when every element is (or inf by overflow: then the
+        if s - s == 0:  # mask below runs, which only ever changes 0 * inf and -0.0)
+            return v
+    elif all_finite(gi):
         return v
     return registry["where"].impl(g == 0, 0.0, v)
 
@@ -180,7 +185,7 @@ def _keep_zeros_impl(g: Any, gi: Any, v: Any) -> Any:
 # keep_zeros(g, gi, v): v, or where(g == 0, 0, v) when gi holds a NaN or infinity;
 # what the engines do with concrete values (``mask_zeros``), as one operation a
 # traced program runs. Linear in v; no derivative flows to g or gi (a selection).
-keep_zeros_p = Primitive("keep_zeros", _keep_zeros_impl, register=False)
+keep_zeros_p = Primitive("keep_zeros", _keep_zeros_impl)
 keep_zeros_p.defvjp(None, None, lambda ct, out, g, gi, v: keep_zeros_p(g, gi, ct))
 keep_zeros_p.defjvp(None, None, lambda dv, out, g, gi, v: keep_zeros_p(g, gi, dv))
 
