@@ -107,3 +107,20 @@ def test_reuse_buffers_skips_values_used_later_or_viewed():
 
     program = passes.reuse_buffers(trace_program(f, (np.ones(2),)))
     assert "out=" not in program.to_source()
+
+
+def test_optimistic_skips_keep_zeros_and_falls_back_when_a_check_fails():
+    def f(x):
+        return cr.sum(cr.where(x > 0, cr.sqrt(x), 0.0))
+
+    program = passes.simplify(trace_program(cr.grad(f), (np.ones(3),)))
+    assert "keep_zeros" in names(program)
+    fast = passes.optimistic(program)
+    assert "keep_zeros" not in names(fast) and fast.checks and fast.fallback is program
+    compiled = fast.to_function()
+    with np.errstate(all="ignore"):
+        for x in (np.array([1.0, 2.0, 4.0]), np.array([0.0, 1.0, 4.0])):
+            np.testing.assert_array_equal(compiled(x)[0], cr.grad(f)(x))
+        assert compiled(np.array([0.0, 1.0, 2.0]))[0][0] == 0.0  # via the fallback, not nan
+        plain = passes.dce(fast.replace(checks=None, fallback=None)).to_function()
+        assert np.isnan(plain(np.array([0.0, 1.0, 2.0]))[0][0])  # what the check prevents

@@ -75,11 +75,16 @@ class ProgramData:
     out_tree: TreeDef | None = None
     name: str = "program"
     input_names: list[str] | None = None  # names for the printed source
+    # values that must all be finite for the outputs to stand (``passes.optimistic``):
+    # otherwise the compiled function reruns ``fallback``, the program it came from
+    checks: list[Var] | None = None
+    fallback: Any = None
 
     def replace(self, **changes: Any) -> Any:
         fields = dict(inputs=self.inputs, eqns=self.eqns, outputs=self.outputs,
                       in_tree=self.in_tree, out_tree=self.out_tree, name=self.name,
-                      input_names=self.input_names)
+                      input_names=self.input_names, checks=self.checks,
+                      fallback=self.fallback)
         fields.update(changes)
         return type(self)(**fields)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from chainrule.backend import ndarray, xp
 from chainrule.core.trace import Traced
-from chainrule.program.passes import reuse_buffers, simplify
+from chainrule.program.passes import optimistic, reuse_buffers, simplify
 from chainrule.program.trace import Program, _concrete_leaf, abstract_leaf, trace_program
 from chainrule.pytree import flatten, unflatten
 
@@ -33,7 +33,10 @@ class _Compiled:
 
     def __init__(self, program: Program) -> None:
         self.program = program
-        self.fn = reuse_buffers(program).to_function()
+        fast = optimistic(program)
+        if fast.fallback is not None:
+            fast = fast.replace(fallback=reuse_buffers(fast.fallback))
+        self.fn = reuse_buffers(fast).to_function()
         self.out_tree = program.out_tree
         self.scalar_outs = [len(x.shape) == 0 for x in program.outputs]
 

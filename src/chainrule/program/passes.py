@@ -239,6 +239,30 @@ def simplify(program: Program) -> Program:
     return dce(cse(fold(identities(program))))
 
 
+def optimistic(program: Program) -> Program:
+    """Skip every ``keep_zeros`` step (it returns its value unless its checked
+    operand holds a NaN or infinity), check those operands once at the end, and
+    fall back to the unchanged program if any is not finite: the same result, one
+    check per program instead of one per elementwise rule."""
+    checks: list[Var] = []
+    subst: dict[int, Var | Const] = {}
+    kept = []
+    for eqn in program.eqns:
+        inputs = [subst.get(x.id, x) if isinstance(x, Var) else x for x in eqn.inputs]
+        if eqn.prim.name == "keep_zeros" and _same_as(inputs[2], eqn.outputs[0]):
+            if isinstance(inputs[1], Var):
+                if all(c is not inputs[1] for c in checks):
+                    checks.append(inputs[1])
+                subst[eqn.outputs[0].id] = inputs[2]
+                continue
+        kept.append(Eqn(eqn.prim, inputs, eqn.params, eqn.outputs, eqn.line, eqn.part,
+                        eqn.tuple_out, eqn.reuse))
+    if not checks:
+        return program
+    out = _substitute(program, kept, subst)
+    return out.replace(checks=checks, fallback=program)
+
+
 # Primitives that return a new array of their own (never a view of an input):
 # their outputs' buffers may be written into once dead.
 _FRESH = frozenset({"matmul"})
@@ -262,7 +286,7 @@ def reuse_buffers(program: Program) -> Program:
                 last_use[x.id] = i
                 if not _fresh(eqn):
                     viewed.add(x.id)
-    for x in program.outputs:
+    for x in [*program.outputs, *(program.checks or ())]:
         if isinstance(x, Var):
             last_use[x.id] = len(program.eqns)
     owned: set[int] = set()

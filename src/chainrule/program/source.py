@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 from chainrule.backend import ndarray, xp
@@ -20,6 +21,21 @@ from chainrule.program.ir import Const, Var
 from chainrule.program.ir import ProgramData as Program
 
 _SMALL = 16  # arrays up to this many elements are written out in the source
+
+
+def all_finite(arrays: tuple) -> bool:
+    """Whether every number in ``arrays`` is finite: one dot product each (a sum of
+    squares is finite exactly when every element is, unless it overflows, and then
+    the caller only does the safe thing)."""
+    for a in arrays:
+        if type(a) is ndarray and a.dtype.kind == "f" and a.ndim:
+            r = a.ravel()
+            s = r @ r
+            if not s - s == 0:
+                return False
+        elif not bool(xp.isfinite(a).all()):
+            return False
+    return True
 
 
 class Impls:
@@ -90,6 +106,7 @@ class _Writer:
         self.program = program
         self.names: dict[int, str] = {}
         self.globals: dict[str, Any] = {"np": xp, "P": P}
+        self.used: dict[str, Any] = {}  # registered implementations the text calls
         self.header: list[str] = []
         self.prims: dict[int, str] = {}
         self.consts = 0
@@ -130,6 +147,7 @@ class _Writer:
         if name is None:
             if registry.get(prim.name) is prim:
                 name = f"P.{prim.name}"
+                self.used[prim.name] = prim.impl
             else:  # a primitive outside the table: the compiled function binds it
                 base = "".join(c if c.isalnum() else "_" for c in prim.name)
                 name = f"{base}_impl"
@@ -173,12 +191,22 @@ def _lines(program: Program) -> tuple[list[str], dict[str, Any]]:
         targets = [w.new(v) for v in eqn.outputs]
         lhs = ", ".join(targets) + ("," if eqn.tuple_out and len(targets) == 1 else "")
         body.append(f"    {lhs} = {call}")
+    if program.checks:
+        names = ", ".join(w.value(x) for x in program.checks)
+        w.globals["_all_finite"] = all_finite
+        w.globals["_fallback"] = program.fallback
+        params_ = ", ".join(w.names[v.id] for v in program.inputs)
+        body.append("    # keep_zeros steps skipped above: they change nothing unless one of")
+        body.append("    # these holds a NaN or infinity; then run the program with them")
+        body.append(f"    if not _all_finite(({names}{',' if len(program.checks) == 1 else ''})):")
+        body.append(f"        return _fallback({params_})")
     outs = [w.value(x) for x in program.outputs]
     body.append("    return (" + ", ".join(outs) + ("," if len(outs) == 1 else "") + ")")
     params = ", ".join(w.names[v.id] for v in program.inputs)
     head = ["import numpy as np", "from chainrule.program.source import P", ""]
     head += w.header + ([""] if w.header else [])
     text = head + [f"def {program.name}({params}):"] + body
+    w.globals["_used"] = w.used
     return text, w.globals
 
 
@@ -190,10 +218,13 @@ def to_source(program: Program) -> str:
 
 def to_function(program: Program) -> Callable[..., tuple]:
     """Compile ``to_source(program)``: a NumPy function returning a tuple of outputs."""
+    if program.checks and isinstance(program.fallback, Program):  # compile it first
+        program = program.replace(fallback=to_function(program.fallback))
     text, namespace = _lines(program)
     source = "\n".join(text) + "\n"
     code = compile(source, f"<chainrule program {program.name}>", "exec")
     exec(code, namespace)  # noqa: S102 - text generated from a traced program only
+    namespace["P"] = SimpleNamespace(**namespace.get("_used", {}))
     fn = namespace[program.name]
     fn.__source__ = source
     return fn
