@@ -124,3 +124,17 @@ def test_optimistic_skips_keep_zeros_and_falls_back_when_a_check_fails():
         assert compiled(np.array([0.0, 1.0, 2.0]))[0][0] == 0.0  # via the fallback, not nan
         plain = passes.dce(fast.replace(checks=None, fallback=None)).to_function()
         assert np.isnan(plain(np.array([0.0, 1.0, 2.0]))[0][0])  # what the check prevents
+
+
+def test_optimistic_checks_once_along_a_chain_that_carries_nan():
+    def f(x):
+        for _ in range(5):
+            x = cr.sin(x) * 1.5
+        return cr.sum(x)
+
+    program = passes.simplify(trace_program(cr.grad(f), (np.ones(4),)))
+    assert names(program).count("keep_zeros") >= 5
+    fast = passes.optimistic(program)
+    assert len(fast.checks) == 1
+    x = np.array([0.1, 0.5, -2.0, 3.0])
+    np.testing.assert_array_equal(fast.to_function()(x)[0], cr.grad(f)(x))

@@ -29,7 +29,7 @@ RETRACE_WARNING = 8  # distinct signatures of one jitted function before a warni
 class _Compiled:
     """One cached program and its compiled function."""
 
-    __slots__ = ("program", "fn", "out_tree", "scalar_outs")
+    __slots__ = ("program", "fn", "out_tree", "single")
 
     def __init__(self, program: Program) -> None:
         self.program = program
@@ -38,7 +38,7 @@ class _Compiled:
             fast = fast.replace(fallback=reuse_buffers(fast.fallback))
         self.fn = reuse_buffers(fast).to_function()
         self.out_tree = program.out_tree
-        self.scalar_outs = [len(x.shape) == 0 for x in program.outputs]
+        self.single = program.out_tree is not None and program.out_tree.kind == "leaf"
 
 
 def _plain(value: Any) -> Any:
@@ -107,7 +107,7 @@ class Jitted:
 
     def _compile(self, args: tuple, static: tuple[int, ...], key: Any) -> _Compiled:
         self.traces += 1
-        if len(self.cache) >= RETRACE_WARNING and not self._warned:
+        if self.traces > RETRACE_WARNING and not self._warned:
             self._warned = True
             name = getattr(self.f, "__name__", "f")
             warnings.warn(f"jit({name}) has been traced {self.traces} times for different "
@@ -119,7 +119,31 @@ class Jitted:
         self.cache[key] = compiled
         return compiled
 
+    def _quick_key(self, args: tuple) -> tuple | None:
+        """The cache key of a call whose arguments are all arrays or floats (the
+        common case), without the pytree walk; None for any other call."""
+        if self.static_argnums:
+            return None
+        key = []
+        for a in args:
+            t = type(a)
+            if t is ndarray:
+                key.append((a.shape, a.dtype))
+            elif t is float:
+                key.append(float)
+            else:
+                return None
+        return tuple(key)
+
     def __call__(self, *args: Any) -> Any:
+        quick = self._quick_key(args)
+        if quick is not None:
+            compiled = self.cache.get(quick)
+            if compiled is not None:
+                outs = compiled.fn(*args)
+                if compiled.single:
+                    return _plain(outs[0])
+                return unflatten(compiled.out_tree, [_plain(o) for o in outs])
         leaves, _ = flatten(args)
         for leaf in leaves:
             if isinstance(leaf, Traced):  # under another transform: run inline
@@ -129,6 +153,8 @@ class Jitted:
         compiled = self.cache.get(key)
         if compiled is None:
             compiled = self._compile(args, static, key)
+            if quick is not None:
+                self.cache[quick] = compiled
         outs = compiled.fn(*flat)
         return unflatten(compiled.out_tree, [_plain(o) for o in outs])
 

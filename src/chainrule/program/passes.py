@@ -260,7 +260,26 @@ def optimistic(program: Program) -> Program:
     if not checks:
         return program
     out = _substitute(program, kept, subst)
-    return out.replace(checks=checks, fallback=program)
+    return out.replace(checks=_uncovered(out.eqns, checks), fallback=program)
+
+
+# A NaN or infinity in any input element of these reaches the output (inf * 0 and
+# inf - inf are NaN, a sum keeps it), so a check of the output covers the input.
+_PROPAGATING = frozenset({"add", "subtract", "multiply", "negative", "sum", "sum_to"})
+
+
+def _uncovered(eqns: list[Eqn], checks: list[Var]) -> list[Var]:
+    """The checks not implied by another check further down a chain of operations
+    that carry every non-finite number through (one check then serves a chain)."""
+    checked = {c.id for c in checks}
+    reaches: set[int] = set()  # values whose non-finite numbers reach a checked value
+    for eqn in reversed(eqns):
+        if eqn.prim.name not in _PROPAGATING or eqn.tuple_out:
+            continue
+        out = eqn.outputs[0].id
+        if out in checked or out in reaches:
+            reaches.update(x.id for x in eqn.inputs if isinstance(x, Var))
+    return [c for c in checks if c.id not in reaches]
 
 
 # Primitives that return a new array of their own (never a view of an input):
