@@ -218,3 +218,19 @@ def test_to_function_compiles_generated_text_only():
     fn = to_function(program)
     assert fn.__source__ == program.to_source()
     assert fn(4.0)[0] == seed(4.0)
+
+
+def test_make_program_static_argument_stays_concrete():
+    def power_sum(x, n):
+        for _ in range(n):  # a Python loop over a static count
+            x = x * 2.0
+        return cr.sum(x)
+
+    program = cr.make_program(power_sum, static_argnums=1)(np.ones(3), 3)
+    assert [e.prim.name for e in program.eqns] == ["multiply"] * 3 + ["sum"]
+    assert program(np.array([1.0, 2.0, 3.0])) == 48.0
+
+
+def test_keyword_arguments_are_refused_with_a_hint():
+    with pytest.raises(TypeError, match="functools.partial"):
+        cr.jit(lambda x, scale=1.0: x * scale)(np.ones(2), scale=2.0)

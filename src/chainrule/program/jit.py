@@ -135,7 +135,12 @@ class Jitted:
                 return None
         return tuple(key)
 
-    def __call__(self, *args: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            raise TypeError(f"jit({getattr(self.f, '__name__', 'f')}): keyword arguments "
+                            f"{sorted(kwargs)} are not part of the cached signature; pass "
+                            f"them positionally (static_argnums for non-arrays) or bind "
+                            f"them first with functools.partial")
         quick = self._quick_key(args)
         if quick is not None:
             compiled = self.cache.get(quick)
@@ -144,7 +149,22 @@ class Jitted:
                 if compiled.single:
                     return _plain(outs[0])
                 return unflatten(compiled.out_tree, [_plain(o) for o in outs])
-        leaves, _ = flatten(args)
+        leaves, tree = flatten(args)
+        if not self.static_argnums:  # the signature in one pass over the leaves
+            sig = []
+            for leaf in leaves:
+                t = type(leaf)
+                if t is ndarray:
+                    sig.append((leaf.shape, leaf.dtype))
+                elif t is float:
+                    sig.append(float)
+                else:
+                    break
+            else:
+                compiled = self.cache.get((tree, *sig))
+                if compiled is not None:
+                    outs = compiled.fn(*leaves)
+                    return unflatten(compiled.out_tree, [_plain(o) for o in outs])
         for leaf in leaves:
             if isinstance(leaf, Traced):  # under another transform: run inline
                 return self.f(*args)
@@ -155,6 +175,11 @@ class Jitted:
             compiled = self._compile(args, static, key)
             if quick is not None:
                 self.cache[quick] = compiled
+            if not self.static_argnums and len(flat) == len(leaves):
+                sig = [(x.shape, x.dtype) if type(x) is ndarray else float
+                       for x in leaves if type(x) in (ndarray, float)]
+                if len(sig) == len(leaves):
+                    self.cache[(tree, *sig)] = compiled
         outs = compiled.fn(*flat)
         return unflatten(compiled.out_tree, [_plain(o) for o in outs])
 
