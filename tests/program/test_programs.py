@@ -234,3 +234,13 @@ def test_make_program_static_argument_stays_concrete():
 def test_keyword_arguments_are_refused_with_a_hint():
     with pytest.raises(TypeError, match="functools.partial"):
         cr.jit(lambda x, scale=1.0: x * scale)(np.ones(2), scale=2.0)
+
+
+def test_captured_arrays_are_constants_read_at_trace_time():
+    small, big = np.ones(3), np.ones(100)
+    jf = cr.jit(lambda x: (x * small, x[:1] * big))
+    jf(np.ones(3))
+    small[:] = 5.0
+    big[:] = 5.0
+    a, b = jf(np.ones(3))
+    assert (a == 1.0).all() and (b == 1.0).all()  # both as traced, never a mix

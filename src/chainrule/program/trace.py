@@ -209,6 +209,11 @@ class Tracer(ArrayOperators, NumpyInterface, Traced):
                     f"another transform ({type(a).__name__} {describe(a)}) that it did not "
                     f"receive as an argument (a closure): its derivative would be lost. "
                     f"Pass it as an argument instead")
+            elif type(a) is ndarray and a.flags.writeable:
+                # captured arrays are constants of the program, read when it is traced
+                # (as in jax.jit): a copy, so a later change in place never reaches
+                # some cached programs (large constants) and not others (inlined ones)
+                inputs.append(Const(a.copy()))
             else:
                 inputs.append(Const(a))
         if prim.name in VALUE_DEPENDENT:
