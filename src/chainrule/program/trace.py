@@ -63,7 +63,10 @@ class Program(ProgramData):
         """Run the program on (non-static) arguments shaped like the example ones."""
         leaves, _ = flatten(args)
         flat = [leaf for leaf in leaves if not _concrete_leaf(leaf)]
-        return unflatten(self.out_tree, list(self.to_function()(*flat)))
+        fn = self.__dict__.get("_compiled")
+        if fn is None:
+            fn = self.__dict__["_compiled"] = self.to_function()
+        return unflatten(self.out_tree, list(fn(*flat)))
 
     def __str__(self) -> str:
         return self.to_source()
