@@ -138,3 +138,9 @@ def test_optimistic_checks_once_along_a_chain_that_carries_nan():
     assert len(fast.checks) == 1
     x = np.array([0.1, 0.5, -2.0, 3.0])
     np.testing.assert_array_equal(fast.to_function()(x)[0], cr.grad(f)(x))
+
+
+def test_power_one_and_where_with_a_constant_condition_are_removed():
+    program = passes.dce(passes.identities(trace_program(
+        lambda x: cr.where(True, x**1.0, 0.0) + cr.where(False, 1.0, x), (np.ones(2),))))
+    assert names(program) == ["add"]

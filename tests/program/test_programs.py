@@ -244,3 +244,14 @@ def test_captured_arrays_are_constants_read_at_trace_time():
     big[:] = 5.0
     a, b = jf(np.ones(3))
     assert (a == 1.0).all() and (b == 1.0).all()  # both as traced, never a mix
+
+
+def test_cli_explain_code_prints_forward_and_derivative_programs(capsys):
+    from chainrule.cli import main
+
+    assert main(["explain", "x**2 - 3*x - 2", "--at", "x=3", "--code"]) == 0
+    out = capsys.readouterr().out
+    assert "def f(x):" in out and "t0 = np.power(x, 2.0)" in out
+    derivative = out[out.index("def grad_f(x):"):]
+    assert "    t0 = np.multiply(2.0, x)\n    t1 = np.add(np.float64(-3.0), t0)\n" \
+           "    return (t1,)" in derivative

@@ -3,8 +3,9 @@
 * ``dce``: drop equations whose outputs nothing uses (every primitive is pure);
 * ``cse``: one equation for repeated identical computations;
 * ``fold``: evaluate equations whose inputs are all constants;
-* ``identities``: x*1, x+0, x-0, x/1, x*0 (only for integers, where no NaN or
-  infinity can hide), -(-x), transpose of transpose;
+* ``identities``: x*1, x+0, x-0, x/1, x**1, x*0 (only for integers, where no NaN
+  or infinity can hide), -(-x), transpose of transpose, reshape of reshape, a
+  where with a constant condition;
 * ``reuse_buffers``: an elementwise ufunc writes into a dead input's buffer (``out=``).
 
 Passes never change a value except as stated: x+0 turns -0.0 into 0.0, which
@@ -181,8 +182,17 @@ def _identity(eqn: Eqn, producers: dict[int, Eqn]) -> Var | Const | None:
     if name == "transpose" and isinstance(ins[0], Var) and len(out.shape) <= 1 \
             and _same_as(ins[0], out):
         return ins[0]
+    if name == "where" and len(ins) == 3 and isinstance(ins[0], Const) \
+            and not eqn.params:
+        cond = xp.asarray(ins[0].value)
+        if cond.dtype.kind == "b" and cond.size and (cond.all() or not cond.any()):
+            pick = ins[1] if cond.all() else ins[2]
+            if _same_as(pick, out):
+                return pick
     if eqn.params and name != "transpose":
         return None
+    if name == "power" and len(ins) == 2 and _is(ins[1], 1) and _same_as(ins[0], out):
+        return ins[0]  # pow(x, 1) is x exactly (IEEE 754), NaN and infinities too
     if name == "multiply" and len(ins) == 2:
         for a, b in ((ins[0], ins[1]), (ins[1], ins[0])):
             if _is(b, 1) and _same_as(a, out):

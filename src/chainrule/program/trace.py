@@ -36,7 +36,8 @@ from chainrule.pytree import flatten, leaf_paths, unflatten
 from chainrule.tensor_numpy import ArrayOperators, NumpyInterface
 
 _HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-_LIBRARY_DIRS = (_HERE, os.path.dirname(os.path.abspath(xp.__file__)) + os.sep)
+_LIBRARY_DIRS = (_HERE, os.path.dirname(os.path.abspath(xp.__file__)) + os.sep,
+                 os.path.dirname(os.path.abspath(os.__file__)) + os.sep, "<frozen")
 
 # output shapes that depend on the input values: no stand-in can tell them
 VALUE_DEPENDENT = frozenset({"argwhere"})
@@ -98,7 +99,7 @@ def _user_line() -> str:
     frame = sys._getframe(3)
     while frame is not None:
         name = frame.f_code.co_filename
-        if not os.path.abspath(name).startswith(_LIBRARY_DIRS):
+        if not (name.startswith("<frozen") or os.path.abspath(name).startswith(_LIBRARY_DIRS)):
             text = linecache.getline(name, frame.f_lineno).strip()
             return f"{os.path.basename(name)}:{frame.f_lineno}: {text}"
         frame = frame.f_back
