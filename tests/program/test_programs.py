@@ -255,3 +255,12 @@ def test_cli_explain_code_prints_forward_and_derivative_programs(capsys):
     derivative = out[out.index("def grad_f(x):"):]
     assert "    t0 = np.multiply(2.0, x)\n    t1 = np.add(np.float64(-3.0), t0)\n" \
            "    return (t1,)" in derivative
+
+
+def test_constant_results_are_fresh_arrays_each_call():
+    jf = cr.jit(cr.grad(lambda x, y: cr.sum(y * 2.0), argnums=(0, 1)))
+    gx, _ = jf(np.ones(3), np.ones(3))   # gx: zeros, a constant of the program
+    gx += 7.0
+    gx2, gy2 = jf(np.ones(3), np.ones(3))
+    np.testing.assert_array_equal(gx2, np.zeros(3))
+    np.testing.assert_array_equal(gy2, np.full(3, 2.0))

@@ -19,6 +19,7 @@ from typing import Any
 
 from chainrule.backend import ndarray, xp
 from chainrule.core.trace import Traced
+from chainrule.program.ir import Const
 from chainrule.program.passes import optimistic, reuse_buffers, simplify
 from chainrule.program.trace import Program, _concrete_leaf, abstract_leaf, trace_program
 from chainrule.pytree import flatten, unflatten
@@ -33,6 +34,14 @@ class _Compiled:
 
     def __init__(self, program: Program) -> None:
         self.program = program
+        outputs = []
+        for x in program.outputs:  # a constant result is the caller's to change: read-only
+            if isinstance(x, Const) and type(x.value) is ndarray:  # here, copied per call
+                value = x.value.copy()
+                value.flags.writeable = False
+                x = Const(value)
+            outputs.append(x)
+        program = program.replace(outputs=outputs)
         fast = optimistic(program)
         if fast.fallback is not None:
             fast = fast.replace(fallback=reuse_buffers(fast.fallback))

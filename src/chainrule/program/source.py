@@ -107,6 +107,7 @@ class _Writer:
         self.names: dict[int, str] = {}
         self.globals: dict[str, Any] = {"np": xp, "P": P}
         self.used: dict[str, Any] = {}  # registered implementations the text calls
+        self.hoisted: dict[str, Any] = {}
         self.header: list[str] = []
         self.prims: dict[int, str] = {}
         self.consts = 0
@@ -132,6 +133,7 @@ class _Writer:
         name = f"c{self.consts}"
         self.consts += 1
         self.globals[name] = v
+        self.hoisted[name] = v  # the very array (read-only ones stay so), not the text's
         if text is not None:
             self.header.append(f"{name} = {text}")
         else:
@@ -207,6 +209,7 @@ def _lines(program: Program) -> tuple[list[str], dict[str, Any]]:
     head += w.header + ([""] if w.header else [])
     text = head + [f"def {program.name}({params}):"] + body
     w.globals["_used"] = w.used
+    w.globals["_hoisted"] = w.hoisted
     return text, w.globals
 
 
@@ -225,6 +228,7 @@ def to_function(program: Program) -> Callable[..., tuple]:
     code = compile(source, f"<chainrule program {program.name}>", "exec")
     exec(code, namespace)  # noqa: S102 - text generated from a traced program only
     namespace["P"] = SimpleNamespace(**namespace.get("_used", {}))
+    namespace.update(namespace["_hoisted"])
     fn = namespace[program.name]
     fn.__source__ = source
     return fn
