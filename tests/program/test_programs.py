@@ -264,3 +264,22 @@ def test_constant_results_are_fresh_arrays_each_call():
     gx2, gy2 = jf(np.ones(3), np.ones(3))
     np.testing.assert_array_equal(gx2, np.zeros(3))
     np.testing.assert_array_equal(gy2, np.full(3, 2.0))
+
+
+def test_subgradient_policy_is_part_of_the_signature():
+    jg = cr.jit(cr.grad(lambda x: cr.maximum(x, 1.0)))
+    assert jg(1.0) == 0.0
+    with cr.subgradient_policy("pytorch"):
+        assert jg(1.0) == 0.5 == cr.grad(lambda x: cr.maximum(x, 1.0))(1.0)
+    assert jg(1.0) == 0.0 and jg.traces == 2
+
+
+def test_anomaly_mode_and_kink_recording_run_eagerly():
+    jf = cr.jit(cr.grad(lambda x: cr.sum(cr.abs(x))))
+    with cr.kinks() as events:
+        jf(np.array([0.0, 1.0]))
+    assert events and jf.traces == 0
+    jl = cr.jit(cr.grad(lambda x: cr.sum(cr.log(x))))
+    with cr.detect_anomaly(), pytest.raises(FloatingPointError, match="log"):
+        jl(np.array([0.0]))
+    assert jl.traces == 0

@@ -18,11 +18,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from chainrule.backend import ndarray, xp
+from chainrule.core.config import state
 from chainrule.core.trace import Traced
 from chainrule.program.ir import Const
 from chainrule.program.passes import optimistic, reuse_buffers, simplify
 from chainrule.program.trace import Program, _concrete_leaf, abstract_leaf, trace_program
 from chainrule.pytree import flatten, unflatten
+from chainrule.subgradients.policy import current_policy
+from chainrule.subgradients.recording import watch
 
 RETRACE_WARNING = 8  # distinct signatures of one jitted function before a warning
 
@@ -81,7 +84,7 @@ class Jitted:
         return tuple(out)
 
     def _signature(self, args: tuple, static: tuple[int, ...]) -> tuple[Any, list[Any]]:
-        key: list[Any] = []
+        key: list[Any] = [current_policy()]  # the kinked rules read it when traced
         flat: list[Any] = []
         for i, a in enumerate(args):
             if i in static:
@@ -133,7 +136,7 @@ class Jitted:
         common case), without the pytree walk; None for any other call."""
         if self.static_argnums:
             return None
-        key = []
+        key: list[Any] = [current_policy()]  # the kinked rules read it when traced
         for a in args:
             t = type(a)
             if t is ndarray:
@@ -145,6 +148,9 @@ class Jitted:
         return tuple(key)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if state.anomaly or watch.active:
+            # anomaly mode and kinks() look at every value as it is made: eagerly
+            return self.f(*args, **kwargs)
         if kwargs:
             raise TypeError(f"jit({getattr(self.f, '__name__', 'f')}): keyword arguments "
                             f"{sorted(kwargs)} are not part of the cached signature; pass "
@@ -170,7 +176,7 @@ class Jitted:
                 else:
                     break
             else:
-                compiled = self.cache.get((tree, *sig))
+                compiled = self.cache.get((current_policy(), tree, *sig))
                 if compiled is not None:
                     outs = compiled.fn(*leaves)
                     return unflatten(compiled.out_tree, [_plain(o) for o in outs])
@@ -188,7 +194,7 @@ class Jitted:
                 sig = [(x.shape, x.dtype) if type(x) is ndarray else float
                        for x in leaves if type(x) in (ndarray, float)]
                 if len(sig) == len(leaves):
-                    self.cache[(tree, *sig)] = compiled
+                    self.cache[(current_policy(), tree, *sig)] = compiled
         outs = compiled.fn(*flat)
         return unflatten(compiled.out_tree, [_plain(o) for o in outs])
 
