@@ -86,10 +86,9 @@ def test_tutorial_runs_and_checks_its_numbers(path, tmp_path):
     assert asserts >= 3, f"{path.name}: a tutorial checks its key numbers with assert cells"
     assert "savefig(" not in text or "tmp" in text, f"{path.name}: never write output to the repo"
 
-    before = set(ROOT.rglob("*"))
+    before = _repository_files()
     notebook = execute(path, tmp_path)
-    created = {p for p in set(ROOT.rglob("*")) - before if ".pytest_cache" not in p.parts
-               and "__pycache__" not in p.parts}
+    created = _repository_files() - before
     assert not created, f"{path.name} wrote into the repository: {sorted(map(str, created))}"
 
     outputs = [out for cell in notebook.cells if cell.cell_type == "code"
@@ -118,3 +117,16 @@ def test_the_kernel_is_this_interpreter(tmp_path):
     notebook = execute(probe, tmp_path)
     printed = notebook.cells[0].outputs[0]["text"].strip()
     assert Path(printed).resolve() == Path(sys.executable).resolve()
+
+
+# git's own store (other worktrees commit into it), the virtual environment and caches
+# change under a running suite without any tutorial writing there
+_NOT_THE_PROJECT = {".git", ".venv", ".pytest_cache", "__pycache__", ".hypothesis", ".ruff_cache"}
+
+
+def _repository_files() -> set[str]:
+    found = set()
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = [d for d in subfolders if d not in _NOT_THE_PROJECT]
+        found.update(os.path.join(folder, name) for name in files)
+    return found

@@ -36,6 +36,7 @@ from chainrule.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from chainrule.jacobians import hessian, hvp, jacfwd, jacrev, jvp, linearize
 from chainrule.ops import *  # noqa: F403 - the operations, named as in NumPy
 from chainrule.ops import __all__ as _ops_all
+from chainrule.program import Program, jit, make_program
 from chainrule.serialization import load, save
 from chainrule.subgradients import kinks, subgradient_policy
 from chainrule.tensor import Tensor
@@ -51,7 +52,8 @@ except _NotInstalled:  # a source tree on sys.path that was never installed
 
 __all__ = [
     *_ops_all,
-    "Primitive", "GradcheckError", "Tensor", "TracerConversionError", "__version__", "arange",
+    "Primitive", "Program", "GradcheckError", "jit", "make_program",
+    "Tensor", "TracerConversionError", "__version__", "arange",
     "detect_anomaly",
     "enable_grad", "eye", "full", "grad", "gradcheck", "gradgradcheck", "is_grad_enabled",
     "linalg", "linspace",

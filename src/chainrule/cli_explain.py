@@ -14,6 +14,7 @@ with status 1 when a check fails.
 from __future__ import annotations
 
 import argparse
+import inspect
 import math
 import re
 import sys
@@ -140,6 +141,8 @@ def run_explain(args: argparse.Namespace) -> int:
     except ValueError as err:  # e.g. a constant expression: nothing to explain
         raise UsageError(str(err)) from None
     print(explanation.render(args.format))
+    if args.code:
+        _print_programs(f, names, point, note)
     if args.graph:
         try:
             path = render_dot(to_dot(f, *point, names=names), args.graph)
@@ -260,6 +263,25 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="the point, one option per variable")
 
 
+def _print_programs(f: Any, names: list[str], point: list[float], note: str) -> None:
+    """``--code``: the forward program and the gradient's, as traced NumPy code."""
+    import chainrule as cr
+
+    def named(*xs: Any) -> Any:  # the expression's variable names for the code
+        return f(*xs)
+
+    named.__signature__ = inspect.Signature(
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names])
+    named.__name__ = "f"
+    print(f"{note}forward program:")
+    for line in str(cr.make_program(named)(*point)).splitlines():
+        print(f"{note}{line}")
+    print(f"{note}derivative program (cr.grad, every variable):")
+    grad = cr.grad(named, argnums=tuple(range(len(names))))
+    for line in str(cr.make_program(grad)(*point)).splitlines():
+        print(f"{note}{line}")
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     diff = commands.add_parser(
         "diff", help="the derivative by all four methods, side by side")
@@ -282,6 +304,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     explain.add_argument("--html", metavar="FILE",
                          help="also write one self-contained page (no network) that steps "
                               "through the sweeps: buttons and arrow keys")
+    explain.add_argument("--code", action="store_true",
+                         help="also print the forward and derivative programs as NumPy "
+                              "code (traced with cr.make_program)")
     explain.set_defaults(run=_guard(run_explain))
 
     _register_explain_nn(commands)

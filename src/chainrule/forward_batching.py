@@ -349,7 +349,8 @@ _ELEMENTWISE = (
     "log2 log10 sqrt cbrt sin cos tan arcsin arccos arctan arctan2 sinh cosh tanh arcsinh "
     "arctanh sigmoid softplus erf where relu abs sign maximum minimum clip floor ceil round "
     "equal not_equal less less_equal greater greater_equal logical_and logical_or "
-    "logical_not isfinite isnan astype identity stop_gradient real imag conj angle").split()
+    "logical_not isfinite isnan astype identity stop_gradient real imag conj angle "
+    "keep_zeros").split()
 
 RULES: dict[str, BatchRule] = {name: _elementwise for name in _ELEMENTWISE}
 RULES.update({name: _axis_params("axis") for name in (

@@ -21,11 +21,10 @@ from typing import Any
 from chainrule.backend import ndarray, xp
 from chainrule.core.config import state, sweep_caches
 from chainrule.core.graph import Node, changes, check_rebound, check_saved, topological_order
-from chainrule.core.primitive import Primitive, all_finite, arrays_inside
+from chainrule.core.primitive import Primitive, arrays_inside, mask_zeros, unknown_values
 from chainrule.core.trace import Traced
 from chainrule.core.wirtinger import declare_complex
 from chainrule.ops.complex_numbers import to_dtype
-from chainrule.ops.nonsmooth import where
 from chainrule.ops.shape import sum_to
 
 # Objects told about backward sweeps: DistributedDataParallel starts each bucket's
@@ -334,6 +333,8 @@ def _missing_rule(prim: Any, i: int) -> None:
 
 def _has_nan(found: dict[int, tuple[Any, Any]]) -> bool:
     for _, g in found.values():
+        if type(g) is not ndarray and unknown_values(g):
+            return True  # a traced program: the masked sweep, whose masks wait for values
         if isinstance(g, xp.inexact):  # a NumPy scalar: a comparison, not a ufunc call
             if g != g:
                 return True
@@ -358,6 +359,4 @@ def _keep_zeros(g: Any, gi: Any) -> Any:
     ``where``, so with ``create_graph`` (or inside a transform) it is recorded
     and a second derivative masks again.
     """
-    if all_finite(gi):
-        return gi
-    return where(g == 0, 0.0, gi)
+    return mask_zeros(g, gi)

@@ -161,6 +161,46 @@ def arrays_inside(value: Any) -> list[Any]:
     return arrays
 
 
+def unknown_values(value: Any) -> bool:
+    """Whether ``value`` holds numbers no one knows yet (a program being traced:
+    ``chainrule.program``), so a check of its values must wait for the program to run."""
+    while isinstance(value, Traced):
+        if getattr(value, "_abstract", False):
+            return True
+        value = getattr(value, "data", getattr(value, "primal", None))
+    return False
+
+
+def _keep_zeros_impl(g: Any, gi: Any, v: Any) -> Any:
+    if type(gi) is ndarray and gi.dtype.kind == "f" and gi.ndim:
+        r = gi.ravel()
+        s = r @ r  # finite exactly when every element is (or inf by overflow: then the
+        if s - s == 0:  # mask below runs, which only ever changes 0 * inf and -0.0)
+            return v
+    elif all_finite(gi):
+        return v
+    return registry["where"].impl(g == 0, 0.0, v)
+
+
+# keep_zeros(g, gi, v): v, or where(g == 0, 0, v) when gi holds a NaN or infinity;
+# what the engines do with concrete values (``mask_zeros``), as one operation a
+# traced program runs. Linear in v; no derivative flows to g or gi (a selection).
+keep_zeros_p = Primitive("keep_zeros", _keep_zeros_impl)
+keep_zeros_p.defvjp(None, None, lambda ct, out, g, gi, v: keep_zeros_p(g, gi, ct))
+keep_zeros_p.defjvp(None, None, lambda dv, out, g, gi, v: keep_zeros_p(g, gi, dv))
+
+
+def mask_zeros(g: Any, gi: Any) -> Any:
+    """``gi`` with zeros where ``g`` is zero, if ``gi`` holds a NaN or infinity
+    (0 * inf in a rule is a zero that turned NaN). Values being traced into a
+    program get the same decision made when the program runs."""
+    if type(gi) is not ndarray and unknown_values(gi):
+        return keep_zeros_p(g, gi, gi)
+    if all_finite(gi):
+        return gi
+    return registry["where"](g == 0, 0.0, gi)
+
+
 def all_finite(value: Any) -> bool:
     """Whether every number a value carries is finite (a plain array: one check)."""
     if type(value) is ndarray:
@@ -200,10 +240,8 @@ def defpartials(prim: Primitive, *partials: Callable[..., Any] | None,
             return None
 
         def jvp(dx: Any, out: Any, *args: Any, **params: Any) -> Any:
-            t = dx * partial(out, *args, **params)
-            if not all_finite(t):  # 0 * inf is how a zero tangent turns NaN
-                t = registry["where"](dx == 0, 0.0, t)
-            return t
+            # 0 * inf is how a zero tangent turns NaN
+            return mask_zeros(dx, dx * partial(out, *args, **params))
         jvp.elementwise = True  # type: ignore[attr-defined]
         return jvp
 

@@ -1,0 +1,231 @@
+"""``cr.jit``: trace once per call signature, compile, and rerun the compiled program.
+
+The signature of a call is the pytree structure of its arguments, the shape
+and dtype of every number or array leaf, the values of the other leaves
+(bools, None, strings) and of the static arguments. A new signature traces
+again; a function retraced many times (shapes changing every call) gets a
+warning, as JAX gives. Called on values of an enclosing transform (``grad(jit(f))``,
+``jit`` inside ``make_program``), the function runs inline on them, so the
+enclosing transform sees every operation: never a cached program standing in
+for a derivative it cannot give.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from chainrule.backend import ndarray, xp
+from chainrule.core.config import state
+from chainrule.core.trace import Traced
+from chainrule.program.ir import Const
+from chainrule.program.passes import optimistic, reuse_buffers, simplify
+from chainrule.program.trace import Program, _concrete_leaf, abstract_leaf, trace_program
+from chainrule.pytree import flatten, unflatten
+from chainrule.subgradients.policy import current_policy
+from chainrule.subgradients.recording import watch
+
+RETRACE_WARNING = 8  # distinct signatures of one jitted function before a warning
+
+
+class _Compiled:
+    """One cached program and its compiled function."""
+
+    __slots__ = ("program", "fn", "out_tree", "single")
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        outputs = []
+        for x in program.outputs:  # a constant result is the caller's to change: read-only
+            if isinstance(x, Const) and type(x.value) is ndarray:  # here, copied per call
+                value = x.value.copy()
+                value.flags.writeable = False
+                x = Const(value)
+            outputs.append(x)
+        program = program.replace(outputs=outputs)
+        fast = optimistic(program)
+        if fast.fallback is not None:
+            fast = fast.replace(fallback=reuse_buffers(fast.fallback))
+        self.fn = reuse_buffers(fast).to_function()
+        self.out_tree = program.out_tree
+        self.single = program.out_tree is not None and program.out_tree.kind == "leaf"
+
+
+def _plain(value: Any) -> Any:
+    """What eager transforms hand back: a NumPy scalar for 0-d, a writable array else."""
+    if type(value) is ndarray:
+        if value.ndim == 0:
+            return value[()]
+        return value if value.flags.writeable else xp.array(value)
+    return value
+
+
+class Jitted:
+    """A jitted function: call it like ``f``; ``lower``/``program`` show what runs."""
+
+    def __init__(self, f: Callable[..., Any], static_argnums: Sequence[int]) -> None:
+        self.f = f
+        self.static_argnums = tuple(static_argnums)
+        self.cache: dict[Any, _Compiled] = {}
+        self.traces = 0
+        self._warned = False
+        functools.update_wrapper(self, f)
+
+    # ----- the signature -----
+    def _static(self, nargs: int) -> tuple[int, ...]:
+        out = []
+        for s in self.static_argnums:
+            if not -nargs <= s < nargs:
+                raise ValueError(f"jit: static_argnums={self.static_argnums} is out of "
+                                 f"range for a call with {nargs} positional argument(s)")
+            out.append(s % nargs)
+        return tuple(out)
+
+    def _signature(self, args: tuple, static: tuple[int, ...]) -> tuple[Any, list[Any]]:
+        key: list[Any] = [current_policy()]  # the kinked rules read it when traced
+        flat: list[Any] = []
+        for i, a in enumerate(args):
+            if i in static:
+                try:
+                    hash(a)
+                except TypeError:
+                    raise TypeError(
+                        f"jit: static argument {i} is a {type(a).__name__}, which is not "
+                        f"hashable, so it cannot key the cache of compiled programs; pass "
+                        f"a tuple instead of a list, or make it a non-static argument "
+                        f"(arrays are traced by shape and dtype)") from None
+                key.append(("static", type(a), a))
+                continue
+            leaves, tree = flatten(a)
+            sig = []
+            for leaf in leaves:
+                if _concrete_leaf(leaf):
+                    try:
+                        hash(leaf)
+                    except TypeError:
+                        raise TypeError(
+                            f"jit: argument {i} holds a {type(leaf).__name__}, which is "
+                            f"neither an array nor hashable; pass arrays, numbers or "
+                            f"hashable values (or mark the argument static)") from None
+                    sig.append(("value", type(leaf), leaf))
+                else:
+                    shape, dtype = abstract_leaf(leaf)
+                    sig.append((shape, dtype.str, type(leaf) is float or type(leaf) is int))
+                    flat.append(leaf)
+            key.append((tree, tuple(sig)))
+        return tuple(key), flat
+
+    def _compile(self, args: tuple, static: tuple[int, ...], key: Any) -> _Compiled:
+        self.traces += 1
+        if self.traces > RETRACE_WARNING and not self._warned:
+            self._warned = True
+            name = getattr(self.f, "__name__", "f")
+            warnings.warn(f"jit({name}) has been traced {self.traces} times for different "
+                          f"argument shapes, dtypes or static values: each new signature "
+                          f"traces and compiles again. Keep shapes fixed (pad batches) or "
+                          f"make the changing argument non-static", stacklevel=3)
+        program = simplify(trace_program(self.f, args, static, name="cr.jit"))
+        compiled = _Compiled(program)
+        self.cache[key] = compiled
+        return compiled
+
+    def _quick_key(self, args: tuple) -> tuple | None:
+        """The cache key of a call whose arguments are all arrays or floats (the
+        common case), without the pytree walk; None for any other call."""
+        if self.static_argnums:
+            return None
+        key: list[Any] = [current_policy()]  # the kinked rules read it when traced
+        for a in args:
+            t = type(a)
+            if t is ndarray:
+                key.append((a.shape, a.dtype))
+            elif t is float:
+                key.append(float)
+            else:
+                return None
+        return tuple(key)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if state.anomaly or watch.active:
+            # anomaly mode and kinks() look at every value as it is made: eagerly
+            return self.f(*args, **kwargs)
+        if kwargs:
+            raise TypeError(f"jit({getattr(self.f, '__name__', 'f')}): keyword arguments "
+                            f"{sorted(kwargs)} are not part of the cached signature; pass "
+                            f"them positionally (static_argnums for non-arrays) or bind "
+                            f"them first with functools.partial")
+        quick = self._quick_key(args)
+        if quick is not None:
+            compiled = self.cache.get(quick)
+            if compiled is not None:
+                outs = compiled.fn(*args)
+                if compiled.single:
+                    return _plain(outs[0])
+                return unflatten(compiled.out_tree, [_plain(o) for o in outs])
+        leaves, tree = flatten(args)
+        if not self.static_argnums:  # the signature in one pass over the leaves
+            sig = []
+            for leaf in leaves:
+                t = type(leaf)
+                if t is ndarray:
+                    sig.append((leaf.shape, leaf.dtype))
+                elif t is float:
+                    sig.append(float)
+                else:
+                    break
+            else:
+                compiled = self.cache.get((current_policy(), tree, *sig))
+                if compiled is not None:
+                    outs = compiled.fn(*leaves)
+                    return unflatten(compiled.out_tree, [_plain(o) for o in outs])
+        for leaf in leaves:
+            if isinstance(leaf, Traced):  # under another transform: run inline
+                return self.f(*args)
+        static = self._static(len(args))
+        key, flat = self._signature(args, static)
+        compiled = self.cache.get(key)
+        if compiled is None:
+            compiled = self._compile(args, static, key)
+            if quick is not None:
+                self.cache[quick] = compiled
+            if not self.static_argnums and len(flat) == len(leaves):
+                sig = [(x.shape, x.dtype) if type(x) is ndarray else float
+                       for x in leaves if type(x) in (ndarray, float)]
+                if len(sig) == len(leaves):
+                    self.cache[(current_policy(), tree, *sig)] = compiled
+        outs = compiled.fn(*flat)
+        return unflatten(compiled.out_tree, [_plain(o) for o in outs])
+
+    def lower(self, *args: Any) -> Program:
+        """The (simplified) program a call with these arguments runs; traces if needed."""
+        static = self._static(len(args))
+        key, _ = self._signature(args, static)
+        compiled = self.cache.get(key)
+        if compiled is None:
+            compiled = self._compile(args, static, key)
+        return compiled.program
+
+    program = lower
+
+    def __repr__(self) -> str:
+        return f"jit({getattr(self.f, '__name__', self.f)!r})"
+
+
+def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Jitted:
+    """Compile ``f`` into a straight-line NumPy program per call signature.
+
+    >>> import chainrule as cr
+    >>> df = cr.jit(cr.grad(lambda x: x**2 - 3*x - 2))
+    >>> float(df(3.0)), float(df(5.0)), df.traces
+    (3.0, 7.0, 1)
+    """
+    if not callable(f):
+        raise TypeError(f"jit: expected a function, got {type(f).__name__}; write "
+                        f"cr.jit(f) or decorate a def with @cr.jit")
+    nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    for n in nums:
+        if not isinstance(n, int):
+            raise TypeError(f"jit: static_argnums must be integers, got {static_argnums!r}")
+    return Jitted(f, nums)

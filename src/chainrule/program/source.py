@@ -1,0 +1,234 @@
+"""A program as Python source over NumPy, and the function compiled from it.
+
+``to_source`` writes one assignment per equation with named temporaries, the
+forward part then the backward part, each group headed by a comment naming the
+line of the user's code it came from. NumPy's ufuncs print as ``np.sin(t0)``;
+other primitives as ``P.<name>(...)``, their NumPy implementations. The text
+is only ever generated from a traced program (never from user strings), and
+``to_function`` compiles exactly that text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+from chainrule.backend import ndarray, xp
+from chainrule.core.primitive import registry
+from chainrule.program.ir import Const, Var
+from chainrule.program.ir import ProgramData as Program
+
+_SMALL = 16  # arrays up to this many elements are written out in the source
+
+
+def all_finite(arrays: tuple) -> bool:
+    """Whether every number in ``arrays`` is finite: one dot product each (a sum of
+    squares is finite exactly when every element is, unless it overflows, and then
+    the caller only does the safe thing)."""
+    for a in arrays:
+        if type(a) is ndarray and a.dtype.kind == "f" and a.ndim:
+            r = a.ravel()
+            s = r @ r
+            if not s - s == 0:
+                return False
+        elif not bool(xp.isfinite(a).all()):
+            return False
+    return True
+
+
+class Impls:
+    """``P``: the implementations of the registered primitives by name, so the
+    printed source runs as it is (``from chainrule.program.source import P``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return registry[name].impl
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+P = Impls()
+
+
+def _number(v: Any) -> str | None:
+    """Source for a Python or NumPy number, or None."""
+    if isinstance(v, bool) or v is None:
+        return repr(v)
+    if isinstance(v, (int, float)):
+        if isinstance(v, float) and not math.isfinite(v):
+            return "np.nan" if v != v else ("np.inf" if v > 0 else "-np.inf")
+        return repr(v)
+    if isinstance(v, xp.generic) and v.dtype.kind in "biuf":
+        inner = _number(v.item())
+        return f"np.{v.dtype.name}({inner})"
+    return None
+
+
+def _literal(v: Any) -> str | None:
+    """Source that evaluates to ``v`` exactly, or None when there is none."""
+    text = _number(v)
+    if text is not None:
+        return text
+    if isinstance(v, str):
+        return repr(v)
+    if v is Ellipsis:
+        return "..."
+    if isinstance(v, slice):
+        parts = [_literal(p) for p in (v.start, v.stop, v.step)]
+        return None if None in parts else f"slice({', '.join(parts)})"
+    if isinstance(v, xp.dtype):
+        return f"np.dtype({v.str!r})" if v.names is None else None
+    if isinstance(v, (tuple, list)):
+        parts = [_literal(p) for p in v]
+        if None in parts:
+            return None
+        if isinstance(v, tuple):
+            return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+        return "[" + ", ".join(parts) + "]"
+    if isinstance(v, ndarray) and v.size <= _SMALL and v.dtype.kind in "biuf" \
+            and v.dtype.names is None:
+        items = _literal(v.tolist())
+        if items is not None:
+            return f"np.array({items}, dtype=np.dtype({v.dtype.str!r}))"
+    return None
+
+
+def _temp_like(name: str) -> bool:
+    return name[:1] in "tcx" and name[1:].isdigit()
+
+
+class _Writer:
+    """Names for values, primitives and hoisted constants of one program."""
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.names: dict[int, str] = {}
+        self.globals: dict[str, Any] = {"np": xp, "P": P}
+        self.used: dict[str, Any] = {}  # registered implementations the text calls
+        self.hoisted: dict[str, Any] = {}
+        self.header: list[str] = []
+        self.prims: dict[int, str] = {}
+        self.consts = 0
+        names = program.input_names or []
+        taken = {"np", "P", program.name}
+        for i, var in enumerate(program.inputs):
+            name = names[i] if i < len(names) else ""
+            if not name.isidentifier() or name in taken or _temp_like(name):
+                name = f"x{i}" if len(program.inputs) > 1 else "x"
+            taken.add(name)
+            self.names[var.id] = name
+        self.temps = 0
+
+    def value(self, x: Var | Const) -> str:
+        if isinstance(x, Var):
+            return self.names[x.id]
+        return self.hoist(x.value)
+
+    def hoist(self, v: Any) -> str:
+        text = _literal(v)
+        if text is not None and not isinstance(v, ndarray):
+            return text
+        name = f"c{self.consts}"
+        self.consts += 1
+        self.globals[name] = v
+        self.hoisted[name] = v  # the very array (read-only ones stay so), not the text's
+        if text is not None:
+            self.header.append(f"{name} = {text}")
+        else:
+            what = f"{v.dtype}{list(v.shape)}" if isinstance(v, ndarray) else type(v).__name__
+            self.header.append(f"# {name}: a constant {what} held by the program")
+        return name
+
+    def callee(self, prim: Any) -> str:
+        impl = prim.impl
+        if isinstance(impl, xp.ufunc) and getattr(xp, impl.__name__, None) is impl:
+            return f"np.{impl.__name__}"
+        name = self.prims.get(id(prim))
+        if name is None:
+            if registry.get(prim.name) is prim:
+                name = f"P.{prim.name}"
+                self.used[prim.name] = prim.impl
+            else:  # a primitive outside the table: the compiled function binds it
+                base = "".join(c if c.isalnum() else "_" for c in prim.name)
+                name = f"{base}_impl"
+                while name in self.globals:
+                    name += "_"
+                self.globals[name] = impl
+                self.header.append(f"# {name}: the implementation of primitive "
+                                   f"{prim.name!r} (not in the table)")
+            self.prims[id(prim)] = name
+        return name
+
+    def new(self, var: Var) -> str:
+        name = f"t{self.temps}"
+        self.temps += 1
+        self.names[var.id] = name
+        return name
+
+
+def _lines(program: Program) -> tuple[list[str], dict[str, Any]]:
+    w = _Writer(program)
+    body: list[str] = []
+    part = None
+    line = None
+    for eqn in program.eqns:
+        if eqn.part != part:
+            part = eqn.part
+            line = None
+            body.append("    # " + ("forward" if part == "forward" else
+                                    "backward: the derivative, from the VJP/JVP rules"))
+        if eqn.line != line:
+            line = eqn.line
+            if line:
+                prefix = "from " if part == "forward" else "rule of "
+                body.append(f"    # {prefix}{line}")
+        args = [w.value(x) for x in eqn.inputs]
+        for key, v in eqn.params.items():
+            args.append(f"{key}={_literal(v) or w.hoist(v)}")
+        if eqn.reuse is not None:
+            args.append(f"out={w.names[eqn.reuse.id]}")
+        call = f"{w.callee(eqn.prim)}({', '.join(args)})"
+        targets = [w.new(v) for v in eqn.outputs]
+        lhs = ", ".join(targets) + ("," if eqn.tuple_out and len(targets) == 1 else "")
+        body.append(f"    {lhs} = {call}")
+    if program.checks:
+        names = ", ".join(w.value(x) for x in program.checks)
+        w.globals["_all_finite"] = all_finite
+        w.globals["_fallback"] = program.fallback
+        params_ = ", ".join(w.names[v.id] for v in program.inputs)
+        body.append("    # keep_zeros steps skipped above: they change nothing unless one of")
+        body.append("    # these holds a NaN or infinity; then run the program with them")
+        body.append(f"    if not _all_finite(({names}{',' if len(program.checks) == 1 else ''})):")
+        body.append(f"        return _fallback({params_})")
+    outs = [w.value(x) for x in program.outputs]
+    body.append("    return (" + ", ".join(outs) + ("," if len(outs) == 1 else "") + ")")
+    params = ", ".join(w.names[v.id] for v in program.inputs)
+    head = ["import numpy as np", "from chainrule.program.source import P", ""]
+    head += w.header + ([""] if w.header else [])
+    text = head + [f"def {program.name}({params}):"] + body
+    w.globals["_used"] = w.used
+    w.globals["_hoisted"] = w.hoisted
+    return text, w.globals
+
+
+def to_source(program: Program) -> str:
+    """The program as a Python function over NumPy (a string)."""
+    text, _ = _lines(program)
+    return "\n".join(text) + "\n"
+
+
+def to_function(program: Program) -> Callable[..., tuple]:
+    """Compile ``to_source(program)``: a NumPy function returning a tuple of outputs."""
+    if program.checks and isinstance(program.fallback, Program):  # compile it first
+        program = program.replace(fallback=to_function(program.fallback))
+    text, namespace = _lines(program)
+    source = "\n".join(text) + "\n"
+    code = compile(source, f"<chainrule program {program.name}>", "exec")
+    exec(code, namespace)  # noqa: S102 - text generated from a traced program only
+    namespace["P"] = SimpleNamespace(**namespace.get("_used", {}))
+    namespace.update(namespace["_hoisted"])
+    fn = namespace[program.name]
+    fn.__source__ = source
+    return fn
