@@ -41,6 +41,7 @@ LAYERS: dict[str, int] = {
     "chainrule.random": 5,
     "chainrule.transforms": 6,
     "chainrule.jacobians": 6,
+    "chainrule.custom": 6,
     "chainrule.gradcheck": 7,
     "chainrule.testing": 7,
     "chainrule.nn": 8,

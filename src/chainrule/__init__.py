@@ -31,6 +31,7 @@ from chainrule.creation import (
     zeros,
     zeros_like,
 )
+from chainrule.custom import custom_jvp, custom_vjp
 from chainrule.explainer import compare, explain, explain_nn, to_dot
 from chainrule.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from chainrule.jacobians import hessian, hvp, jacfwd, jacrev, jvp, linearize
@@ -62,4 +63,5 @@ __all__ = [
     "jvp", "linearize", "jacfwd", "jacrev", "hessian", "hvp", "stop_gradient",
     "data", "nn", "optim", "save", "load",
     "kinks", "subgradient_policy",
+    "custom_jvp", "custom_vjp",
 ]
