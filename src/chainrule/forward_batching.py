@@ -295,7 +295,13 @@ def _matmul(prim: Any, vals: list, batched: list, params: dict) -> Any:
     def lined_up(v: Any, b: bool, s: tuple) -> Any:
         return reshape(v, ((n,) if b else ()) + (1,) * (rank - len(s)) + s)
 
-    out = bind(prim, lined_up(x, bx, sx), lined_up(y, by, sy))
+    if sx[-1] == 1 and not x_vec and not y_vec:
+        # an outer product (the per-example weight gradient): one product per element,
+        # no sum, so broadcasting multiply gives the same numbers, without NumPy's slow
+        # loop over a stack of tiny matrix products
+        out = bind(registry["multiply"], lined_up(x, bx, sx), lined_up(y, by, sy))
+    else:
+        out = bind(prim, lined_up(x, bx, sx), lined_up(y, by, sy))
     shape = shape_of(out)
     return reshape(out, shape[:-2] + (() if x_vec else shape[-2:-1]) + (() if y_vec else
                                                                         shape[-1:]))

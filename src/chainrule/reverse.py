@@ -406,8 +406,11 @@ def _has_nan(found: dict[int, tuple[Any, Any]]) -> bool:
         for a in arrays_inside(g) if isinstance(g, Traced) else (g,):
             kind = getattr(getattr(a, "dtype", None), "kind", "")
             if kind == "f":  # r @ r is NaN exactly when r holds a NaN; one BLAS call
-                r = a.ravel()
-                v = r @ r
+                if a.flags.c_contiguous:
+                    r = a.ravel()
+                    v = r @ r
+                else:  # ravel would copy: a sum is NaN when a holds one (or +inf and -inf,
+                    v = a.sum()  # then the masked sweep runs for nothing, still correct)
                 if v != v:
                     return True
             elif kind == "c" and xp.isnan(a).any():

@@ -119,7 +119,7 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable
                                  f"has {ndim} dimension(s) once stacked: out of range")
             if axis % ndim:
                 data = moveaxis(data, 0, axis)
-            if not isinstance(data, Traced):
+            if not isinstance(data, Traced) and not data.flags.writeable:
                 data = xp.array(data)  # the caller's: writable, not a broadcast view
             results.append(data)
         return unflatten(out_tree, results)
