@@ -141,10 +141,10 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
         if keep is None and not (create_graph or state.anomaly or hooked):
             found, swept = _sweep_plain(root, seed, on_node)
         else:
-            found, swept = _sweep(root, seed, targets, keep, create_graph, state.anomaly,
-                                  hooked)
+            found, swept = _sweep(root, seed, targets, keep, create_graph, hooked,
+                                  state.anomaly)
         if not state.anomaly and _has_nan(found):
-            found, swept = _sweep(root, seed, targets, keep, create_graph, True, hooked)
+            found, swept = _sweep(root, seed, targets, keep, create_graph, hooked, True)
         if leaf_hooks:
             for key, (x, g) in found.items():
                 if key in leaf_hooks:
@@ -161,7 +161,7 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
 
 
 def _sweep(root: Node, seed: Any, targets: set[int] | None, keep: set[Node] | None,
-           create_graph: bool, masked: bool, hooked: bool = False
+           create_graph: bool, hooked: bool, masked: bool
            ) -> tuple[dict[int, tuple[Any, Any]], list[Node]]:
     """One pass from ``root``; ``masked`` keeps zero cotangents zero in elementwise rules.
 
