@@ -43,6 +43,7 @@ LAYERS: dict[str, int] = {
     "chainrule.jacobians": 6,
     "chainrule.custom": 6,
     "chainrule.vmap": 6,
+    "chainrule.taylor": 6,
     "chainrule.gradcheck": 7,
     "chainrule.testing": 7,
     "chainrule.nn": 8,

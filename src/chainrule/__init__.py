@@ -41,6 +41,7 @@ from chainrule.serialization import load, save
 from chainrule.subgradients import kinks, subgradient_policy
 from chainrule.tensor import Tensor
 from chainrule.transforms import grad, stop_gradient, value_and_grad, vjp
+from chainrule.taylor import derivative, jet, taylor
 from chainrule.vmap import vmap
 
 try:  # one source of truth: the version in pyproject.toml, as installed
@@ -64,5 +65,5 @@ __all__ = [
     "jvp", "linearize", "jacfwd", "jacrev", "hessian", "hvp", "stop_gradient",
     "data", "nn", "optim", "save", "load",
     "kinks", "subgradient_policy",
-    "custom_jvp", "custom_vjp", "vmap",
+    "custom_jvp", "custom_vjp", "vmap", "jet", "taylor", "derivative",
 ]
