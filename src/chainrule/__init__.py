@@ -39,9 +39,9 @@ from chainrule.ops import *  # noqa: F403 - the operations, named as in NumPy
 from chainrule.ops import __all__ as _ops_all
 from chainrule.serialization import load, save
 from chainrule.subgradients import kinks, subgradient_policy
+from chainrule.taylor import derivative, jet, taylor
 from chainrule.tensor import Tensor
 from chainrule.transforms import grad, stop_gradient, value_and_grad, vjp
-from chainrule.taylor import derivative, jet, taylor
 from chainrule.vmap import vmap
 
 try:  # one source of truth: the version in pyproject.toml, as installed
