@@ -44,6 +44,7 @@ LAYERS: dict[str, int] = {
     "chainrule.custom": 6,
     "chainrule.vmap": 6,
     "chainrule.taylor": 6,
+    "chainrule.checkpoint": 7,  # uses jacobians (jvp) for its forward rule
     "chainrule.gradcheck": 7,
     "chainrule.testing": 7,
     "chainrule.nn": 8,

@@ -9,6 +9,7 @@
 """
 
 from chainrule import data, linalg, nn, numerical, optim, random
+from chainrule.checkpoint import checkpoint
 from chainrule.core.config import (
     detect_anomaly,
     enable_grad,
@@ -66,4 +67,5 @@ __all__ = [
     "data", "nn", "optim", "save", "load",
     "kinks", "subgradient_policy",
     "custom_jvp", "custom_vjp", "vmap", "jet", "taylor", "derivative",
+    "checkpoint",
 ]
