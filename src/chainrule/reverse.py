@@ -78,7 +78,8 @@ def _run_hooks(table: dict, owner: Any, g: Any) -> Any:
     entry = table.get(id(owner))
     if entry is None or entry[0]() is not owner:
         return g
-    for fn in list(entry[1]):
+    # as in PyTorch, retain_grad's hook runs after every other: .grad is what flows on
+    for fn in sorted(entry[1], key=lambda h: getattr(h, "retains", False)):
         new = fn(g)
         if new is None:
             continue

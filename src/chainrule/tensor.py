@@ -376,6 +376,7 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                 g = Tensor._wrap(xp.array(g.data), None) if g._node is None else g
                 t._grad = g if t._grad is None else t._grad + g
         keep.__name__ = "retain_grad"
+        keep.retains = True  # type: ignore[attr-defined] - run after the other hooks
         add_hook(node_hooks, self._node, keep)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
