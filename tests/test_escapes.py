@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import chainrule as cr
 from chainrule.core.escape import TracerConversionError, constant
 from chainrule.forward import Dual
-from chainrule.forward_batching import Batched
+from chainrule.transforms.batching import Batched
 
 # ----- every transform, running a body on its traced value -----
 

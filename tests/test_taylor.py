@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import chainrule as cr
-from chainrule.taylor import RULES
+from chainrule.transforms.taylor import RULES
 
 X = sp.symbols("x")
 
@@ -113,7 +113,7 @@ def test_bad_input_is_refused():
 
 
 def test_rules_cover_the_elementwise_primitives():
-    from chainrule.forward_batching import _ELEMENTWISE
+    from chainrule.transforms.batching import _ELEMENTWISE
     smooth = {n for n in _ELEMENTWISE if n not in {
         "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
         "logical_and", "logical_or", "logical_not", "isfinite", "isnan",  # boolean

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import chainrule as cr
 from chainrule.core.primitive import registry
-from chainrule.forward_batching import FALLBACK, RULES
+from chainrule.transforms.batching import FALLBACK, RULES
 from tests.ops.test_primitives import _all_specs
 
 SPECS = _all_specs()
@@ -64,7 +64,7 @@ def test_the_primitives_that_fall_back_are_listed_with_a_reason():
     missing = sorted(set(registry) - set(RULES))
     assert missing == sorted(FALLBACK), (
         f"primitives without a batching rule: {missing}; give each a rule in "
-        f"chainrule.forward_batching.RULES or list it in FALLBACK with the reason")
+        f"chainrule.transforms.batching.RULES or list it in FALLBACK with the reason")
 
 
 def _loss(w, x, y):

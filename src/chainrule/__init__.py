@@ -9,7 +9,6 @@
 """
 
 from chainrule import data, linalg, nn, numerical, optim, random
-from chainrule.checkpoint import checkpoint
 from chainrule.core.config import (
     detect_anomaly,
     enable_grad,
@@ -32,18 +31,32 @@ from chainrule.creation import (
     zeros,
     zeros_like,
 )
-from chainrule.custom import custom_jvp, custom_vjp
 from chainrule.explainer import compare, explain, explain_nn, to_dot
 from chainrule.gradcheck import GradcheckError, gradcheck, gradgradcheck
-from chainrule.jacobians import hessian, hvp, jacfwd, jacrev, jvp, linearize
 from chainrule.ops import *  # noqa: F403 - the operations, named as in NumPy
 from chainrule.ops import __all__ as _ops_all
 from chainrule.serialization import load, save
 from chainrule.subgradients import kinks, subgradient_policy
-from chainrule.taylor import derivative, jet, taylor
 from chainrule.tensor import Tensor
-from chainrule.transforms import grad, stop_gradient, value_and_grad, vjp
-from chainrule.vmap import vmap
+from chainrule.transforms import (
+    checkpoint,
+    custom_jvp,
+    custom_vjp,
+    derivative,
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacrev,
+    jet,
+    jvp,
+    linearize,
+    stop_gradient,
+    taylor,
+    value_and_grad,
+    vjp,
+    vmap,
+)
 
 try:  # one source of truth: the version in pyproject.toml, as installed
     from importlib.metadata import PackageNotFoundError as _NotInstalled

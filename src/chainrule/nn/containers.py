@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from chainrule.checkpoint import checkpoint
 from chainrule.core.config import is_grad_enabled
 from chainrule.nn.module import Module
 from chainrule.nn.stateless import functional_call
+from chainrule.transforms import checkpoint
 
 __all__ = ["Sequential", "ModuleList"]
 
@@ -45,7 +45,7 @@ class Sequential(Module):
             raise ValueError(f"Sequential: checkpoint_every must be a whole number >= 1 (the "
                              f"layers per recomputed segment) or None, got {checkpoint_every!r}")
         # each run of this many modules keeps only its input for the backward sweep and
-        # is recomputed there (chainrule.checkpoint): memory for time
+        # is recomputed there (chainrule.transforms.checkpoint): memory for time
         object.__setattr__(self, "checkpoint_every", checkpoint_every)
         if len(modules) == 1 and isinstance(modules[0], Mapping):
             for name, module in modules[0].items():

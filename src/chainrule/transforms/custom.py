@@ -28,12 +28,12 @@ from chainrule.backend import dtype_of, ndarray, shape_of, xp
 from chainrule.core.config import sweep_caches, transform_scope
 from chainrule.core.primitive import Primitive
 from chainrule.core.trace import Traced
-from chainrule.forward_batching import Batched
 from chainrule.ops.linalg import tensordot
 from chainrule.ops.shape import broadcast_to, reshape
 from chainrule.pytree import TreeDef, flatten, flatten_up_to, unflatten
 from chainrule.tensor import Tensor
-from chainrule.transforms import _cotangents
+from chainrule.transforms.batching import Batched
+from chainrule.transforms.grad import _cotangents
 
 __all__ = ["custom_jvp", "custom_vjp"]
 

@@ -1,6 +1,6 @@
 """``vmap``: a function of one example mapped over an axis of its arguments.
 
-The mapped arguments enter as :class:`~chainrule.forward_batching.Batched`
+The mapped arguments enter as :class:`~chainrule.transforms.batching.Batched`
 values of a fresh level, the stack along a hidden leading axis; every
 primitive the function applies acts on the whole stack through the batching
 table (the one that makes ``jacfwd`` and ``jacrev`` one sweep). Levels keep
@@ -18,10 +18,10 @@ from chainrule.backend import shape_of, xp
 from chainrule.core.config import transform_scope
 from chainrule.core.escape import register_transform
 from chainrule.core.trace import Traced
-from chainrule.forward_batching import Batched
 from chainrule.ops.shape import broadcast_to, moveaxis
 from chainrule.pytree import flatten, leaf_paths, unflatten
-from chainrule.transforms import _name_after, check_callable
+from chainrule.transforms.batching import Batched
+from chainrule.transforms.grad import _name_after, check_callable
 
 __all__ = ["vmap"]
 

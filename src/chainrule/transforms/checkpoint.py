@@ -31,10 +31,10 @@ from chainrule.core.config import sweep_caches, transform_scope
 from chainrule.core.escape import carries_derivative, register_transform
 from chainrule.core.primitive import Primitive
 from chainrule.core.trace import Traced
-from chainrule.jacobians import jvp
 from chainrule.pytree import TreeDef, flatten, unflatten
 from chainrule.tensor import Tensor
-from chainrule.transforms import _cotangents, _lift, check_callable
+from chainrule.transforms.grad import _cotangents, _lift, check_callable
+from chainrule.transforms.jvp import jvp
 
 __all__ = ["checkpoint"]
 

@@ -29,7 +29,7 @@ from chainrule.core.primitive import registry
 from chainrule.core.trace import Traced, bind
 from chainrule.pytree import flatten, unflatten
 from chainrule.tensor_numpy import ArrayOperators, NumpyInterface
-from chainrule.transforms import _plain, check_callable
+from chainrule.transforms.grad import _plain, check_callable
 
 __all__ = ["Jet", "jet", "taylor", "derivative", "RULES"]
 
