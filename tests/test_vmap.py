@@ -184,3 +184,21 @@ def test_bad_input_is_refused_by_name():
     with pytest.raises(NotImplementedError, match="under cr.vmap"):
         cr.vmap(lambda x, y: cr.nn.functional.cross_entropy(x[None], y[None]))(
             np.ones((3, 4)), np.array([0, 1, 2]))
+
+
+def test_the_other_new_transforms_under_vmap():
+    """custom rules, checkpointed segments and Taylor mode map too (custom primitives
+    have no batching rule: they run example by example, still correct)."""
+    from tests.test_custom_derivatives import log1pexp, sin_times
+
+    xs = np.random.default_rng(0).standard_normal((4, 3))
+    np.testing.assert_allclose(
+        cr.vmap(cr.grad(lambda x: cr.sum(sin_times(x, 2.0))))(xs), 2 * np.cos(xs))
+    np.testing.assert_allclose(cr.vmap(log1pexp)(xs), np.log1p(np.exp(xs)))
+    segment = cr.checkpoint(lambda x, w: cr.tanh(x @ w))
+    w = np.eye(3) * 0.5
+    got = cr.vmap(cr.grad(lambda w, x: cr.sum(segment(x, w))), in_axes=(None, 0))(w, xs)
+    want = np.stack([cr.grad(lambda w: cr.sum(cr.tanh(x @ w)))(w) for x in xs])
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+    np.testing.assert_allclose(cr.vmap(lambda x: cr.taylor(cr.sin, x, 3))(xs),
+                               np.stack([cr.taylor(cr.sin, x, 3) for x in xs]))
