@@ -33,14 +33,14 @@ LAYERS: dict[str, int] = {
     "chainrule.linalg": 2,  # the public numpy.linalg twin over ops
     "chainrule.tensor_numpy": 3,  # NumPy protocols shared by every traced value
     "chainrule.forward": 4,
-    "chainrule.forward_batching": 4,
+    "chainrule.transforms.batching": 4,  # the batching table: below tensors, like forward
     "chainrule.reverse": 4,
     "chainrule.symbolic": 4,  # restricted further below
     "chainrule.tensor": 5,
     "chainrule.creation": 5,
     "chainrule.random": 5,
-    "chainrule.transforms": 6,
-    "chainrule.jacobians": 6,
+    "chainrule.transforms": 6,  # one module per transform (grad, jvp, jacobians, vmap,
+    # custom, taylor, checkpoint); the root re-exports their entry points
     "chainrule.program": 6,  # tracing into programs, passes, printing, jit
     "chainrule.gradcheck": 7,
     "chainrule.testing": 7,

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import chainrule as cr
-from chainrule import forward_batching
 from chainrule.forward import Dual
+from chainrule.transforms import batching as forward_batching
 
 RNG = np.random.default_rng(7)
 

@@ -33,14 +33,31 @@ from chainrule.creation import (
 )
 from chainrule.explainer import compare, explain, explain_nn, to_dot
 from chainrule.gradcheck import GradcheckError, gradcheck, gradgradcheck
-from chainrule.jacobians import hessian, hvp, jacfwd, jacrev, jvp, linearize
 from chainrule.ops import *  # noqa: F403 - the operations, named as in NumPy
 from chainrule.ops import __all__ as _ops_all
 from chainrule.program import Program, jit, make_program
 from chainrule.serialization import load, save
 from chainrule.subgradients import kinks, subgradient_policy
 from chainrule.tensor import Tensor
-from chainrule.transforms import grad, stop_gradient, value_and_grad, vjp
+from chainrule.transforms import (
+    checkpoint,
+    custom_jvp,
+    custom_vjp,
+    derivative,
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacrev,
+    jet,
+    jvp,
+    linearize,
+    stop_gradient,
+    taylor,
+    value_and_grad,
+    vjp,
+    vmap,
+)
 
 try:  # one source of truth: the version in pyproject.toml, as installed
     from importlib.metadata import PackageNotFoundError as _NotInstalled
@@ -64,4 +81,6 @@ __all__ = [
     "jvp", "linearize", "jacfwd", "jacrev", "hessian", "hvp", "stop_gradient",
     "data", "nn", "optim", "save", "load",
     "kinks", "subgradient_policy",
+    "custom_jvp", "custom_vjp", "vmap", "jet", "taylor", "derivative",
+    "checkpoint",
 ]

@@ -15,6 +15,7 @@ tensor has its inputs' versions checked before its saved values are used
 from __future__ import annotations
 
 import sys
+import weakref
 from heapq import heappop, heappush
 from typing import Any
 
@@ -34,6 +35,66 @@ from chainrule.ops.shape import sum_to
 # first-order sweep visits the node) and ``end(found)`` (may replace cotangents).
 # Empty in ordinary use: one test per backward, nothing per node.
 sweep_observers: list[Any] = []
+
+# Hooks (Tensor.register_hook, Tensor.retain_grad): functions that see, and may
+# replace, a tensor's cotangent. A non-leaf's cotangent is its node's, so those are
+# kept by id of the node; a leaf's by id of the tensor; each entry holds a weak
+# reference to its key object and goes with it. Empty in ordinary use: the sweep
+# then runs unchanged (one test per backward, nothing per node).
+node_hooks: dict[int, tuple[Any, list[Any]]] = {}
+leaf_hooks: dict[int, tuple[Any, list[Any]]] = {}
+
+
+class RemovableHandle:
+    """What ``register_hook`` returns: ``remove()`` takes the hook away again."""
+
+    __slots__ = ("table", "key", "fn")
+
+    def __init__(self, table: dict, key: int, fn: Any) -> None:
+        self.table, self.key, self.fn = table, key, fn
+
+    def remove(self) -> None:
+        entry = self.table.get(self.key)
+        if entry is not None:
+            fns = entry[1]
+            if self.fn in fns:
+                fns.remove(self.fn)
+            if not fns:
+                del self.table[self.key]
+
+
+def add_hook(table: dict, owner: Any, fn: Any) -> RemovableHandle:
+    """Attach ``fn`` to ``owner`` (a node or a leaf tensor) in ``table``."""
+    key = id(owner)
+    entry = table.get(key)
+    if entry is None or entry[0]() is not owner:
+        ref = weakref.ref(owner, lambda _r, k=key, t=table: t.pop(k, None))
+        entry = table[key] = (ref, [])
+    entry[1].append(fn)
+    return RemovableHandle(table, key, fn)
+
+
+def _run_hooks(table: dict, owner: Any, g: Any) -> Any:
+    """``g`` passed through the hooks of ``owner``, each seeing the previous result."""
+    entry = table.get(id(owner))
+    if entry is None or entry[0]() is not owner:
+        return g
+    # as in PyTorch, retain_grad's hook runs after every other: .grad is what flows on
+    for fn in sorted(entry[1], key=lambda h: getattr(h, "retains", False)):
+        new = fn(g)
+        if new is None:
+            continue
+        data = new
+        if not isinstance(g, Traced):  # a first-order sweep works on arrays
+            while isinstance(data, Traced):
+                data = data.data
+            data = xp.asarray(data)
+        if data.shape != g.shape:
+            raise ValueError(f"hook {getattr(fn, '__name__', fn)!r}: returned a cotangent of "
+                             f"shape {tuple(data.shape)}, expected {tuple(g.shape)} (the "
+                             f"tensor's shape); return None to keep the cotangent")
+        g = data
+    return g
 
 
 def _fit(gi: Any, ref: Any) -> Any:
@@ -78,13 +139,19 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
         observers = [o for o in sweep_observers if o.begin(root, create_graph)]
         hooks = [o.on_node for o in observers if o.on_node is not None]
         on_node = hooks[0] if len(hooks) == 1 else _each(hooks) if hooks else None
+    hooked = bool(node_hooks or leaf_hooks)
     try:
-        if keep is None and not (create_graph or state.anomaly):
+        if keep is None and not (create_graph or state.anomaly or hooked):
             found, swept = _sweep_plain(root, seed, on_node)
         else:
-            found, swept = _sweep(root, seed, targets, keep, create_graph, state.anomaly)
+            found, swept = _sweep(root, seed, targets, keep, create_graph, hooked,
+                                  state.anomaly)
         if not state.anomaly and _has_nan(found):
-            found, swept = _sweep(root, seed, targets, keep, create_graph, True)
+            found, swept = _sweep(root, seed, targets, keep, create_graph, hooked, True)
+        if leaf_hooks:
+            for key, (x, g) in found.items():
+                if key in leaf_hooks:
+                    found[key] = (x, _run_hooks(leaf_hooks, x, g))
         for observer in observers or ():
             observer.end(found)
     finally:
@@ -97,7 +164,8 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
 
 
 def _sweep(root: Node, seed: Any, targets: set[int] | None, keep: set[Node] | None,
-           create_graph: bool, masked: bool) -> tuple[dict[int, tuple[Any, Any]], list[Node]]:
+           create_graph: bool, hooked: bool, masked: bool
+           ) -> tuple[dict[int, tuple[Any, Any]], list[Node]]:
     """One pass from ``root``; ``masked`` keeps zero cotangents zero in elementwise rules.
 
     Nodes are visited newest first from a heap of those that have received a
@@ -118,6 +186,8 @@ def _sweep(root: Node, seed: Any, targets: set[int] | None, keep: set[Node] | No
     while heap:
         node = heappop(heap)[1]
         g = cots.pop(node)
+        if hooked and id(node) in node_hooks:  # the cotangent of the node's tensor is whole
+            g = _run_hooks(node_hooks, node, g)
         if targets is not None and id(node) in targets:
             found[id(node)] = (node, g)
             continue
@@ -342,8 +412,11 @@ def _has_nan(found: dict[int, tuple[Any, Any]]) -> bool:
         for a in arrays_inside(g) if isinstance(g, Traced) else (g,):
             kind = getattr(getattr(a, "dtype", None), "kind", "")
             if kind == "f":  # r @ r is NaN exactly when r holds a NaN; one BLAS call
-                r = a.ravel()
-                v = r @ r
+                if a.flags.c_contiguous:
+                    r = a.ravel()
+                    v = r @ r
+                else:  # ravel would copy: a sum is NaN when a holds one (or +inf and -inf,
+                    v = a.sum()  # then the masked sweep runs for nothing, still correct)
                 if v != v:
                     return True
             elif kind == "c" and xp.isnan(a).any():

@@ -11,7 +11,8 @@ import contextlib
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from chainrule import ops
@@ -38,7 +39,14 @@ from chainrule.core.wirtinger import (
     refuse_complex_seed,
     varies_for_complex,
 )
-from chainrule.reverse import backward_pass, own_cotangents
+from chainrule.reverse import (
+    RemovableHandle,
+    add_hook,
+    backward_pass,
+    leaf_hooks,
+    node_hooks,
+    own_cotangents,
+)
 from chainrule.tensor_numpy import ArrayOperators, NumpyInterface
 
 # Frames in these directories are the library's (or NumPy's dispatch), never
@@ -356,15 +364,16 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         """
         try:
             g = self._grad
-        except AttributeError:
+        except AttributeError:  # never set: retain_grad sets it, so it does not warn
             g = None
-        if g is None and self._node is not None:
-            warnings.warn(
-                f"the .grad of a non-leaf tensor (made by {self._node.prim.name}) is read: "
-                f"the gradient of a non-leaf is not kept, so it is None (retain_grad is "
-                f"not implemented yet). Read the .grad of the leaf tensors you made with "
-                f"requires_grad=True, or use cr.grad / cr.vjp to get the derivative with "
-                f"respect to an intermediate value", UserWarning, stacklevel=2)
+            if self._node is not None:
+                warnings.warn(
+                    f"the .grad of a non-leaf tensor (made by {self._node.prim.name}) is "
+                    f"read: the gradient of a non-leaf is not kept, so it is None. Call "
+                    f".retain_grad() on it before backward to keep it, read the .grad of "
+                    f"the leaf tensors you made with requires_grad=True, or use cr.grad / "
+                    f"cr.vjp to get the derivative with respect to an intermediate value",
+                    UserWarning, stacklevel=2)
         return g
 
     @grad.setter
@@ -372,6 +381,55 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         self._grad = value
 
     # ----- autograd -----
+    def register_hook(self, fn: Callable[[Tensor], Any]) -> RemovableHandle:
+        """Call ``fn(cotangent)`` when a backward sweep has this tensor's whole cotangent;
+        a tensor (or array) it returns replaces the cotangent, None keeps it.
+        Returns a handle whose ``remove()`` takes the hook away.
+
+        >>> import chainrule as cr
+        >>> x = cr.tensor(2.0, requires_grad=True)
+        >>> y = x * x
+        >>> handle = y.register_hook(lambda g: g * 10)
+        >>> y.backward()
+        >>> float(x.grad)
+        40.0
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: this tensor does not require grad, so no "
+                               "backward sweep reaches it; hook a tensor that requires grad")
+        if not callable(fn):
+            raise TypeError(f"register_hook: expected a function of the cotangent, got "
+                            f"{type(fn).__name__}")
+
+        def hook(g: Any) -> Any:
+            return fn(g if isinstance(g, Tensor) else Tensor._wrap(g, None))
+        hook.__name__ = getattr(fn, "__name__", "hook")
+        if self._node is None:
+            return add_hook(leaf_hooks, self, hook)
+        return add_hook(node_hooks, self._node, hook)
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` during ``backward``
+        (accumulated, as for leaves); a leaf keeps its own already."""
+        if self._node is None:
+            return
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad")
+        if hasattr(self, "_grad"):
+            return  # already retained
+        self._grad = None
+        ref = weakref.ref(self)
+
+        def keep(g: Any) -> None:
+            t = ref()
+            if t is not None:
+                g = g if isinstance(g, Tensor) else Tensor._wrap(g, None)
+                g = Tensor._wrap(xp.array(g.data), None) if g._node is None else g
+                t._grad = g if t._grad is None else t._grad + g
+        keep.__name__ = "retain_grad"
+        keep.retains = True  # type: ignore[attr-defined] - run after the other hooks
+        add_hook(node_hooks, self._node, keep)
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Mark this tensor as a leaf whose gradient ``backward`` accumulates.
 

@@ -125,6 +125,12 @@ def constant(value: Any) -> Any:
     derivative matters; users write ``cr.stop_gradient`` or ``detach``.
     """
     while isinstance(value, Traced):
+        if getattr(value, "stacked", False):  # under vmap: the stack, not one example's
+            raise NotImplementedError(
+                "this operation reads its argument's concrete values (a range check, a "
+                "statistic, an index), which under cr.vmap are a whole stack of examples, "
+                "not one: it cannot be mapped yet; compute it outside vmap or with "
+                "operations that map (for class indices: cr.one_hot)")
         inner = getattr(value, "primal", getattr(value, "data", value))
         if inner is value:
             raise TypeError(f"{type(value).__name__} has no concrete value")

@@ -241,7 +241,7 @@ def _symbolic_row(f: Callable[..., Any], names: list[str], point: _Point, given:
 
 
 def _forward_row(f: Callable[..., Any], point: _Point) -> MethodResult:
-    from chainrule.jacobians import jvp
+    from chainrule.transforms import jvp
 
     n = point.vector.size
     args = point.args(point.vector)

@@ -109,8 +109,7 @@ def _symbolic(n: int, x: np.ndarray, repeat: int) -> tuple[np.ndarray, int, int,
 def measure_one(n: int, repeat: int = 3, seed: int = 0) -> CostRow:
     """Differentiate f of ``n`` inputs at a seeded random point by every method."""
     from chainrule import numerical
-    from chainrule.jacobians import jacfwd, jvp
-    from chainrule.transforms import grad
+    from chainrule.transforms import grad, jacfwd, jvp
 
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
         raise ValueError(f"measure_costs: n must be an integer >= 2, got {n!r}")

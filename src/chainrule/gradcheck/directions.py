@@ -17,9 +17,8 @@ from typing import Any
 
 from chainrule import numerical
 from chainrule.backend import xp
-from chainrule.jacobians import jvp
 from chainrule.subgradients import KinkReport, kinks
-from chainrule.transforms import vjp
+from chainrule.transforms import jvp, vjp
 
 from .elementwise import as_float64
 from .options import Options

@@ -14,9 +14,8 @@ from typing import Any
 
 from chainrule import numerical
 from chainrule.backend import xp
-from chainrule.jacobians import jacfwd
 from chainrule.subgradients import KinkReport, kinks
-from chainrule.transforms import vjp
+from chainrule.transforms import jacfwd, vjp
 
 from .options import Options
 from .report import Mismatch

@@ -51,9 +51,10 @@ from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from chainrule.nn.pooling import AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from chainrule.nn.recurrent import GRUCell, LSTMCell, RNNCell
 from chainrule.nn.recurrent_layers import GRU, LSTM, RNN
+from chainrule.nn.stateless import functional_call
 
 __all__ = [
-    "functional", "init",
+    "functional", "init", "functional_call",
     "Module", "Parameter", "IncompatibleKeys", "Sequential", "ModuleList",
     "Linear", "Identity", "Flatten", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d",
     "AvgPool1d", "AvgPool2d", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm",

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from chainrule.core.config import is_grad_enabled
 from chainrule.nn.module import Module
+from chainrule.nn.stateless import functional_call
+from chainrule.transforms import checkpoint
 
 __all__ = ["Sequential", "ModuleList"]
 
@@ -33,8 +36,17 @@ class Sequential(Module):
     (4, 3)
     """
 
-    def __init__(self, *modules: Module | Mapping[str, Module]) -> None:
+    def __init__(self, *modules: Module | Mapping[str, Module],
+                 checkpoint_every: int | None = None) -> None:
         super().__init__()
+        if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not
+                                             isinstance(checkpoint_every, int)
+                                             or checkpoint_every < 1):
+            raise ValueError(f"Sequential: checkpoint_every must be a whole number >= 1 (the "
+                             f"layers per recomputed segment) or None, got {checkpoint_every!r}")
+        # each run of this many modules keeps only its input for the backward sweep and
+        # is recomputed there (chainrule.transforms.checkpoint): memory for time
+        object.__setattr__(self, "checkpoint_every", checkpoint_every)
         if len(modules) == 1 and isinstance(modules[0], Mapping):
             for name, module in modules[0].items():
                 self.add_module(str(name), _checked("Sequential", module, name))
@@ -43,8 +55,20 @@ class Sequential(Module):
                 self.add_module(str(i), _checked("Sequential", module, i))
 
     def forward(self, x: Any) -> Any:
+        every = self.__dict__.get("checkpoint_every")
+        if every and is_grad_enabled():
+            return self._checkpointed(x, every)
         for module in self._modules.values():
             x = module(x)
+        return x
+
+    def _checkpointed(self, x: Any, every: int) -> Any:
+        items = list(self._modules.items())
+        for start in range(0, len(items), every):
+            segment = items[start:start + every]
+            params = {f"{name}.{key}": value for name, module in segment
+                      for key, value in module.named_parameters()}
+            x = checkpoint(_segment_runner(segment))(x, params)
         return x
 
     def __len__(self) -> int:
@@ -63,6 +87,17 @@ class Sequential(Module):
         """Add ``module`` at the end."""
         self.add_module(str(len(self)), _checked("Sequential.append", module, len(self)))
         return self
+
+
+def _segment_runner(segment: list[tuple[str, Module]]) -> Any:
+    """A function of (input, parameters by dotted name) running ``segment`` in order."""
+    def run_segment(x: Any, params: dict) -> Any:
+        for name, module in segment:
+            prefix = name + "."
+            own = {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}
+            x = functional_call(module, own, (x,)) if own else module(x)
+        return x
+    return run_segment
 
 
 def _position(owner: str, index: Any, n: int) -> int:

@@ -108,7 +108,43 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward method")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        hooks = self.__dict__.get("_hooks")  # absent until a hook is registered
+        if not hooks:
+            return self.forward(*args, **kwargs)
+        for kind, fn in list(hooks):
+            if kind == "pre":
+                new = fn(self, args)
+                if new is not None:
+                    args = new if isinstance(new, tuple) else (new,)
+        out = self.forward(*args, **kwargs)
+        for kind, fn in list(hooks):
+            if kind == "post":
+                new = fn(self, args, out)
+                if new is not None:
+                    out = new
+        return out
+
+    def register_forward_hook(self, hook: Callable[..., Any]) -> HookHandle:
+        """Call ``hook(module, args, output)`` after each forward; an output it
+        returns replaces the module's. ``.remove()`` on the handle undoes it."""
+        return self._add_hook("post", hook)
+
+    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> HookHandle:
+        """Call ``hook(module, args)`` before each forward; a value it returns
+        (a tuple, or one argument) replaces the positional arguments."""
+        return self._add_hook("pre", hook)
+
+    def _add_hook(self, kind: str, hook: Callable[..., Any]) -> HookHandle:
+        if not callable(hook):
+            raise TypeError(f"register_forward_{'pre_' if kind == 'pre' else ''}hook: "
+                            f"expected a function, got {type(hook).__name__}")
+        hooks = self.__dict__.get("_hooks")
+        if hooks is None:
+            hooks = []
+            object.__setattr__(self, "_hooks", hooks)
+        entry = (kind, hook)
+        hooks.append(entry)
+        return HookHandle(hooks, entry)
 
     # ----- registration -----
     def __setattr__(self, name: str, value: Any) -> None:
@@ -368,6 +404,17 @@ class Module:
     def describe(self) -> str:
         """The one-line name used in error messages, e.g. ``Linear(in_features=2, ...)``."""
         return f"{type(self).__name__}({self.extra_repr()})"
+
+
+class HookHandle:
+    """What ``register_forward_hook`` returns: ``remove()`` takes the hook away."""
+
+    def __init__(self, hooks: list, entry: tuple) -> None:
+        self._hooks, self._entry = hooks, entry
+
+    def remove(self) -> None:
+        if self._entry in self._hooks:
+            self._hooks.remove(self._entry)
 
 
 def _as_array(value: Any) -> Any:

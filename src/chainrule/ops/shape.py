@@ -99,6 +99,12 @@ def _normalize_index(index):
         return tuple(_normalize_index(i) for i in index)
     data = getattr(index, "data", None)
     if data is not None and not isinstance(index, (xp.ndarray, builtins.slice)):
+        if getattr(index, "stacked", False) or getattr(data, "stacked", False):
+            # a vmap-ed index: its data is the whole stack, not one example's index
+            raise NotImplementedError(
+                "getitem: indexing with an integer array mapped by vmap is not supported "
+                "yet; map the array being indexed instead, or write the selection as a "
+                "product with cr.one_hot (e.g. cr.sum(cr.one_hot(y, n) * logp, axis=-1))")
         return data
     return index
 

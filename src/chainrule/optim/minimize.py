@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chainrule.backend import xp
-from chainrule.jacobians import hessian
 from chainrule.optim.optimizers import SGD, Adam, Optimizer
 from chainrule.tensor import Tensor
-from chainrule.transforms import value_and_grad
+from chainrule.transforms import hessian, value_and_grad
 
 __all__ = ["minimize", "MinimizeResult"]
 

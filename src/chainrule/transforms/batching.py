@@ -46,6 +46,7 @@ class Batched(ArrayOperators, NumpyInterface, Traced):
     """A stack of tangents along a hidden leading axis, at one transform level."""
 
     __slots__ = ("data", "_level")
+    stacked = True  # its data is the whole stack (read by getitem, which cannot index with it)
 
     def __init__(self, data: Any, level: int) -> None:
         self.data = data  # shape (n, *shape): may be a value of an enclosing transform
@@ -294,7 +295,13 @@ def _matmul(prim: Any, vals: list, batched: list, params: dict) -> Any:
     def lined_up(v: Any, b: bool, s: tuple) -> Any:
         return reshape(v, ((n,) if b else ()) + (1,) * (rank - len(s)) + s)
 
-    out = bind(prim, lined_up(x, bx, sx), lined_up(y, by, sy))
+    if sx[-1] == 1 and not x_vec and not y_vec:
+        # an outer product (the per-example weight gradient): one product per element,
+        # no sum, so broadcasting multiply gives the same numbers, without NumPy's slow
+        # loop over a stack of tiny matrix products
+        out = bind(registry["multiply"], lined_up(x, bx, sx), lined_up(y, by, sy))
+    else:
+        out = bind(prim, lined_up(x, bx, sx), lined_up(y, by, sy))
     shape = shape_of(out)
     return reshape(out, shape[:-2] + (() if x_vec else shape[-2:-1]) + (() if y_vec else
                                                                         shape[-1:]))
@@ -344,18 +351,38 @@ def _image_wise(prim: Any, vals: list, batched: list, params: dict) -> Any:
     return reshape(out, (shape[0], shape[1], *shape_of(out)[1:]))
 
 
+def _matrix_wise(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    return bind(prim, *vals, **params)
+
+
 _ELEMENTWISE = (
     "add subtract multiply divide negative power reciprocal square exp expm1 log log1p "
     "log2 log10 sqrt cbrt sin cos tan arcsin arccos arctan arctan2 sinh cosh tanh arcsinh "
     "arctanh sigmoid softplus erf where relu abs sign maximum minimum clip floor ceil round "
     "equal not_equal less less_equal greater greater_equal logical_and logical_or "
-    "logical_not isfinite isnan astype identity stop_gradient real imag conj angle "
-    "keep_zeros").split()
+    "logical_not isfinite isnan astype identity stop_gradient floor_divide remainder copy "
+    "one_hot real imag conj angle keep_zeros").split()
+
+# NumPy's linear algebra maps over leading axes itself: a stack of matrices is a
+# batch of matrices, so one call serves the whole stack
+_MATRIX_WISE = ("inv", "det", "logabsdet", "slogdet_sign")
+
+# Registered primitives with no entry, applied tangent by tangent (``_one_by_one``),
+# and why; tests/test_vmap.py checks this list against the registry.
+FALLBACK = {
+    "argwhere": "its output's length depends on the values: no common shape to stack",
+    "conv_filter": "the filter cotangent of a convolution: runs only inside conv's rules",
+    "gru_sequence": "a fused recurrent kernel over a whole sequence",
+    "lstm_sequence": "a fused recurrent kernel over a whole sequence",
+}
 
 RULES: dict[str, BatchRule] = {name: _elementwise for name in _ELEMENTWISE}
 RULES.update({name: _axis_params("axis") for name in (
     "sum", "mean", "max", "min", "logsumexp", "prod", "var", "std", "vector_norm", "all",
     "any", "flip")})
+RULES.update({name: _axis_params("axis", none_means_all=False) for name in (
+    "softmax", "log_softmax", "sort", "argsort", "topk", "argmax", "argmin")})
+RULES.update({name: _matrix_wise for name in _MATRIX_WISE})
 RULES.update({
     "cumsum": _axis_params("axis", none_means_all=False),
     "cumprod": _axis_params("axis", none_means_all=False),

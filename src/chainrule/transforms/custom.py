@@ -1,0 +1,331 @@
+"""Custom derivatives: ``custom_vjp`` and ``custom_jvp`` decorators, with JAX's signatures.
+
+Each decorated function becomes a user primitive (``chainrule.core.primitive``)
+whose arguments are the leaves of its positional arguments, so every engine
+reads its rules: reverse sweeps, forward duals, batched Jacobians, nesting,
+``explain``. The other direction is derived from the one the user gives:
+
+* ``custom_vjp`` in forward mode: the tangent is ``J @ dx`` with the rows of
+  ``J`` found by one call of ``bwd`` on the stack of all basis cotangents
+  (one batched sweep, cost grows with the output's size);
+* ``custom_jvp`` in reverse mode: the user's tangent rule is linear in the
+  tangent, so its transpose is found by a reverse sweep through it.
+
+Residuals of ``fwd`` computed on plain arrays are kept (by the output array's
+identity, dropped with it) for the first-order sweep; with traced arguments
+(a second derivative) ``fwd`` runs again so its residuals are differentiable.
+The function must return one array: several outputs need several functions.
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from chainrule.backend import dtype_of, ndarray, shape_of, xp
+from chainrule.core.config import sweep_caches, transform_scope
+from chainrule.core.primitive import Primitive
+from chainrule.core.trace import Traced
+from chainrule.ops.linalg import tensordot
+from chainrule.ops.shape import broadcast_to, reshape
+from chainrule.pytree import TreeDef, flatten, flatten_up_to, unflatten
+from chainrule.tensor import Tensor
+from chainrule.transforms.batching import Batched
+from chainrule.transforms.grad import _cotangents
+
+__all__ = ["custom_jvp", "custom_vjp"]
+
+
+def _single_output(name: str, out: Any) -> Any:
+    if isinstance(out, (tuple, list, dict)) or out is None:
+        raise TypeError(f"{name}: the function returned {type(out).__name__}; a function "
+                        f"with a custom derivative must return one array (give each output "
+                        f"its own decorated function)")
+    if not isinstance(out, Traced) and type(out) is not ndarray:
+        out = xp.asarray(out)
+    return out
+
+
+def _arg_of_leaf(tree: TreeDef, nargs: int) -> list[int]:
+    """For each leaf of the argument tuple, the positional argument holding it."""
+    owners = []
+    for k, sub in enumerate(tree.children):
+        owners.extend([k] * sub.num_leaves)
+    assert len(owners) == tree.num_leaves and len(tree.children) == nargs
+    return owners
+
+
+class _Base:
+    """What both decorators share: one primitive per argument structure."""
+
+    kind = "custom"
+
+    def __init__(self, fun: Callable[..., Any]) -> None:
+        if not callable(fun):
+            raise TypeError(f"{self.kind}: expected a function to decorate, got "
+                            f"{type(fun).__name__}")
+        self.fun = fun
+        self.name = getattr(fun, "__name__", "custom")
+        self._prims: dict[Any, tuple[Primitive, TreeDef]] = {}
+        self._inside = 0  # > 0 while fwd runs: a call of the function there is plain
+        functools.update_wrapper(self, fun)
+
+    def _ready(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _make(self, tree: TreeDef) -> Primitive:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __call__(self, *args: Any) -> Any:
+        self._ready()
+        if self._inside:  # fwd (or a rule) calling the function itself: its plain value
+            return self.fun(*args)
+        leaves, tree = flatten(args)
+        entry = self._prims.get(tree)
+        if entry is None:
+            entry = self._prims[tree] = (self._make(tree), tree)
+        return entry[0](*leaves)
+
+    def _call(self, tree: TreeDef, leaves: tuple) -> Any:
+        return self.fun(*unflatten(tree, list(leaves)))
+
+
+class custom_vjp(_Base):  # noqa: N801 - named as in JAX
+    """A function with its own reverse rule: ``f.defvjp(fwd, bwd)``.
+
+    ``fwd(*args)`` returns ``(out, residuals)``; ``bwd(residuals, g)`` returns a
+    tuple with one cotangent per positional argument (``None`` for zero).
+
+    >>> import chainrule as cr
+    >>> @cr.custom_vjp
+    ... def clip_gradient(lo, hi, x):
+    ...     return x
+    >>> clip_gradient.defvjp(lambda lo, hi, x: (x, (lo, hi)),
+    ...                      lambda res, g: (None, None, cr.clip(g, *res)))
+    >>> float(cr.grad(lambda x: 3.0 * clip_gradient(-1.0, 1.0, x))(2.0))
+    1.0
+    """
+
+    kind = "custom_vjp"
+
+    def __init__(self, fun: Callable[..., Any]) -> None:
+        super().__init__(fun)
+        self.fwd: Callable[..., Any] | None = None
+        self.bwd: Callable[..., Any] | None = None
+
+    def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> None:
+        """Give the rule: ``fwd`` (output and residuals) and ``bwd`` (cotangents)."""
+        if not callable(fwd) or not callable(bwd):
+            raise TypeError(f"custom_vjp {self.name}: defvjp(fwd, bwd) takes two functions")
+        self.fwd, self.bwd = fwd, bwd
+        self._prims.clear()
+
+    def _ready(self) -> None:
+        if self.fwd is None:
+            raise TypeError(f"custom_vjp {self.name}: no rule yet; call "
+                            f"{self.name}.defvjp(fwd, bwd) before calling it")
+
+    def _make(self, tree: TreeDef) -> Primitive:
+        name = self.name
+        nargs = len(tree.children)
+        arg_trees = tree.children
+        stash: dict[int, tuple[Any, Any]] = {}  # id(out) -> (weakref to out, residuals)
+        cache: dict[tuple, tuple] = {}  # the cotangents of one node, for each of its rules
+        sweep_caches.append(cache)
+
+        def run_fwd(leaves: tuple) -> tuple[Any, Any]:
+            self._inside += 1
+            try:
+                result = self.fwd(*unflatten(tree, list(leaves)))
+            finally:
+                self._inside -= 1
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise TypeError(f"custom_vjp {name}: fwd must return a pair (output, "
+                                f"residuals), it returned {type(result).__name__}")
+            return _single_output(f"custom_vjp {name}", result[0]), result[1]
+
+        def impl(*leaves: Any) -> Any:
+            out, res = run_fwd(leaves)
+            if type(out) is ndarray:
+                key = id(out)
+                stash[key] = (weakref.ref(out, lambda _r, k=key: stash.pop(k, None)), res)
+            return out
+
+        def residuals(out: Any, leaves: tuple) -> Any:
+            if type(out) is ndarray and not any(isinstance(a, Traced) for a in leaves):
+                hit = stash.get(id(out))
+                if hit is not None and hit[0]() is out:
+                    return hit[1]
+            return run_fwd(leaves)[1]  # traced arguments: residuals on the graph
+
+        def cotangents(g: Any, out: Any, leaves: tuple) -> list[Any]:
+            key = (id(g), id(out), *map(id, leaves))
+            hit = cache.get(key)
+            if hit is not None and hit[0] is g and hit[1] is out:
+                return hit[2]
+            cts = self.bwd(residuals(out, leaves), g)
+            flat = _check_cotangents(name, cts, nargs, arg_trees, leaves)
+            cache[key] = (g, out, flat)
+            return flat
+
+        def vjp_rule(i: int, g: Any, out: Any, *leaves: Any) -> Any:
+            return _leaf_cotangent(name, cotangents(g, out, leaves), i, leaves[i])
+
+        def jvp_rule(i: int, dx: Any, out: Any, *leaves: Any) -> Any:
+            shape = shape_of(out)
+            m = 1
+            for d in shape:
+                m *= d
+            with transform_scope() as level:
+                basis = reshape(xp.eye(m, dtype=dtype_of(out)), (m, *shape))
+                flat = _check_cotangents(name, self.bwd(residuals(out, leaves),
+                                                        Batched(basis, level)),
+                                         nargs, arg_trees, leaves)
+            row = _leaf_cotangent(name, flat, i, leaves[i])
+            if row is None:
+                return None
+            if isinstance(row, Batched) and row._level == level:
+                rows = row.data
+            else:  # the same cotangent for every basis vector
+                rows = broadcast_to(row, (m, *shape_of(leaves[i])))
+            nd = len(shape_of(leaves[i]))
+            return reshape(tensordot(rows, dx, axes=(tuple(range(1, nd + 1)),
+                                                     tuple(range(nd)))), shape)
+
+        prim = Primitive(name, impl, register=False)
+        prim.defvjp_variadic(vjp_rule)
+        prim.defjvp_variadic(jvp_rule)
+        return prim
+
+
+def _check_cotangents(name: str, cts: Any, nargs: int, arg_trees: list[TreeDef],
+                      leaves: tuple) -> list[Any]:
+    """``bwd``'s result as one cotangent (or None) per leaf, its structure checked
+    (shapes are checked by ``_leaf_cotangent`` for the leaves that need one)."""
+    if not isinstance(cts, (tuple, list)) or len(cts) != nargs:
+        got = (f"a {type(cts).__name__} of {len(cts)}" if isinstance(cts, (tuple, list))
+               else type(cts).__name__)
+        raise TypeError(f"custom_vjp {name}: bwd must return a tuple of {nargs} cotangent(s), "
+                        f"one per positional argument (None for no cotangent); it returned "
+                        f"{got}")
+    flat: list[Any] = []
+    for k, (ct, sub) in enumerate(zip(cts, arg_trees)):
+        if ct is None:
+            flat.extend([None] * sub.num_leaves)
+        else:
+            flat.extend(flatten_up_to(sub, ct, f"custom_vjp {name}: bwd's cotangent {k}"))
+    return flat
+
+
+def _leaf_cotangent(name: str, flat: list[Any], j: int, x: Any, batched: bool = False) -> Any:
+    """Leaf ``j``'s cotangent from ``bwd``, its shape checked against the primal ``x``."""
+    ct = flat[j]
+    if ct is None:
+        return None
+    if isinstance(ct, (int, float)) and not isinstance(ct, bool):
+        ct = xp.asarray(ct, dtype=dtype_of(x))
+    if shape_of(ct) != shape_of(x):
+        raise ValueError(f"custom_vjp {name}: bwd's cotangent for leaf {j} of the arguments "
+                         f"has shape {shape_of(ct)}, expected {shape_of(x)} (the shape of "
+                         f"that argument); sum it over broadcast axes in bwd")
+    return ct
+
+
+class custom_jvp(_Base):  # noqa: N801 - named as in JAX
+    """A function with its own forward rule: ``f.defjvp(rule)`` with
+    ``rule(primals, tangents) -> (out, tangent_out)``, or ``f.defjvps(*rules)``
+    with ``rule_k(t_k, out, *args)`` the tangent caused by argument k's tangent.
+
+    >>> import chainrule as cr
+    >>> @cr.custom_jvp
+    ... def log1pexp(x):
+    ...     return cr.log1p(cr.exp(x))
+    >>> log1pexp.defjvps(lambda t, out, x: t * (1.0 - 1.0 / (1.0 + cr.exp(x))))
+    >>> float(cr.grad(log1pexp)(100.0))
+    1.0
+    """
+
+    kind = "custom_jvp"
+
+    def __init__(self, fun: Callable[..., Any]) -> None:
+        super().__init__(fun)
+        self.jvp: Callable[..., Any] | None = None
+        self.jvps: tuple[Callable[..., Any] | None, ...] | None = None
+
+    def defjvp(self, jvp: Callable[..., Any]) -> None:
+        """Give the rule ``jvp(primals, tangents) -> (primal_out, tangent_out)``."""
+        if not callable(jvp):
+            raise TypeError(f"custom_jvp {self.name}: defjvp takes one function")
+        self.jvp, self.jvps = jvp, None
+        self._prims.clear()
+
+    def defjvps(self, *rules: Callable[..., Any] | None) -> None:
+        """One rule per positional argument, ``rule(t, out, *args)``; None for none."""
+        self.jvp, self.jvps = None, rules
+        self._prims.clear()
+
+    def _ready(self) -> None:
+        if self.jvp is None and self.jvps is None:
+            raise TypeError(f"custom_jvp {self.name}: no rule yet; call "
+                            f"{self.name}.defjvp(rule) or .defjvps(...) before calling it")
+
+    def _make(self, tree: TreeDef) -> Primitive:
+        name = self.name
+        nargs = len(tree.children)
+        owner = _arg_of_leaf(tree, nargs)
+        if self.jvps is not None and len(self.jvps) != nargs:
+            raise TypeError(f"custom_jvp {name}: defjvps gave {len(self.jvps)} rule(s) for a "
+                            f"call with {nargs} positional argument(s); give one per argument")
+
+        def tangent(i: int, dx: Any, out: Any, leaves: tuple) -> Any:
+            """The output tangent when only leaf ``i`` moves, by ``dx``."""
+            tangents = [dx if j == i else _zeros(x) for j, x in enumerate(leaves)]
+            if self.jvps is not None:
+                rule = self.jvps[owner[i]]
+                if rule is None:
+                    return None
+                args = unflatten(tree, list(leaves))
+                t_tree = unflatten(tree, tangents).__getitem__(owner[i])
+                t = rule(t_tree, out, *args)
+            else:
+                result = self.jvp(tuple(unflatten(tree, list(leaves))),
+                                  tuple(unflatten(tree, tangents)))
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise TypeError(f"custom_jvp {name}: the rule must return a pair "
+                                    f"(primal_out, tangent_out), it returned "
+                                    f"{type(result).__name__}")
+                t = result[1]
+            t = _single_output(f"custom_jvp {name}", t) if t is not None else None
+            if t is not None and shape_of(t) != shape_of(out):
+                t = broadcast_to(t, shape_of(out))
+            return t
+
+        def jvp_rule(i: int, dx: Any, out: Any, *leaves: Any) -> Any:
+            return tangent(i, dx, out, leaves)
+
+        def vjp_rule(i: int, g: Any, out: Any, *leaves: Any) -> Any:
+            # the transpose of the linear map dx -> tangent(i, dx): a reverse sweep through it
+            x = leaves[i]
+            with transform_scope() as level:
+                d = Tensor._wrap(xp.zeros(shape_of(x), dtype=dtype_of(x)), None, level)
+                d.requires_grad = True
+                t = tangent(i, d, out, leaves)
+                if t is None:
+                    return None
+                found = _cotangents([t], [g], level)
+            return found.get(id(d))
+
+        prim = Primitive(name, lambda *leaves: _single_output(
+            f"custom_jvp {name}", self._call(tree, leaves)), register=False)
+        prim.defvjp_variadic(vjp_rule)
+        prim.defjvp_variadic(jvp_rule)
+        return prim
+
+
+def _zeros(x: Any) -> Any:
+    dtype = xp.dtype(dtype_of(x))
+    if dtype.kind not in "fc":
+        dtype = xp.dtype(xp.float64)
+    return xp.zeros(shape_of(x), dtype=dtype)
