@@ -55,6 +55,7 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_engine.py
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_steps.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
