@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainrule.backend import dtype_of, is_float_dtype, ndim_of, shape_of, xp
+from chainrule.backend import dtype_of, is_float_dtype, ndarray, ndim_of, shape_of, xp
 from chainrule.core.primitive import Primitive, defpartials
 from chainrule.ops.arithmetic import power
 from chainrule.ops.elementary import exp
@@ -48,6 +48,9 @@ def _kept_shape(shape, axis):
 
 def _unreduce(g, x, axis, keepdims):
     """Give a reduced cotangent back the reduced axes (size 1), then broadcast."""
+    if type(g) is ndarray and type(x) is ndarray:  # a first-order sweep: NumPy directly
+        shape = x.shape
+        return xp.broadcast_to(g if keepdims else g.reshape(_kept_shape(shape, axis)), shape)
     shape = shape_of(x)
     if not keepdims:
         g = reshape(g, shape=_kept_shape(shape, axis))
