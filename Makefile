@@ -90,6 +90,7 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_engine.py
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/bench_steps.py
 
 clean:
 	rm -rf $(VENV) build site *.egg-info src/*.egg-info

@@ -12,13 +12,43 @@ pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # overflow to
 
 FAST = sorted(name for name, prim in registry.items()
               if prim.array_partials is not None and prim.array_partials is not prim.partials)
+FAST_UNARY = [name for name in FAST if len(registry[name].partials) == 1]
+FAST_BINARY = [name for name in FAST if len(registry[name].partials) == 2]
 
 
 def test_some_primitives_have_array_partials():
-    assert {"sin", "cos", "sinh", "cosh"} <= set(FAST)
+    assert {"sin", "cos", "sinh", "cosh", "arcsinh", "erf", "softplus", "reciprocal"} <= set(FAST)
+    assert "power" in FAST_BINARY
+    assert set(FAST) == set(FAST_UNARY) | set(FAST_BINARY)
 
 
-@pytest.mark.parametrize("name", FAST)
+def _edge_values(rng, dtype):
+    x = np.concatenate([rng.uniform(-3, 3, 200), [0.0, -0.0, 1.0, -1.0, 800.0, np.inf, np.nan]])
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("name", FAST_BINARY)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_binary_array_partials_equal_the_rule_partials(name, dtype):
+    # arrays against arrays (zeros and edges on both sides), and arrays against the
+    # Python numbers and NumPy scalars that operators pass (x ** 2, 2.0 ** x, x ** 0)
+    prim = registry[name]
+    rng = np.random.default_rng(1)
+    x = _edge_values(rng, dtype)
+    y = rng.permutation(_edge_values(rng, dtype))
+    pairs = [(x, y), (np.abs(x), y), (x, x)]
+    for number in (2, 0, 3.0, 0.5, -1, 0.0, dtype(2.5)):
+        pairs += [(x, number), (number, x), (np.abs(x), number)]
+    for a, b in pairs:
+        out = prim.impl(a, b)
+        for partial, fast in zip(prim.partials, prim.array_partials):
+            want, got = partial(out, a, b), fast(out, a, b)
+            want, got = np.asarray(want), np.asarray(got)
+            assert got.dtype == want.dtype and got.shape == want.shape, (a, b)
+            assert np.array_equal(got, want, equal_nan=True), (a, b)
+
+
+@pytest.mark.parametrize("name", FAST_UNARY)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_array_partial_equals_the_rule_partial(name, dtype):
     prim = registry[name]

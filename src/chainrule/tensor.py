@@ -657,8 +657,11 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
     def _inplace(self, ufunc: Any, other: Any, spelled: str, prim: Any) -> Tensor:
         if not self._updatable(spelled):
             return self._binary(prim, self, other)  # a new tensor, bound to the name
-        with changing(self) as data:
+        data, locked = _open_for_change(self)  # changing(self), without a generator's cost
+        try:
             ufunc(data, other.data if isinstance(other, Tensor) else other, out=data)
+        finally:
+            _close_change(self, data, locked)
         return self
 
     def __iadd__(self, other):
@@ -686,6 +689,16 @@ def changing(tensor: Tensor) -> Iterator[ndarray]:
     backward through a graph recorded before refuses to run (as PyTorch's
     does), and an array that requires grad is read-only again afterwards.
     """
+    data, locked = _open_for_change(tensor)
+    try:
+        yield data
+    finally:
+        _close_change(tensor, data, locked)
+
+
+def _open_for_change(tensor: Tensor) -> tuple[ndarray, bool]:
+    """``changing``'s entry: the array to write (copied if shared) and whether it was
+    read-only."""
     shared = sys.getrefcount(tensor.data) > _ALONE  # before any local names it
     data = tensor.data
     if tensor._node is not None or type(data) is not ndarray:
@@ -696,12 +709,14 @@ def changing(tensor: Tensor) -> Iterator[ndarray]:
         tensor.data = data = data.copy()
     elif locked:
         data.flags.writeable = True
-    try:
-        yield data
-    finally:
-        if locked or tensor.requires_grad:
-            data.flags.writeable = False
-        mark_changed(tensor)
+    return data, locked
+
+
+def _close_change(tensor: Tensor, data: ndarray, locked: bool) -> None:
+    """``changing``'s exit: read-only again (if it was, or requires grad), version bumped."""
+    if locked or tensor.requires_grad:
+        data.flags.writeable = False
+    mark_changed(tensor)
 
 
 def _references_of_a_lone_array() -> int:

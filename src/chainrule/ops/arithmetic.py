@@ -56,12 +56,21 @@ def _power_dy(out, x, y):
     return where(x == 0, 0.0, out * log(safe_x))
 
 
+def _power_dx_array(out, x, y):  # _power_dx in NumPy alone (a first-order sweep on arrays)
+    return xp.where(y == 0, 0.0, y * xp.power(x, y - 1))
+
+
+def _power_dy_array(out, x, y):
+    return xp.where(x == 0, 0.0, out * xp.log(xp.where(x == 0, 1.0, x)))
+
+
 power = Primitive("power", xp.power)
-defpartials(power, _power_dx, _power_dy)
+defpartials(power, _power_dx, _power_dy, arrays=(_power_dx_array, _power_dy_array))
 
 reciprocal = Primitive("reciprocal", lambda x: xp.reciprocal(x) if xp.asarray(x).dtype.kind == "f"
                        else xp.true_divide(1.0, x))
-defpartials(reciprocal, lambda out, x: negative(out * out))  # pole at x == 0
+defpartials(reciprocal, lambda out, x: negative(out * out),  # pole at x == 0
+            arrays=(lambda out, x: xp.negative(out * out),))
 
 square = Primitive("square", xp.square)
 defpartials(square, lambda out, x: 2 * x)

@@ -103,7 +103,8 @@ arctan = _unary("arctan", xp.arctan, lambda out, x: 1 / (1 + x * x))
 sinh = _unary("sinh", xp.sinh, lambda out, x: cosh(x), lambda out, x: xp.cosh(x))
 cosh = _unary("cosh", xp.cosh, lambda out, x: sinh(x), lambda out, x: xp.sinh(x))
 tanh = _unary("tanh", xp.tanh, lambda out, x: 1.0 - out * out)
-arcsinh = _unary("arcsinh", xp.arcsinh, lambda out, x: 1 / sqrt(x * x + 1))
+arcsinh = _unary("arcsinh", xp.arcsinh, lambda out, x: 1 / sqrt(x * x + 1),
+                 lambda out, x: 1 / xp.sqrt(x * x + 1))
 arctanh = _unary("arctanh", xp.arctanh, lambda out, x: _recip(1 - x * x),  # inf at |x| == 1
                  lambda out, x: 1 / (1 - x * x))
 
@@ -128,7 +129,8 @@ def _softplus_impl(x):
     return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
 
-softplus = _unary("softplus", _softplus_impl, lambda out, x: sigmoid(x))
+softplus = _unary("softplus", _softplus_impl, lambda out, x: sigmoid(x),
+                  lambda out, x: _sigmoid_impl(x))
 
 _erf_scalar = xp.frompyfunc(math.erf, 1, 1)
 
@@ -140,4 +142,5 @@ def _erf_impl(x):
     return xp.asarray(_erf_scalar(x), dtype=dtype)
 
 
-erf = _unary("erf", _erf_impl, lambda out, x: _TWO_OVER_SQRT_PI * exp(-(x * x)))
+erf = _unary("erf", _erf_impl, lambda out, x: _TWO_OVER_SQRT_PI * exp(-(x * x)),
+              lambda out, x: _TWO_OVER_SQRT_PI * xp.exp(-(x * x)))

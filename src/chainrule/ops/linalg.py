@@ -13,7 +13,7 @@ from __future__ import annotations
 import operator
 from typing import Any, NamedTuple
 
-from chainrule.backend import ndim_of, shape_of, xp
+from chainrule.backend import ndarray, ndim_of, shape_of, xp
 from chainrule.core.primitive import Primitive
 from chainrule.core.trace import describe
 from chainrule.ops.arithmetic import multiply, negative
@@ -53,6 +53,8 @@ def _matmul_mismatch(xs, ys):
 
 
 def _matmul_vjp_x(g, out, x, y):
+    if type(g) is ndarray and type(y) is ndarray and y.ndim > 1 and ndim_of(x) > 1:
+        return xp.matmul(g, y.swapaxes(-1, -2))  # a first-order sweep: NumPy directly
     if ndim_of(x) == 1 and ndim_of(y) == 1:
         return g * y
     if ndim_of(y) == 1:  # out (..., n): outer product of g with y
@@ -63,6 +65,8 @@ def _matmul_vjp_x(g, out, x, y):
 
 
 def _matmul_vjp_y(g, out, x, y):
+    if type(g) is ndarray and type(x) is ndarray and x.ndim > 1 and ndim_of(y) > 1:
+        return xp.matmul(x.swapaxes(-1, -2), g)  # a first-order sweep: NumPy directly
     if ndim_of(x) == 1 and ndim_of(y) == 1:
         return g * x
     if ndim_of(x) == 1:  # out (..., m): outer product of x with g
