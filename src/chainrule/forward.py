@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.backend import dtype_of, ndarray, shape_of, xp
-from chainrule.core.escape import ARRAY, BOOL, FLOAT, INT, ITEM, TOLIST, refuse
+from chainrule.core.escape import RefusesConversions
 from chainrule.core.trace import Traced, bind
 from chainrule.core.wirtinger import complex_twin, refuse_complex, varies_for_complex
 from chainrule.ops.complex_numbers import to_dtype
@@ -82,7 +82,7 @@ def _complex_tangent(tangents: list) -> bool:
     return False
 
 
-class Dual(ArrayOperators, NumpyInterface, Traced):
+class Dual(RefusesConversions, ArrayOperators, NumpyInterface, Traced):
     """A primal value and its tangent at one forward-mode level.
 
     Users meet Duals inside the function given to ``jvp`` or ``jacfwd``:
@@ -134,27 +134,6 @@ class Dual(ArrayOperators, NumpyInterface, Traced):
     @property
     def dtype(self) -> Any:
         return dtype_of(self.primal)
-
-    # ----- conversions: a Dual always carries a tangent, so each would drop it -----
-    # (comparisons of Duals give plain booleans, so ``if x > 0:`` still works;
-    # chainrule.core.escape says what is allowed and why)
-    def __bool__(self) -> bool:
-        refuse(self, BOOL)
-
-    def __float__(self) -> float:
-        refuse(self, FLOAT)
-
-    def __int__(self) -> int:
-        refuse(self, INT)
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> ndarray:
-        refuse(self, ARRAY)
-
-    def item(self) -> Any:
-        refuse(self, ITEM)
-
-    def tolist(self) -> Any:
-        refuse(self, TOLIST)
 
     def __repr__(self) -> str:
         return f"Dual(primal={self.primal!r}, tangent={self.tangent!r}, level={self._level})"

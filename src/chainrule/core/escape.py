@@ -211,3 +211,30 @@ def refuse(value: Any, what: str) -> NoReturn:
         f"{called} of a {describe(value)} value that carries a derivative ({_where(value)}): "
         f"{consequence}. Instead, {_INSTEAD[what]}; if a constant is really meant, write "
         f"cr.stop_gradient(x) first (x.detach() on tensors)")
+
+
+class RefusesConversions:
+    """Mixin for traced values that always carry derivative information (forward-mode
+    duals, stacks of tangents, Taylor series): every conversion to a Python value or a
+    plain array would drop it, so each is refused (comparisons give plain booleans,
+    so ``if x > 0:`` still works)."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        refuse(self, BOOL)
+
+    def __float__(self) -> float:
+        refuse(self, FLOAT)
+
+    def __int__(self) -> int:
+        refuse(self, INT)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        refuse(self, ARRAY)
+
+    def item(self) -> Any:
+        refuse(self, ITEM)
+
+    def tolist(self) -> Any:
+        refuse(self, TOLIST)

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chainrule.backend import dtype_of, shape_of, xp
-from chainrule.core.escape import ARRAY, BOOL, FLOAT, INT, ITEM, TOLIST, refuse
+from chainrule.core.escape import RefusesConversions
 from chainrule.core.primitive import registry
 from chainrule.core.trace import Traced, bind
 from chainrule.ops.reductions import sum_p
@@ -42,7 +42,7 @@ from chainrule.tensor_numpy import ArrayOperators, NumpyInterface
 BatchRule = Callable[[Any, list, list, dict], Any]
 
 
-class Batched(ArrayOperators, NumpyInterface, Traced):
+class Batched(RefusesConversions, ArrayOperators, NumpyInterface, Traced):
     """A stack of tangents along a hidden leading axis, at one transform level."""
 
     __slots__ = ("data", "_level")
@@ -73,26 +73,6 @@ class Batched(ArrayOperators, NumpyInterface, Traced):
     @property
     def dtype(self) -> Any:
         return dtype_of(self.data)
-
-    # A stack of tangents is derivative information through and through: every
-    # conversion to a Python value or a plain array is refused.
-    def __bool__(self) -> bool:
-        refuse(self, BOOL)
-
-    def __float__(self) -> float:
-        refuse(self, FLOAT)
-
-    def __int__(self) -> int:
-        refuse(self, INT)
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
-        refuse(self, ARRAY)
-
-    def item(self) -> Any:
-        refuse(self, ITEM)
-
-    def tolist(self) -> Any:
-        refuse(self, TOLIST)
 
     def __repr__(self) -> str:
         return f"Batched({self.data!r}, level={self._level})"

@@ -24,7 +24,7 @@ from typing import Any
 from chainrule import ops
 from chainrule.backend import dtype_of, is_float_dtype, shape_of, xp
 from chainrule.core.config import transform_scope
-from chainrule.core.escape import ARRAY, BOOL, FLOAT, INT, ITEM, TOLIST, refuse
+from chainrule.core.escape import RefusesConversions
 from chainrule.core.primitive import registry
 from chainrule.core.trace import Traced, bind
 from chainrule.pytree import flatten, unflatten
@@ -36,7 +36,7 @@ __all__ = ["Jet", "jet", "taylor", "derivative", "RULES"]
 Series = list  # [x0, x1, ..., xK]; an entry None is a known zero (a constant's)
 
 
-class Jet(ArrayOperators, NumpyInterface, Traced):
+class Jet(RefusesConversions, ArrayOperators, NumpyInterface, Traced):
     """A value and its Taylor coefficients ``x1..xK`` at one transform level."""
 
     __slots__ = ("primal", "terms", "_level")
@@ -94,24 +94,6 @@ class Jet(ArrayOperators, NumpyInterface, Traced):
     @property
     def dtype(self) -> Any:
         return dtype_of(self.primal)
-
-    def __bool__(self) -> bool:
-        refuse(self, BOOL)
-
-    def __float__(self) -> float:
-        refuse(self, FLOAT)
-
-    def __int__(self) -> int:
-        refuse(self, INT)
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
-        refuse(self, ARRAY)
-
-    def item(self) -> Any:
-        refuse(self, ITEM)
-
-    def tolist(self) -> Any:
-        refuse(self, TOLIST)
 
     def __repr__(self) -> str:
         return f"Jet({self.primal!r}, terms={self.terms!r}, level={self._level})"
