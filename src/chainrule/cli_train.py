@@ -39,6 +39,7 @@ from typing import Any
 
 import chainrule as cr
 from chainrule import nn
+from chainrule.cli_explain import seed_int
 from chainrule.data import DataLoader, DataSplit, TensorDataset
 
 F = nn.functional
@@ -243,16 +244,6 @@ def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
     return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"a seed is an integer >= 0, got {value}")
-    return value
-
-
 def smoothed_loss_floor(task: Task, classes: int = 10) -> float:
     """The lowest cross-entropy reachable under label smoothing: the entropy of the
     smoothed targets (1 - e + e/K on the true class, e/K on each other one)."""
@@ -395,7 +386,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=_positive(int), default=None, metavar="B",
                         help="examples per training step (default: the model's, "
                              f"{TASKS['mlp'].batch_size})")
-    parser.add_argument("--seed", type=_seed, default=0,
+    parser.add_argument("--seed", type=seed_int, default=0,
                         help="seed of the initial weights and the shuffling (default 0)")
     parser.add_argument("--save", metavar="PATH", help="write the weights (safetensors)")
     parser.add_argument("--plot", metavar="PNG", help="draw loss and accuracy curves")

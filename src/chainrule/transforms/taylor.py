@@ -207,7 +207,7 @@ def _tan_like(x: Series, order: int, y0: Any, sign: float) -> list:
     return y[1:]
 
 
-def _power_const(x: Series, order: int, y0: Any, p: float) -> list:
+def _power_const(x: Series, order: int, y0: Any, p: Any) -> list:
     """y = x^p: y_k = (1 / (k x_0)) sum_{j=1}^k ((p + 1) j - k) x_j y_{k-j}."""
     y = [y0] + [None] * order
     for k in range(1, order + 1):
@@ -316,25 +316,12 @@ def _power(out: Any, xs: list, order: int, params: dict) -> list:
     x, y = xs
     if all(t is None for t in y[1:]):
         p = y[0]
-        if isinstance(p, Traced) or xp.ndim(p) != 0:
-            # an array exponent: the general formula needs x_0 != 0, as this one does
-            return _power_array(out, x, order, p)
-        return _power_const(x, order, out, float(p))
+        if not isinstance(p, Traced) and xp.ndim(p) == 0:
+            p = float(p)  # an array exponent works elementwise in the same recurrence
+        return _power_const(x, order, out, p)
     # x^y = exp(y log x), both series
     logx = [ops.log(x[0])] + _log_terms(x, order, ops.log(x[0]))
     return _exp_series(_mul_series(y, logx, order), order, out)[1:]
-
-
-def _power_array(out: Any, x: Series, order: int, p: Any) -> list:
-    y = [out] + [None] * order
-    for k in range(1, order + 1):
-        total = None
-        for j in range(1, k + 1):
-            if x[j] is None or y[k - j] is None:
-                continue
-            total = _add(total, (((p + 1) * j - k) / k) * x[j] * y[k - j])
-        y[k] = None if total is None else total / x[0]
-    return y[1:]
 
 
 def _exp(out, xs, order, params):
