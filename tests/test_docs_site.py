@@ -23,6 +23,10 @@ DOCS = ROOT / "docs"
 sys.path.insert(0, str(DOCS / "_build"))
 
 from griffe_doctests import fence_doctests  # noqa: E402
+from site_maths import MathsError, mathml, render_arithmatex, render_dollars  # noqa: E402
+from site_offline import external_loads, strip_notebook_loaders  # noqa: E402
+
+from tests.test_explain_html import browser  # noqa: E402, F401  (Debian's headless Chromium)
 
 ENTRY = re.compile(r"^:::\s*chainrule\.(\w+)\s*$", re.MULTILINE)
 
@@ -149,3 +153,93 @@ def test_fence_doctests_wraps_sessions_only():
     assert fence_doctests(text) == ("Why.\n\n```pycon\n>>> x = 1\n>>> x + 1\n2\n```\n\n"
                                     "More prose [a, b].\n    ```pycon\n    >>> y\n    3\n    ```")
     assert fence_doctests("no examples") == "no examples"
+
+
+# --- offline: maths rendered at build time, nothing loaded from another host ------------
+
+VERBATIM = re.compile(r"<(pre|code|script|style|textarea)\b.*?</\1\s*>", re.S | re.I)
+RAW_TEX = re.compile(r"\$[^$<>\s][^$<>]*?\\[A-Za-z]+[^$<>]*?\$|\$\$|\\\(|\\\[|"
+                     r"\$[A-Za-z]\$|\$[^$<>]*[_^][^$<>]*\$")
+
+
+def _pages(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+def test_no_page_of_the_site_loads_anything_from_the_network(site):
+    loads = {str(p.relative_to(site)): external_loads(p.read_text(encoding="utf-8"))
+             for p in _pages(site)}
+    assert len(loads) > 30 and "tutorials/01_one_function_four_ways/index.html" in loads
+    remote = {page: urls for page, urls in loads.items() if urls}
+    assert not remote, f"pages that would load from the network: {remote}"
+    for css in site.rglob("*.css"):  # stylesheets: no web fonts or images from elsewhere
+        assert not re.search(r"url\(\s*['\"]?(https?:)?//", css.read_text(encoding="utf-8")), css
+
+
+def test_the_maths_is_mathml_and_no_raw_tex_is_left(site):
+    raw = {}
+    for page in _pages(site):
+        text = VERBATIM.sub("", page.read_text(encoding="utf-8"))
+        found = RAW_TEX.findall(text) + re.findall(r'class="arithmatex"', text)
+        if found:
+            raw[str(page.relative_to(site))] = found[:3]
+    assert not raw, f"TeX left unrendered: {raw}"
+    tutorial = (site / "tutorials" / "01_one_function_four_ways" / "index.html").read_text()
+    assert tutorial.count("<math") >= 5 and "<mfrac>" in tutorial  # the central difference
+    assert "MathJax.Hub" not in tutorial and "mermaid.initialize" not in tutorial
+    start = (site / "getting-started" / "index.html").read_text(encoding="utf-8")
+    assert '<math display="block">' in start and "<munder>" in start  # the limit, from Markdown
+
+
+def test_mathml_renders_tex_and_refuses_what_it_cannot_read():
+    out = mathml(r"\frac{\partial f}{\partial x}", display=True)
+    assert out.startswith('<math display="block">') and "<mfrac>" in out and "http" not in out
+    with pytest.raises(MathsError, match=r"\\nosuchcommand"):
+        mathml(r"x + \nosuchcommand", where=" on a page")
+    with pytest.raises(MathsError, match="cannot render"):
+        mathml(r"\frac{1}{")
+
+
+def test_dollars_become_mathml_outside_code_only():
+    page = ("<p>Cost $2n$ for $x &lt; 1$, and $5 or $10.</p><pre>$x$</pre>"
+            "<p><code>a = \"$b$\"</code> then $$\\sum_i v_i$$</p>")
+    out = render_dollars(page)
+    assert out.count("<math") == 3 and "<mo>&#x0003C;</mo>" in out
+    assert "$5 or $10" in out and "<pre>$x$</pre>" in out and '"$b$"' in out
+    marked = '<p><span class="arithmatex">\\(x^2\\)</span></p>'
+    assert render_arithmatex(marked) == "<p>" + mathml("x^2") + "</p>"
+
+
+def test_external_loads_are_found_and_the_notebook_loaders_dropped():
+    page = ('<a href="https://example.org">a link is not a load</a>'
+            '<img src="https://example.org/i.png">'
+            '<link rel="stylesheet" href="//cdn.example/x.css">'
+            '<script src="../assets/local.js"></script><svg xmlns="http://www.w3.org/2000/svg"/>'
+            '<!-- Load mathjax --><script src="https://cdn.example/mathjax.js"></script>'
+            '<!-- End of mathjax configuration -->'
+            '<script type="module">const m = await import("https://cdn.example/mermaid.mjs");'
+            ' mermaid.initialize({});</script>')
+    assert len(external_loads(page)) == 4
+    assert external_loads(strip_notebook_loaders(page)) == [
+        "<img src='https://example.org/i.png'>", "<link href='//cdn.example/x.css'>"]
+
+
+def test_an_equation_renders_as_maths_in_chromium(site, browser, tmp_path):  # noqa: F811
+    """Chromium lays the MathML out: a fraction's numerator stands above its denominator
+    (as unknown inline elements they would sit side by side), and the page fetched
+    nothing but its own files."""
+    page = site / "tutorials" / "01_one_function_four_ways" / "index.html"
+    browser.get(page.as_uri())
+    fraction = browser.execute_script("""
+        const f = document.querySelector("math mfrac");
+        f.scrollIntoView({block: "center"});
+        const [top, bottom] = [...f.children].map(c => c.getBoundingClientRect());
+        return {above: top.bottom <= bottom.top + 1, width: f.getBoundingClientRect().width,
+                display: getComputedStyle(f.closest("math")).display};
+    """)
+    assert fraction["above"] and fraction["width"] > 20, fraction
+    assert fraction["display"].endswith("math")  # a MathML box, from Chromium's own layout
+    fetched = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)")
+    assert all(url.startswith("file://") for url in fetched), fetched
+    assert browser.save_screenshot(str(tmp_path / "tutorial_01_maths.png"))

@@ -14,6 +14,10 @@ is written to the repository; the list cannot drift from the code.
 2. The pages that step through the sweeps (``chainrule explain --html``) for
 the tutorials' examples, added to the site as ``explain/*.html`` (embedded by
 the tutorials index and getting started), made by the library at build time.
+
+3. Offline pages: maths rendered to MathML at build time (site_maths.py), the
+notebook template's MathJax and mermaid loaders removed, and a page that would
+still load anything from another host fails the build (site_offline.py).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ MARKER = "<!-- chainrule:operations -->"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from griffe_doctests import fence_doctests  # noqa: E402
+from site_maths import render_arithmatex, render_dollars  # noqa: E402
+from site_offline import external_loads, strip_notebook_loaders  # noqa: E402
 
 
 def _signature(obj: Any, name: str) -> str:
@@ -83,6 +89,27 @@ def on_page_markdown(markdown: str, **kwargs: Any) -> str:
     if MARKER in markdown:
         markdown = markdown.replace(MARKER, operations_markdown())
     return markdown
+
+
+def _is_notebook(page: Any) -> bool:
+    return page.file.src_uri.startswith("tutorials/") and page.file.src_uri.endswith(".py")
+
+
+def on_page_content(html: str, page: Any, **kwargs: Any) -> str:
+    where = f" on {page.file.src_uri}"
+    if _is_notebook(page):
+        html = render_dollars(strip_notebook_loaders(html), where)
+    return render_arithmatex(html, where)
+
+
+def on_post_page(output: str, page: Any, **kwargs: Any) -> str:
+    from mkdocs.exceptions import PluginError
+
+    remote = external_loads(output)
+    if remote:
+        raise PluginError(f"{page.file.src_uri} would load from the network: "
+                          f"{', '.join(remote[:5])}; the site must work offline")
+    return output
 
 
 # name -> (function, point, mode): the examples the site embeds as stepping pages

@@ -82,7 +82,7 @@ print("forward:", forward_gradient, " reverse:", reverse_gradient, " exact:", ex
 assert np.allclose(forward_gradient, exact) and np.allclose(reverse_gradient, exact)
 
 # %% [markdown]
-# ## The Jacobian of $\mathbb{R}^n \to \mathbb{R}^m$ both ways
+# ## The Jacobian of ℝⁿ → ℝᵐ both ways
 #
 # For $F:\mathbb{R}^n\to\mathbb{R}^m$ one forward sweep (a JVP, $J v$) gives one
 # **column** of the Jacobian; one reverse sweep (a VJP, $u^\top J$) gives one
@@ -120,7 +120,7 @@ assert np.allclose(cr.jacfwd(F)(x), J_exact) and np.allclose(cr.jacrev(F)(x), J_
 assert (forward_sweeps, reverse_sweeps) == (3, 2)
 
 # %% [markdown]
-# ## Cost as $n$ and $m$ grow
+# ## Cost as n and m grow
 #
 # Keep $m = 4$ outputs and grow the inputs $n$, then the other way round. The
 # sweep counts are exact ($n$ forward, $m$ reverse); the times are measured on
