@@ -145,7 +145,46 @@ def test_the_operations_page_lists_every_operation_once():
     text = operations_markdown()
     listed = re.findall(r"^### `(\w+)`", text, re.MULTILINE)
     assert sorted(listed) == sorted(set(ops.__all__))
-    assert "Primitive `sin`" in text and "reverse (VJP), forward (JVP)" in text
+    assert "Primitive `sin`*" in text and "reverse (VJP), forward (JVP)" in text
+
+
+def _entries(text: str) -> dict[str, str]:
+    parts = re.split(r"^### `(\w+)` .*$", text, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+def test_every_operation_is_described_by_its_own_docstring():
+    """Each entry gives a signature and a docstring written for that operation (a
+    primitive's from the string after its assignment), not a generated line."""
+    from operations_page import attribute_docstrings, operations_markdown
+
+    from chainrule import ops
+    from chainrule.ops import elementary
+
+    entries = _entries(operations_markdown())
+    for name, body in entries.items():
+        prose = [line for line in body.split("```")[2].strip().splitlines()
+                 if not line.startswith("*Primitive")]
+        assert prose and len(" ".join(prose)) > 30, f"{name}: {body[:300]!r}"
+    assert "sin(x)\n```\n\nThe sine (radians); its derivative is cos(x)." in entries["sin"]
+    assert "Another name for `divide`" in entries["true_divide"]
+    assert "maximum(x, y)" in entries["maximum"] and "1/2 to each" in entries["maximum"]
+    assert "Like ``numpy.sum``: the sum over ``axis``" in entries["sum"]
+    assert attribute_docstrings(elementary)["exp"].startswith("``e ** x``")
+    primitives = [n for n in ops.__all__ if type(getattr(ops, n)).__name__ == "Primitive"]
+    assert len(primitives) > 60
+
+
+def test_an_operation_without_a_docstring_stops_the_page(monkeypatch):
+    import operations_page
+
+    from chainrule.ops import elementary
+
+    real = operations_page.attribute_docstrings
+    monkeypatch.setattr(operations_page, "attribute_docstrings", lambda module: {
+        k: v for k, v in real(module).items() if not (module is elementary and k == "tanh")})
+    with pytest.raises(operations_page.MissingDocstring, match="'tanh' has no docstring"):
+        operations_page.operations_markdown()
 
 
 def test_fence_doctests_wraps_sessions_only():

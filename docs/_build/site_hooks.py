@@ -1,15 +1,10 @@
 """mkdocs hooks: pages written at build time from the library itself.
 
-1. The operations reference, from the live rule table.
-
-``chainrule.ops`` exports 100+ operations, most of them ``Primitive`` objects
-made at import time (one implementation plus its rules), which a static
-reader of the source cannot document. At build time this replaces the marker
-``<!-- chainrule:operations -->`` in a page with one entry per name in
-``chainrule.ops.__all__``, grouped by family module: its signature, and either
-its docstring (a function) or what the rule table holds for it (a primitive:
-which derivative rules it has and whether it has a kink convention). Nothing
-is written to the repository; the list cannot drift from the code.
+1. The operations reference, from the live rule table: the marker
+``<!-- chainrule:operations -->`` in a page becomes one entry per name in
+``chainrule.ops.__all__``, with its signature and docstring
+(operations_page.py). Nothing is written to the repository; the list cannot
+drift from the code.
 
 2. The pages that step through the sweeps (``chainrule explain --html``) for
 the tutorials' examples, added to the site as ``explain/*.html`` (embedded by
@@ -22,7 +17,6 @@ still load anything from another host fails the build (site_offline.py).
 
 from __future__ import annotations
 
-import inspect
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,59 +24,9 @@ from typing import Any
 MARKER = "<!-- chainrule:operations -->"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from griffe_doctests import fence_doctests  # noqa: E402
+from operations_page import operations_markdown  # noqa: E402
 from site_maths import render_arithmatex, render_dollars  # noqa: E402
 from site_offline import external_loads, strip_notebook_loaders  # noqa: E402
-
-
-def _signature(obj: Any, name: str) -> str:
-    try:
-        return f"{name}{inspect.signature(obj)}"
-    except (TypeError, ValueError):
-        return f"{name}(...)"
-
-
-def _entry(name: str, obj: Any) -> str:
-    from chainrule.core.primitive import Primitive
-
-    lines = [f"### `{name}` {{ #{name} }}", ""]
-    if isinstance(obj, Primitive):
-        rules = [label for label, table in (("reverse (VJP)", obj.vjps), ("forward (JVP)", obj.jvps))
-                 if table]
-        lines += [f"Primitive `{obj.name}`: its NumPy implementation and its derivative rules "
-                  f"({', '.join(rules) or 'none: not differentiable'}) in one entry of the "
-                  "rule table."]
-        if getattr(obj, "kink", None):
-            lines += ["", "Has a kink: its subgradient convention is in "
-                          "[Kinks and subgradients](../subgradients.md)."]
-    else:
-        lines += ["```text", _signature(obj, name), "```", ""]
-        doc = inspect.cleandoc(obj.__doc__ or "")
-        lines += [fence_doctests(doc) if doc else "(no docstring)"]
-    return "\n".join(lines) + "\n"
-
-
-def operations_markdown() -> str:
-    import chainrule as cr
-    from chainrule import ops
-
-    seen: set[str] = set()
-    parts = []
-    for family in ops._FAMILIES:
-        names = [n for n in family.__all__ if n in ops.__all__ and n not in seen]
-        if not names:
-            continue
-        title = family.__name__.rsplit(".", 1)[-1]
-        summary = (inspect.getdoc(family) or "").split("\n\n")[0]
-        parts.append(f"## {title}\n\n{summary}\n")
-        for name in names:
-            seen.add(name)
-            parts.append(_entry(name, getattr(cr, name)))
-    rest = [n for n in ops.__all__ if n not in seen]
-    if rest:
-        parts.append("## aliases\n")
-        parts += [_entry(name, getattr(cr, name)) for name in rest]
-    return "\n".join(parts)
 
 
 def on_page_markdown(markdown: str, **kwargs: Any) -> str:

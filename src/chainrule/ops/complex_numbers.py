@@ -46,17 +46,21 @@ def to_dtype(v: Any, dtype: Any) -> Any:
 # ----- the parts of a complex number -----
 
 real = Primitive("real", xp.real)
+"""The real part u of z = u + iv (x itself for a real x); d/du = 1, d/dv = 0."""
 real.defvjp(lambda g, out, x: g)  # real g; the engine casts it to x's dtype (g + 0j)
 real.defjvp(lambda dx, out, x: real(dx))
 
 imag = Primitive("imag", xp.imag)
+"""The imaginary part v of z = u + iv (0 for a real x); d/du = 0, d/dv = 1."""
 imag.defvjp(lambda g, out, x: arithmetic.multiply(g, 1j) if is_complex(x) else None)
 imag.defjvp(lambda dx, out, x: imag(dx) if is_complex(x) else None)
 
 conj = Primitive("conj", xp.conjugate)
+"""The complex conjugate u - iv of z = u + iv (x itself for a real x)."""
 conj.defvjp(lambda g, out, x: conj(g))
 conj.defjvp(lambda dx, out, x: conj(dx))
 conjugate = conj
+"""NumPy's longer name for ``conj``: the complex conjugate u - iv."""
 
 
 def _angle_impl(x: Any) -> Any:
@@ -70,6 +74,8 @@ def _angle_slope(x: Any) -> Any:
 
 
 angle = Primitive("angle", _angle_impl)  # of a real number: 0 or pi, a constant
+"""The argument atan2(v, u) of z = u + iv; its gradient is ``1j * z / abs(z)**2``,
+0 at z = 0 (PyTorch's); of a real number, 0 or pi, a constant."""
 angle.defvjp(lambda g, out, x: g * _angle_slope(x) if is_complex(x) else None)
 angle.defjvp(lambda dx, out, x: real(conj(_angle_slope(x)) * dx) if is_complex(x) else None)
 

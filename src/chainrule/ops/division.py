@@ -15,10 +15,15 @@ from chainrule.ops.nondiff import floor
 __all__ = ["floor_divide", "remainder", "mod"]
 
 floor_divide = Primitive("floor_divide", xp.floor_divide)  # zero derivative: a constant
+"""floor(x / y), NumPy's ``//``: piecewise constant, so its derivative is 0
+wherever it exists and it has no rules."""
 
 remainder = Primitive("remainder", xp.remainder, kink="jumps where x / y is an integer")
+"""x - y floor(x / y), NumPy's ``%`` (the sign of y): slope 1 in x and
+-floor(x / y) in y between the jumps, where x / y is an integer."""
 defpartials(remainder,
             lambda out, x, y: 1.0 + 0.0 * x,
             lambda out, x, y: -floor(x / y))
 
 mod = remainder
+"""Another name for ``remainder``, NumPy's ``%``."""

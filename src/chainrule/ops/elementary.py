@@ -66,7 +66,9 @@ def _unary(name, impl, partial, array_partial=None):
 
 
 exp = _unary("exp", xp.exp, lambda out, x: out)
+"""``e ** x``, elementwise; its derivative is itself, ``e ** x``."""
 expm1 = _unary("expm1", xp.expm1, lambda out, x: out + 1)
+"""``e ** x - 1``, exact for small x; its derivative is ``e ** x``."""
 
 def _recip(x):
     # arithmetic imports this module (for log): its reciprocal is looked up when a rule runs
@@ -79,36 +81,59 @@ def _square(x):
 
 log = _unary("log", xp.log, lambda out, x: _recip(x),  # pole at x == 0
              lambda out, x: 1 / x)
+"""The natural logarithm; its derivative is 1/x, with a pole at 0."""
 log1p = _unary("log1p", xp.log1p, lambda out, x: _recip(x + 1),  # pole at x == -1
                lambda out, x: 1 / (x + 1))
+"""log(1 + x), exact for small x; its derivative is 1/(1 + x), a pole at -1."""
 log2 = _unary("log2", xp.log2, lambda out, x: _recip(x * _LN2),  # pole at x == 0
               lambda out, x: 1 / (x * _LN2))
+"""The base-2 logarithm; its derivative is 1/(x ln 2), a pole at 0."""
 log10 = _unary("log10", xp.log10, lambda out, x: _recip(x * _LN10),  # pole at x == 0
                lambda out, x: 1 / (x * _LN10))
+"""The base-10 logarithm; its derivative is 1/(x ln 10), a pole at 0."""
 
 
 sqrt = _unary("sqrt", watched("sqrt", xp.sqrt), lambda out, x: 0.5 * _recip(out),
               lambda out, x: 0.5 / out)  # +inf at x == 0
+"""The square root; its derivative 1/(2 sqrt(x)) is +inf at 0, which ``cr.kinks()``
+reports."""
 cbrt = _unary("cbrt", watched("cbrt", xp.cbrt),
               lambda out, x: _square(_recip(out)) / 3,  # +inf at x == 0
               lambda out, x: xp.square(1 / out) / 3)
+"""The real cube root (negative for x < 0); its derivative ``1/(3 cbrt(x)**2)``
+is +inf at 0, which ``cr.kinks()`` reports."""
 sin = _unary("sin", xp.sin, lambda out, x: cos(x), lambda out, x: xp.cos(x))
+"""The sine (radians); its derivative is cos(x)."""
 cos = _unary("cos", xp.cos, lambda out, x: -sin(x), lambda out, x: -xp.sin(x))
+"""The cosine (radians); its derivative is -sin(x)."""
 tan = _unary("tan", xp.tan, lambda out, x: 1.0 + out * out)
+"""The tangent (radians); its derivative is ``1 + tan(x)**2``, read from the output."""
 arcsin = _unary("arcsin", xp.arcsin, lambda out, x: _recip(sqrt(1 - x * x)),  # inf at |x| == 1
                 lambda out, x: 1 / xp.sqrt(1 - x * x))
+"""The inverse sine on [-1, 1]; its derivative ``1/sqrt(1 - x**2)`` is infinite at +-1."""
 arccos = _unary("arccos", xp.arccos, lambda out, x: -_recip(sqrt(1 - x * x)),  # inf at |x| == 1
                 lambda out, x: -1 / xp.sqrt(1 - x * x))
+"""The inverse cosine on [-1, 1]; its derivative ``-1/sqrt(1 - x**2)``
+is infinite at +-1."""
 arctan = _unary("arctan", xp.arctan, lambda out, x: 1 / (1 + x * x))
+"""The inverse tangent; its derivative is ``1/(1 + x**2)``."""
 sinh = _unary("sinh", xp.sinh, lambda out, x: cosh(x), lambda out, x: xp.cosh(x))
+"""The hyperbolic sine; its derivative is cosh(x)."""
 cosh = _unary("cosh", xp.cosh, lambda out, x: sinh(x), lambda out, x: xp.sinh(x))
+"""The hyperbolic cosine; its derivative is sinh(x)."""
 tanh = _unary("tanh", xp.tanh, lambda out, x: 1.0 - out * out)
+"""The hyperbolic tangent; its derivative is ``1 - tanh(x)**2``, read from the output."""
 arcsinh = _unary("arcsinh", xp.arcsinh, lambda out, x: 1 / sqrt(x * x + 1),
                  lambda out, x: 1 / xp.sqrt(x * x + 1))
+"""The inverse hyperbolic sine; its derivative is ``1/sqrt(x**2 + 1)``."""
 arctanh = _unary("arctanh", xp.arctanh, lambda out, x: _recip(1 - x * x),  # inf at |x| == 1
                  lambda out, x: 1 / (1 - x * x))
+"""The inverse hyperbolic tangent on (-1, 1); its derivative ``1/(1 - x**2)`` is
+infinite at +-1."""
 
 arctan2 = Primitive("arctan2", xp.arctan2)  # arctan2(y, x); undefined at (0, 0)
+"""arctan2(y, x), the angle of the point (x, y) in [-pi, pi]; partials
+``x/(x**2 + y**2)`` and ``-y/(x**2 + y**2)``, undefined at (0, 0)."""
 defpartials(arctan2,
             lambda out, y, x: x / (x * x + y * y),
             lambda out, y, x: -y / (x * x + y * y))
@@ -122,6 +147,8 @@ def _sigmoid_impl(x):
 
 
 sigmoid = _unary("sigmoid", _sigmoid_impl, lambda out, x: out * (1.0 - out))
+"""The logistic function ``1/(1 + e**-x)``, computed without overflow; its derivative
+is ``s * (1 - s)``, read from the output s."""
 
 
 def _softplus_impl(x):
@@ -131,6 +158,7 @@ def _softplus_impl(x):
 
 softplus = _unary("softplus", _softplus_impl, lambda out, x: sigmoid(x),
                   lambda out, x: _sigmoid_impl(x))
+"""``log(1 + e**x)``, computed without overflow; its derivative is sigmoid(x)."""
 
 _erf_scalar = xp.frompyfunc(math.erf, 1, 1)
 
@@ -144,3 +172,5 @@ def _erf_impl(x):
 
 erf = _unary("erf", _erf_impl, lambda out, x: _TWO_OVER_SQRT_PI * exp(-(x * x)),
               lambda out, x: _TWO_OVER_SQRT_PI * xp.exp(-(x * x)))
+"""The error function (``math.erf``, correctly rounded); its derivative is
+``2/sqrt(pi) * e**(-x**2)``."""

@@ -77,6 +77,8 @@ def _matmul_vjp_y(g, out, x, y):
 
 
 matmul = Primitive("matmul", _matmul_impl)
+"""The matrix product x @ y, as ``numpy.matmul`` (1-D operands and stacks of matrices
+included); its rules are g @ y.T for x and x.T @ g for y."""
 matmul.defvjp(_matmul_vjp_x, _matmul_vjp_y)
 matmul.defjvp(lambda dx, out, x, y: matmul(dx, y), lambda dy, out, x, y: matmul(x, dy))
 

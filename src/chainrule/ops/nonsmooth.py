@@ -46,6 +46,8 @@ __all__ = [
 # A branch that is not selected gets a zero cotangent (tangent); the engines keep
 # it zero through infinite derivatives, so where(x > 0, sqrt(x), 0) has gradient 0 at 0.
 where = Primitive("where", xp.where)
+"""where(c, x, y): x where the condition c holds, y elsewhere; the cotangent goes to
+the selected branch only (0 to the other, even where its derivative is infinite)."""
 where.defvjp(None,
              lambda g, out, c, x, y: where(c, g, 0.0),
              lambda g, out, c, x, y: where(c, 0.0, g))
@@ -74,6 +76,8 @@ def _relu_impl(x):
 
 
 relu = Primitive("relu", _relu_impl, kink=summary("relu"))
+"""max(x, 0), elementwise; its derivative is 1 for x > 0 and 0 for x < 0, and 0 at the
+kink x == 0 under every subgradient policy (any value in [0, 1] is a subgradient)."""
 defpartials(relu, _relu_partial)
 
 
@@ -93,6 +97,8 @@ def _abs_impl(x):
 
 
 abs = Primitive("abs", _abs_impl, kink=summary("abs"))  # noqa: A001 - NumPy's name
+"""|x| (the modulus of a complex x); its derivative is sign(x) (z / |z| for a complex z),
+and at the kink x == 0 the subgradient policy's choice: 0, or 1 under the jax policy."""
 defpartials(abs, _abs_partial)
 
 def _sign_impl(x, _ufunc=xp.sign, _watch=watch):  # bound as locals: the closed path is short
@@ -103,6 +109,8 @@ def _sign_impl(x, _ufunc=xp.sign, _watch=watch):  # bound as locals: the closed 
 
 
 sign = Primitive("sign", _sign_impl, kink=summary("sign"))  # no rule: a constant to every engine
+"""-1, 0 or 1 as x is negative, zero or positive: derivative 0 where it exists (no
+rules); ``cr.kinks()`` reports evaluations at its jump, 0."""
 # the same function for rules: unregistered and unwatched (its name keeps batching and printing)
 sign_in_rules = Primitive("sign", xp.sign, register=False)
 
@@ -133,11 +141,15 @@ def _minimum_impl(x, y):
 
 maximum = Primitive("maximum", _maximum_impl,
                     kink=summary("maximum"), takes_perturbed=True)
+"""The larger of x and y, elementwise; the cotangent goes to the larger, and at a tie
+1/2 to each when both are differentiated, 0 when the other is a constant."""
 defpartials(maximum, _tie_partial("maximum", 0, operator.gt),
             _tie_partial("maximum", 1, operator.gt))
 
 minimum = Primitive("minimum", _minimum_impl,
                     kink=summary("minimum"), takes_perturbed=True)
+"""The smaller of x and y, elementwise; the cotangent goes to the smaller, and at a
+tie 1/2 to each when both are differentiated, 0 when the other is a constant."""
 defpartials(minimum, _tie_partial("minimum", 0, operator.lt),
             _tie_partial("minimum", 1, operator.lt))
 

@@ -294,12 +294,14 @@ def _axis(axis):
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
-    """Like ``numpy.sum``."""
+    """Like ``numpy.sum``: the sum over ``axis`` (all axes by default); each summed element
+    gets the cotangent unchanged (it is broadcast back)."""
     return sum_p(x, axis=_axis(axis), keepdims=bool(keepdims))
 
 
 def mean(x, axis=None, keepdims=False):
-    """Like ``numpy.mean``."""
+    """Like ``numpy.mean``: the mean over ``axis`` (all axes by default); each averaged
+    element gets the cotangent divided by their count."""
     return mean_p(x, axis=_axis(axis), keepdims=bool(keepdims))
 
 

@@ -210,14 +210,14 @@ def transpose(x, axes=None):
 
 
 def swapaxes(x, axis1, axis2):
-    """Like ``numpy.swapaxes``."""
+    """Like ``numpy.swapaxes``: a transpose of two axes; the cotangent is swapped back."""
     axes = list(range(ndim_of(x)))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, axes)
 
 
 def moveaxis(x, source, destination):
-    """Like ``numpy.moveaxis``."""
+    """Like ``numpy.moveaxis``: a transpose; the cotangent's axes are moved back."""
     ndim = ndim_of(x)
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
@@ -230,17 +230,18 @@ def moveaxis(x, source, destination):
 
 
 def expand_dims(x, axis):
-    """Like ``numpy.expand_dims``."""
+    """Like ``numpy.expand_dims``: a new axis of length 1; the cotangent is squeezed back."""
     return expand_dims_p(x, axis=axis if isinstance(axis, int) else tuple(axis))
 
 
 def squeeze(x, axis=None):
-    """Like ``numpy.squeeze``."""
+    """Like ``numpy.squeeze``: axes of length 1 removed; the cotangent gets them back."""
     return squeeze_p(x, axis=axis if axis is None or isinstance(axis, int) else tuple(axis))
 
 
 def flip(x, axis=None):
-    """Like ``numpy.flip``."""
+    """Like ``numpy.flip``: the elements along ``axis`` (all axes by default) in reverse
+    order; the cotangent is flipped back."""
     return flip_p(x, axis=axis if axis is None or isinstance(axis, int) else tuple(axis))
 
 
@@ -255,7 +256,8 @@ def getitem(x, index):
 
 
 def concatenate(arrays, axis=0):
-    """Like ``numpy.concatenate``."""
+    """Like ``numpy.concatenate``: the arrays joined along ``axis``; each one gets its slice
+    of the cotangent."""
     arrays = tuple(arrays)
     if not arrays:
         raise ValueError("concatenate: need at least one array")
