@@ -46,6 +46,19 @@ def test_the_page_is_self_contained_small_and_holds_the_library_numbers(mode):
         assert (final["x"], final["y"]) == (float(gx), float(gy))
 
 
+def test_the_graph_has_an_arrowhead_on_every_edge():
+    """Edges point from an operand to the value made from it (the primal sweep's way)."""
+    explanation = cr.explain(TWO, 1.0, 2.0)
+    page = explanation.to_html()
+    edges = re.findall(r'<line class="edge" data-from="(\w+)" data-to="(\w+)"[^>]*>', page)
+    expected = {(o, s.name) for s in explanation.steps for o in s.operands
+                if o in explanation.inputs or any(o == t.name for t in explanation.steps)}
+    assert set(edges) == expected and len(edges) == len(expected) >= 4
+    assert page.count('marker-end="url(#arrow)"') == len(edges)
+    assert re.search(r'<marker id="arrow"[^>]*orient="auto"[^>]*><path d="M0,0 L10,5 L0,10 z"/>',
+                     page)
+
+
 def test_the_command_writes_the_page_and_refuses_a_bad_path(tmp_path, capsys):
     path = tmp_path / "page.html"
     assert main(["explain", "x**2 - 3*x - 2", "--at", "x=3", "--html", str(path)]) == 0
@@ -130,6 +143,14 @@ def test_stepping_the_seed_example_both_ways_in_chromium(browser, tmp_path):
     assert _text(browser, "value-v1") == ""
     browser.find_element("id", "last").click()
     assert _at_end(browser)
+    arrows = browser.execute_script("""
+        const edges = [...document.querySelectorAll("#graph line.edge")];
+        const head = document.querySelector("#graph marker#arrow path");
+        return {edges: edges.length, marked: edges.filter(
+                  e => getComputedStyle(e).markerEnd === 'url("#arrow")').length,
+                head: head ? head.getBBox().width : 0};
+    """)
+    assert arrows["edges"] >= 3 and arrows["marked"] == arrows["edges"] and arrows["head"] > 0
     assert browser.save_screenshot(str(tmp_path / "seed_reverse.png"))
     assert (tmp_path / "seed_reverse.png").stat().st_size > 1000
 

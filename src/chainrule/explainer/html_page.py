@@ -46,12 +46,18 @@ def _layout(inputs: list[str], steps: list[Any]) -> dict[str, tuple[float, float
     return places
 
 
+# an edge points from an operand to the value computed from it: the direction of the
+# primal sweep (the adjoint sweep runs against the arrows)
+_ARROW = ('<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
+          'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>')
+
+
 def _svg(inputs: list[str], steps: list[Any]) -> str:
     places = _layout(inputs, steps)
     width = max(x for x, _ in places.values()) + 90
     height = max(y for _, y in places.values()) + 50
     parts = [f'<svg id="graph" viewBox="0 0 {width} {height}" width="{width}" '
-             f'height="{height}" role="img" aria-label="computational graph">']
+             f'height="{height}" role="img" aria-label="computational graph">', _ARROW]
     for step in steps:
         x2, y2 = places[step.name]
         for operand in dict.fromkeys(step.operands):
@@ -59,7 +65,7 @@ def _svg(inputs: list[str], steps: list[Any]) -> str:
                 x1, y1 = places[operand]
                 parts.append(f'<line class="edge" data-from="{html.escape(operand)}" '
                              f'data-to="{html.escape(step.name)}" x1="{x1 + 48}" y1="{y1}" '
-                             f'x2="{x2 - 48}" y2="{y2}"/>')
+                             f'x2="{x2 - 49}" y2="{y2}" marker-end="url(#arrow)"/>')
     ops = {s.name: s.op for s in steps}
     for name, (x, y) in places.items():
         label = html.escape(name)
@@ -128,6 +134,7 @@ body {{ font: 15px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }}
 #graph .node rect {{ fill: #f4f4f4; stroke: #888; }}
 #graph .node text {{ text-anchor: middle; font-size: 12px; }}
 #graph .edge {{ stroke: #999; stroke-width: 1.5; }}
+#graph marker path {{ fill: #999; }}
 #graph .node.done rect {{ fill: #dbe9f6; }}
 #graph .node.current rect {{ fill: #ffd966; stroke: #b58900; stroke-width: 2; }}
 #graph .node.source rect {{ fill: #f8cbad; }}
