@@ -10,6 +10,7 @@ and skips with the reason when the docs extra is not installed.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -60,14 +61,56 @@ def site(tmp_path_factory):
     return out
 
 
+def _page_data(page: str) -> dict:
+    found = re.search(r'<script id="data" type="application/json">(.*?)</script>', page, re.S)
+    return json.loads(found.group(1).replace("<\\/", "</"))
+
+
 def test_the_site_embeds_stepping_pages_for_the_examples(site):
-    from site_hooks import STEPPING_PAGES
+    """Each example is a self-contained page in explain/, framed by its tutorial, and
+    holds the derivatives the library computes."""
+    import numpy as np
+    from stepping_pages import STEPPING_PAGES, babylonian
+
+    import chainrule as cr
 
     for name in STEPPING_PAGES:
         page = site / "explain" / f"{name}.html"
-        assert page.is_file() and page.stat().st_size <= 300 * 1024
-        assert "https://" not in page.read_text(encoding="utf-8")
-    assert "explain/seed_reverse.html" in (site / "tutorials" / "index.html").read_text()
+        assert page.is_file() and page.stat().st_size <= 300 * 1024, name
+        text = page.read_text(encoding="utf-8")
+        assert external_loads(text) == [] and "default-src 'none'" in text
+    derivatives = {name: _page_data((site / "explain" / f"{name}.html").read_text())[
+        "derivatives"] for name in STEPPING_PAGES}
+    assert derivatives["seed_reverse"] == derivatives["seed_forward"] == {"x": 3.0}
+    for mode in ("reverse", "forward"):
+        got = derivatives[f"two_variables_{mode}"]
+        assert np.allclose([got["x1"], got["x2"]], [0.5 + 5.0, 2.0 - np.cos(5.0)], atol=1e-15)
+    assert derivatives["babylonian_forward"]["x"] == float(cr.grad(babylonian)(2.0))
+    assert derivatives["maximum_tie_reverse"] == {"x": 0.5, "y": 0.5}
+    framed = {}
+    for page in [site / "tutorials" / "index.html",
+                 *sorted((site / "tutorials").glob("*/index.html"))]:
+        text = page.read_text(encoding="utf-8")
+        assert "chainrule:stepping" not in text, f"{page}: a marker was left unreplaced"
+        for src in re.findall(r'<iframe src="([^"]+)"', text):
+            assert not re.match(r"(https?:)?//", src) and (page.parent / src).resolve().is_file()
+            framed.setdefault(Path(src).stem, []).append(page.parent.name)
+    assert set(framed) == set(STEPPING_PAGES), framed
+    assert "01_one_function_four_ways" in framed["seed_reverse"]
+    assert "07_points_without_a_derivative" in framed["maximum_tie_reverse"]
+
+
+def test_a_frame_points_at_its_page_from_anywhere_and_refuses_an_unknown_name():
+    from stepping_pages import embed, frame
+
+    assert 'src="../../explain/seed_reverse.html"' in frame("seed_reverse", "tutorials/01_x/")
+    assert 'src="../explain/seed_reverse.html"' in frame("seed_reverse", "tutorials/")
+    assert 'src="explain/seed_reverse.html"' in frame("seed_reverse", "")
+    assert 'src="../explain/seed_forward.html"' in frame("seed_forward", "howto/page.html")
+    text = embed("<p>a</p><!-- chainrule:stepping seed_forward --><p>b</p>", "tutorials/")
+    assert text.startswith("<p>a</p><figure") and text.endswith("</figure><p>b</p>")
+    with pytest.raises(ValueError, match="no stepping page named 'nope' on x.md"):
+        embed("<!-- chainrule:stepping nope -->", "", " on x.md")
 
 
 def test_site_builds_strictly_with_every_section(site):
@@ -282,3 +325,24 @@ def test_an_equation_renders_as_maths_in_chromium(site, browser, tmp_path):  # n
         "return performance.getEntriesByType('resource').map(e => e.name)")
     assert all(url.startswith("file://") for url in fetched), fetched
     assert browser.save_screenshot(str(tmp_path / "tutorial_01_maths.png"))
+
+
+def test_a_tutorial_steps_through_its_framed_page_in_chromium(site, browser, tmp_path):  # noqa: F811
+    """Tutorial 1 as built, opened from disk: inside its frame the stepping page runs to
+    the end and shows the adjoint cr.grad computes."""
+    import chainrule as cr
+
+    page = site / "tutorials" / "01_one_function_four_ways" / "index.html"
+    browser.get(page.as_uri())
+    frames = browser.find_elements("css selector", "figure.chainrule-stepping iframe")
+    assert len(frames) == 2
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", frames[1])
+    browser.switch_to.frame(frames[1])
+    try:
+        browser.find_element("id", "last").click()
+        assert browser.find_element("id", "position").get_attribute("data-end") == "1"
+        adjoint = float(browser.find_element("id", "adj-x").text)
+        assert adjoint == float(cr.grad(lambda x: x**2 - 3 * x - 2)(3.0)) == 3.0
+    finally:
+        browser.switch_to.default_content()
+    assert browser.save_screenshot(str(tmp_path / "tutorial_01_stepping.png"))

@@ -7,8 +7,9 @@
 drift from the code.
 
 2. The pages that step through the sweeps (``chainrule explain --html``) for
-the tutorials' examples, added to the site as ``explain/*.html`` (embedded by
-the tutorials index and getting started), made by the library at build time.
+the tutorials' examples, made by the library at build time into
+``explain/*.html`` and framed where a page asks for one with
+``<!-- chainrule:stepping NAME -->`` (stepping_pages.py).
 
 3. Offline pages: maths rendered to MathML at build time (site_maths.py), the
 notebook template's MathJax and mermaid loaders removed, and a page that would
@@ -27,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from operations_page import operations_markdown  # noqa: E402
 from site_maths import render_arithmatex, render_dollars  # noqa: E402
 from site_offline import external_loads, strip_notebook_loaders  # noqa: E402
+from stepping_pages import STEPPING_PAGES, embed, stepping_page  # noqa: E402
 
 
 def on_page_markdown(markdown: str, **kwargs: Any) -> str:
@@ -43,7 +45,7 @@ def on_page_content(html: str, page: Any, **kwargs: Any) -> str:
     where = f" on {page.file.src_uri}"
     if _is_notebook(page):
         html = render_dollars(strip_notebook_loaders(html), where)
-    return render_arithmatex(html, where)
+    return embed(render_arithmatex(html, where), page.url, where)
 
 
 def on_post_page(output: str, page: Any, **kwargs: Any) -> str:
@@ -56,32 +58,13 @@ def on_post_page(output: str, page: Any, **kwargs: Any) -> str:
     return output
 
 
-# name -> (function, point, mode): the examples the site embeds as stepping pages
-STEPPING_PAGES = {
-    "seed_reverse": ("x**2 - 3*x - 2", {"x": 3.0}, "reverse"),
-    "seed_forward": ("x**2 - 3*x - 2", {"x": 3.0}, "forward"),
-    "two_variables_reverse": ("log(x1) + x1*x2 - sin(x2)", {"x1": 2.0, "x2": 5.0}, "reverse"),
-}
-
-
-def stepping_page(formula: str, point: dict[str, float], mode: str) -> str:
-    import chainrule as cr
-    from chainrule.explainer.expression import expression_function
-    from chainrule.symbolic import parse
-
-    expr = parse(formula)
-    names = list(point)
-    f = expression_function(expr, names)
-    values = [point[n] for n in names]
-    explanation = cr.explain(f, *values, mode=mode, names=names)
-    comparison = cr.compare(f, *values, names=names, expression=expr)
-    return explanation.to_html(comparison, title=f"f({', '.join(names)}) = {expr}")
-
-
 def on_files(files: Any, config: Any, **kwargs: Any) -> Any:
+    from mkdocs.exceptions import PluginError
     from mkdocs.structure.files import File
 
-    for name, (formula, point, mode) in STEPPING_PAGES.items():
-        files.append(File.generated(config, f"explain/{name}.html",
-                                    content=stepping_page(formula, point, mode)))
+    for name in STEPPING_PAGES:
+        content = stepping_page(name)
+        if external_loads(content):
+            raise PluginError(f"the stepping page {name} would load from the network")
+        files.append(File.generated(config, f"explain/{name}.html", content=content))
     return files

@@ -102,6 +102,13 @@ print("f(3) =", value, "  f'(3) =", tangent)
 assert (value, tangent) == (-2.0, 3.0)
 
 # %% [markdown]
+# Step through the tangent sweep one product at a time (on the documentation
+# site the page is below; make your own with
+# `cr.explain(f, 3.0, mode="forward").to_html()`):
+#
+# <!-- chainrule:stepping seed_forward -->
+
+# %% [markdown]
 # ## 4. Reverse mode: record, then sweep back
 #
 # Reverse-mode AD (backpropagation) runs `f` once while recording the graph of
@@ -111,6 +118,13 @@ assert (value, tangent) == (-2.0, 3.0)
 
 # %%
 print(cr.explain(f, 3.0, mode="reverse"))
+
+# %% [markdown]
+# The same two sweeps, one step at a time: the primal sweep fills the values,
+# then the adjoint sweep runs back from the output (on the site the page is
+# below; `chainrule explain "x**2 - 3*x - 2" --at x=3 --html page.html` writes it):
+#
+# <!-- chainrule:stepping seed_reverse -->
 
 # %%
 x = cr.tensor(3.0, requires_grad=True)

@@ -65,6 +65,12 @@ forward = cr.explain(f, 2.0, 5.0, mode="forward")
 print("\n".join(forward.sweep))
 
 # %% [markdown]
+# Step through both tangent sweeps (on the site, below; made by
+# `forward.to_html()`):
+#
+# <!-- chainrule:stepping two_variables_forward -->
+
+# %% [markdown]
 # ## Reverse mode: one sweep back gives every input's derivative
 #
 # The reverse (adjoint) sweep walks the trace bottom to top, carrying
@@ -74,6 +80,11 @@ print("\n".join(forward.sweep))
 # %%
 print("\n".join(reverse.sweep))
 print("adjoints:", {name: round(float(a), 4) for name, a in reverse.adjoints.items()})
+
+# %% [markdown]
+# And the one adjoint sweep (on the site, below; made by `reverse.to_html()`):
+#
+# <!-- chainrule:stepping two_variables_reverse -->
 
 # %%
 forward_gradient = np.array([forward.derivatives["x1"], forward.derivatives["x2"]], float)

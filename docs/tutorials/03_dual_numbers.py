@@ -145,6 +145,13 @@ assert abs(tangent - 1 / (2 * math.sqrt(2))) < 1e-15
 assert abs(cr.grad(babylonian)(2.0) - tangent) < 1e-15
 
 # %% [markdown]
+# Forward mode through the loop, step by step, for three iterations (on the
+# site, below; made by `cr.explain(lambda x: babylonian(x, 3), 2.0,
+# mode="forward").to_html()`): each division and average updates the tangent.
+#
+# <!-- chainrule:stepping babylonian_forward -->
+
+# %% [markdown]
 # Arrays: every element is its own dual number, so one forward sweep gives the
 # derivative of the elementwise square root at many points.
 

@@ -40,6 +40,13 @@ print("d/dx max(x, y) and d/dy at a tie:",
 assert cr.grad(cr.relu)(0.0) == 0.0 and cr.grad(cr.abs)(0.0) == 0.0
 assert cr.grad(lambda x, y: cr.maximum(x, y), argnums=(0, 1))(1.0, 1.0) == (0.5, 0.5)
 
+# %% [markdown]
+# The tie, step by step: the adjoint sweep hands each argument of `maximum`
+# half (on the site, below; made by
+# `cr.explain(cr.maximum, 1.0, 1.0).to_html()`):
+#
+# <!-- chainrule:stepping maximum_tie_reverse -->
+
 # %%
 with cr.kinks() as report:
     cr.grad(lambda x: cr.sum(cr.abs(x) + cr.relu(x - 1.0)))(np.array([0.0, 1.0, 2.0]))
