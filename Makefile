@@ -76,14 +76,20 @@ docs-serve: $(VENV)/.installed-docs
 	$(BIN)/mkdocs serve
 
 # Run a tutorial as a notebook (N=01 by default; N=02 for the second, ...); the executed
-# notebook, outputs and figures included, lands in build/tutorials/ (not tracked).
+# notebook, outputs and figures included, lands in build/tutorials/ (not tracked). The
+# kernel's chatter goes to a log beside it, shown when the run fails.
 N ?= 01
 tutorial: $(VENV)/.installed-docs
 	@mkdir -p build/tutorials
+	@ls docs/tutorials/$(N)_*.py >/dev/null 2>&1 || \
+	  { echo "no tutorial N=$(N): docs/tutorials/ has $$(ls docs/tutorials/ | \
+	    sed -n 's/^\([0-9][0-9]\)_.*\.py$$/\1/p' | tr '\n' ' ')"; exit 2; }
 	@for f in docs/tutorials/$(N)_*.py; do \
 	  out=build/tutorials/$$(basename $${f%.py}).ipynb; \
 	  $(BIN)/jupytext --to notebook --execute --run-path build/tutorials --output $$out $$f \
-	    2>/dev/null && echo "ran $$f; open the executed notebook $$out"; done
+	    >$${out%.ipynb}.log 2>&1 && echo "ran $$f; open the executed notebook $$out" || \
+	  { cat $${out%.ipynb}.log; echo "tutorial $$f failed (log: $${out%.ipynb}.log)"; \
+	    exit 1; }; done
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
