@@ -68,12 +68,13 @@ test: $(VENV)/.installed-test graphviz mpi browser
 # page or API reference fails). Tutorials are executed while rendering, so the site shows
 # their outputs; `make test` builds it too, without executing them again (they run as
 # notebooks in tests/test_tutorials.py).
+# (NO_MKDOCS_2_WARNING: mkdocs-material's banner about its own end of life, not about this site)
 docs: $(VENV)/.installed-docs
 	CHAINRULE_DOCS_EXECUTE=true MPLBACKEND=module://matplotlib_inline.backend_inline \
-	  $(BIN)/mkdocs build --strict --site-dir site
+	  NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 docs-serve: $(VENV)/.installed-docs
-	$(BIN)/mkdocs serve
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 # Run a tutorial as a notebook (N=01 by default; N=02 for the second, ...); the executed
 # notebook, outputs and figures included, lands in build/tutorials/ (not tracked). The

@@ -18,6 +18,7 @@ still load anything from another host fails the build (site_offline.py).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,17 @@ from operations_page import operations_markdown  # noqa: E402
 from site_maths import render_arithmatex, render_dollars  # noqa: E402
 from site_offline import external_loads, strip_notebook_loaders  # noqa: E402
 from stepping_pages import STEPPING_PAGES, embed, stepping_page  # noqa: E402
+
+
+def on_config(config: Any, **kwargs: Any) -> Any:
+    """Tutorials executed while rendering talk to their kernel over local IPC sockets
+    (docs/_build/jupyter/jupyter_nbconvert_config.json): over TCP, ipykernel warns on
+    every notebook that the channel is unencrypted."""
+    here = str(Path(__file__).resolve().parent / "jupyter")
+    paths = os.environ.get("JUPYTER_CONFIG_PATH", "")
+    if here not in paths.split(os.pathsep):
+        os.environ["JUPYTER_CONFIG_PATH"] = os.pathsep.join(p for p in (here, paths) if p)
+    return config
 
 
 def on_page_markdown(markdown: str, **kwargs: Any) -> str:
