@@ -98,6 +98,10 @@ def test_the_site_embeds_stepping_pages_for_the_examples(site):
             assert not re.match(r"(https?:)?//", src) and (page.parent / src).resolve().is_file()
             framed.setdefault(Path(src).stem, []).append(page.parent.name)
     assert set(framed) == set(STEPPING_PAGES), framed
+    start = (site / "getting-started" / "index.html").read_text(encoding="utf-8")
+    assert '<iframe src="../explain/seed_reverse.html"' in start
+    left = [str(p) for p in _pages(site) if "chainrule:stepping" in p.read_text(encoding="utf-8")]
+    assert not left, f"markers left unreplaced: {left}"
     assert "01_one_function_four_ways" in framed["seed_reverse"]
     assert "07_points_without_a_derivative" in framed["maximum_tie_reverse"]
 
@@ -303,6 +307,8 @@ def test_external_loads_are_found_and_the_notebook_loaders_dropped():
             '<!-- End of mathjax configuration -->'
             '<script type="module">const m = await import("https://cdn.example/mermaid.mjs");'
             ' mermaid.initialize({});</script>')
+    assert external_loads('<link rel="canonical" href="https://example.org/page/">') == []
+    assert len(external_loads('<link rel="icon" href="https://example.org/i.png">')) == 1
     assert len(external_loads(page)) == 4
     assert external_loads(strip_notebook_loaders(page)) == [
         "<img src='https://example.org/i.png'>", "<link href='//cdn.example/x.css'>"]

@@ -24,6 +24,9 @@ _LOADING = {"script": ("src",), "link": ("href",), "img": ("src", "srcset"),
             "embed": ("src",), "object": ("data",), "input": ("src",), "image": ("href",)}
 _TAG = re.compile(r"<(%s)\b([^>]*)>" % "|".join(_LOADING), re.I)
 _ATTR = re.compile(r"""(?:^|\s)([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+# <link> relations that name a document without fetching it (a canonical URL, say)
+_NOT_FETCHED = {"canonical", "alternate", "author", "license", "help", "next", "prev", "me",
+                "bookmark"}
 _REMOTE = re.compile(r"^\s*(?:https?:)?//", re.I)
 _BODIES = re.compile(r"<(script|style)\b[^>]*>(.*?)</\1\s*>", re.S | re.I)
 # a URL in a script or style body; namespace names (never fetched) are not loads
@@ -41,10 +44,13 @@ def external_loads(page: str) -> list[str]:
     found = []
     for match in _TAG.finditer(page):
         element, attributes = match.group(1).lower(), match.group(2)
-        for name, *values in _ATTR.findall(attributes):
-            value = next((v for v in values if v), "")
-            if name.lower() in _LOADING[element] and _REMOTE.match(value):
-                found.append(f"<{element} {name}={value!r}>")
+        pairs = [(name.lower(), next((v for v in values if v), ""))
+                 for name, *values in _ATTR.findall(attributes)]
+        rel = set(dict(pairs).get("rel", "").lower().split())
+        if element == "link" and rel and rel <= _NOT_FETCHED:
+            continue
+        found += [f"<{element} {name}={value!r}>" for name, value in pairs
+                  if name in _LOADING[element] and _REMOTE.match(value)]
     for match in _BODIES.finditer(page):
         body = match.group(2)
         # a line comment in a script is not a load; strip the obvious ones
