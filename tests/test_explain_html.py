@@ -146,8 +146,8 @@ def test_stepping_the_seed_example_both_ways_in_chromium(browser, tmp_path):
     arrows = browser.execute_script("""
         const edges = [...document.querySelectorAll("#graph line.edge")];
         const head = document.querySelector("#graph marker#arrow path");
-        return {edges: edges.length, marked: edges.filter(
-                  e => getComputedStyle(e).markerEnd === 'url("#arrow")').length,
+        return {edges: edges.length, marked: edges.filter(e => ['url("#arrow")',
+                  'url("#arrow-hot")'].includes(getComputedStyle(e).markerEnd)).length,
                 head: head ? head.getBBox().width : 0};
     """)
     assert arrows["edges"] >= 3 and arrows["marked"] == arrows["edges"] and arrows["head"] > 0
@@ -161,6 +161,9 @@ def test_stepping_a_two_variable_function_in_chromium(browser, tmp_path):
     browser.find_element("id", "last").click()
     assert float(_text(browser, "adj-x")) == float(gx)
     assert float(_text(browser, "adj-y")) == float(gy)
+    # a node of the graph shows six digits; the trace table every digit
+    assert _text(browser, "val-v2") == "0.841471"
+    assert float(_text(browser, "value-v2")) == float(np.sin(1.0))
     # forward mode: one tangent sweep per input, the derivatives at the end
     _open(browser, tmp_path, TWO, 1.0, 2.0, mode="forward")
     while not _at_end(browser):
@@ -169,6 +172,37 @@ def test_stepping_a_two_variable_function_in_chromium(browser, tmp_path):
     assert float(_text(browser, "deriv-y")) == float(gy)
     assert np.isclose(float(gx), 2.0 + np.cos(1.0))
     browser.save_screenshot(str(tmp_path / "two_forward.png"))
+
+
+def _lit_edges(browser) -> set[tuple[str, str]]:
+    pairs = browser.execute_script("""
+        return [...document.querySelectorAll("#graph line.edge.current")].map(
+            e => [e.dataset.from, e.dataset.to, e.getAttribute("marker-end")]);""")
+    assert all(marker == "url(#arrow-hot)" for *_, marker in pairs)
+    return {(a, b) for a, b, _ in pairs}
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_each_step_lights_the_edges_of_its_products_in_chromium(browser, tmp_path, mode):
+    """A primal step lights the edges into the value computed; a sweep step lights the
+    edge of every chain-rule product its line adds up (operand -> consumer)."""
+    from selenium.webdriver.common.keys import Keys
+
+    explanation = cr.explain(TWO, 1.0, 2.0, mode=mode)
+    _open(browser, tmp_path, TWO, 1.0, 2.0, mode=mode)
+    assert _lit_edges(browser) == set()
+    for step in explanation.steps:
+        _press(browser, Keys.ARROW_RIGHT)
+        assert _lit_edges(browser) == {(o, step.name) for o in step.operands
+                                       if o in explanation.inputs
+                                       or any(o == s.name for s in explanation.steps)}
+    lit_any = False
+    for line in explanation.lines:
+        _press(browser, Keys.ARROW_RIGHT)
+        expected = {(operand, consumer) for consumer, operand, *_ in line.terms}
+        assert _lit_edges(browser) == expected, (line.kind, line.target)
+        lit_any |= bool(expected)
+    assert lit_any and _at_end(browser)
 
 
 def test_the_page_loads_nothing_from_the_network(browser, tmp_path):

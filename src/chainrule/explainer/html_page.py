@@ -48,8 +48,11 @@ def _layout(inputs: list[str], steps: list[Any]) -> dict[str, tuple[float, float
 
 # an edge points from an operand to the value computed from it: the direction of the
 # primal sweep (the adjoint sweep runs against the arrows)
-_ARROW = ('<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-          'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>')
+_ARROW = ('<defs>' + ''.join(
+    f'<marker id="{name}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="10" '
+    f'markerHeight="10" markerUnits="userSpaceOnUse" orient="auto">'
+    f'<path d="M0,0 L10,5 L0,10 z"/></marker>'
+    for name in ("arrow", "arrow-hot")) + '</defs>')
 
 
 def _svg(inputs: list[str], steps: list[Any]) -> str:
@@ -98,6 +101,8 @@ def explanation_html(explanation: Any, comparison: Any = None, title: str | None
     for line in explanation.lines:
         node = line.terms[0][0] if line.terms else line.target
         sweep.append({"kind": line.kind, "target": line.target, "node": node,
+                      # the graph's edges whose chain-rule products this line adds up
+                      "edges": [[operand, consumer] for consumer, operand, *_ in line.terms],
                       "text": trace_format.sweep_text(line),
                       "value": _number(line.total if line.total is not None else line.value)})
     data = {
@@ -135,6 +140,8 @@ body {{ font: 15px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }}
 #graph .node text {{ text-anchor: middle; font-size: 12px; }}
 #graph .edge {{ stroke: #999; stroke-width: 1.5; }}
 #graph marker path {{ fill: #999; }}
+#graph .edge.current {{ stroke: #b58900; stroke-width: 2.5; }}
+#graph #arrow-hot path {{ fill: #b58900; }}
 #graph .node.done rect {{ fill: #dbe9f6; }}
 #graph .node.current rect {{ fill: #ffd966; stroke: #b58900; stroke-width: 2; }}
 #graph .node.source rect {{ fill: #f8cbad; }}
@@ -162,15 +169,27 @@ button {{ font-size: 15px; margin-right: .4em; }}
 "use strict";
 const D = JSON.parse(document.getElementById("data").textContent);
 const show = v => Array.isArray(v) ? JSON.stringify(v) : String(v);
+// in a node of the graph: six significant digits (the table has every digit)
+const brief = v => typeof v === "number" ? String(Number(v.toPrecision(6)))
+  : (s => s.length > 14 ? s.slice(0, 13) + "\u2026" : s)(show(v));
 const primal = D.steps.length, total = primal + D.sweep.length + 1;
 let at = 0;
 function el(id) {{ return document.getElementById(id); }}
+function edges(pairs) {{
+  for (const [from, to] of pairs) {{
+    const e = document.querySelector('#graph .edge[data-from="' + CSS.escape(from)
+      + '"][data-to="' + CSS.escape(to) + '"]');
+    if (e) {{ e.classList.add("current"); e.setAttribute("marker-end", "url(#arrow-hot)"); }}
+  }}
+}}
 function render() {{
   document.querySelectorAll(".current,.done,.source").forEach(
     e => e.classList.remove("current", "done", "source"));
+  document.querySelectorAll("#graph .edge").forEach(
+    e => e.setAttribute("marker-end", "url(#arrow)"));
   for (const i of D.inputs) {{
     el("value-" + i.name).textContent = show(i.value);
-    el("val-" + i.name).textContent = show(i.value);
+    el("val-" + i.name).textContent = brief(i.value);
     el("formula-" + i.name).textContent = "input";
     el("adj-" + i.name).textContent = "";
     el("node-" + i.name).classList.add("done");
@@ -179,7 +198,7 @@ function render() {{
     const seen = k < Math.min(at, primal);
     el("formula-" + s.name).textContent = seen ? s.formula : "";
     el("value-" + s.name).textContent = seen ? show(s.value) : "";
-    el("val-" + s.name).textContent = seen ? show(s.value) : "";
+    el("val-" + s.name).textContent = seen ? brief(s.value) : "";
     el("adj-" + s.name).textContent = "";
     if (seen) el("node-" + s.name).classList.add("done");
   }});
@@ -188,6 +207,8 @@ function render() {{
     const s = D.steps[at - 1];
     el("node-" + s.name).classList.add("current");
     el("row-" + s.name).classList.add("current");
+    edges([...document.querySelectorAll('#graph .edge[data-to="' + CSS.escape(s.name) + '"]')]
+      .map(e => [e.dataset.from, s.name]));
     now = "primal sweep, step " + at + ": " + s.formula + " = " + show(s.value);
   }}
   const swept = Math.max(0, Math.min(at - primal, D.sweep.length));
@@ -205,6 +226,7 @@ function render() {{
     el("row-" + line.target).classList.add("current");
     if (line.node !== line.target && el("node-" + line.node))
       el("node-" + line.node).classList.add("source");
+    edges(line.edges);
     now = (D.mode === "reverse" ? "adjoint" : "tangent") + " sweep, step " + swept + ": "
       + line.text;
   }}
