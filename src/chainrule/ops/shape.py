@@ -11,6 +11,7 @@ from typing import Any
 from chainrule.backend import dtype_of, ndim_of, shape_of, xp
 from chainrule.core.primitive import Primitive
 from chainrule.core.project import sum_axes
+from chainrule.core.trace import Traced
 
 __all__ = [
     "sum_to",
@@ -99,13 +100,9 @@ def _normalize_index(index):
         return tuple(_normalize_index(i) for i in index)
     data = getattr(index, "data", None)
     if data is not None and not isinstance(index, (xp.ndarray, builtins.slice)):
-        if getattr(index, "stacked", False) or getattr(data, "stacked", False):
-            # a vmap-ed index: its data is the whole stack, not one example's index
-            raise NotImplementedError(
-                "getitem: indexing with an integer array mapped by vmap is not supported "
-                "yet; map the array being indexed instead, or write the selection as a "
-                "product with cr.one_hot (e.g. cr.sum(cr.one_hot(y, n) * logp, axis=-1))")
-        return data
+        if getattr(index, "stacked", False):
+            return index  # mapped by vmap: its data is the whole stack; getitem gathers
+        return data  # a tensor's array (or the traced value it holds: getitem gathers)
     return index
 
 
@@ -251,7 +248,13 @@ def astype(x, dtype):
 
 def getitem(x, index):
     """``x[index]`` with basic and advanced indexing; repeated indices accumulate."""
-    return getitem_p(x, index=_normalize_index(index))
+    index = _normalize_index(index)
+    if isinstance(index, Traced) or (isinstance(index, tuple) and any(
+            isinstance(e, Traced) for e in index)):
+        from chainrule.ops.gather import gather  # an index array that is traced itself
+
+        return gather(x, index if isinstance(index, tuple) else (index,))
+    return getitem_p(x, index=index)
 
 
 def concatenate(arrays, axis=0):
