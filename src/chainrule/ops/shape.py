@@ -12,6 +12,7 @@ from chainrule.backend import dtype_of, ndim_of, shape_of, xp
 from chainrule.core.primitive import Primitive
 from chainrule.core.project import sum_axes
 from chainrule.core.trace import Traced
+from chainrule.ops.gather import gather
 
 __all__ = [
     "sum_to",
@@ -249,11 +250,12 @@ def astype(x, dtype):
 def getitem(x, index):
     """``x[index]`` with basic and advanced indexing; repeated indices accumulate."""
     index = _normalize_index(index)
-    if isinstance(index, Traced) or (isinstance(index, tuple) and any(
-            isinstance(e, Traced) for e in index)):
-        from chainrule.ops.gather import gather  # an index array that is traced itself
-
-        return gather(x, index if isinstance(index, tuple) else (index,))
+    if type(index) is tuple:
+        for e in index:
+            if isinstance(e, Traced):  # an index array that is traced itself: an argument
+                return gather(x, index)
+    elif isinstance(index, Traced):
+        return gather(x, (index,))
     return getitem_p(x, index=index)
 
 
