@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import builtins
 import string
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -81,11 +82,16 @@ class Batched(RefusesConversions, ArrayOperators, NumpyInterface, Traced):
 
 def batching_rule(prim: Any) -> BatchRule | None:
     """The table's entry for ``prim``: registered primitives only, so a user's
-    primitive that happens to share a name is never misread."""
+    primitive that happens to share a name is never misread; then the rules
+    given to unregistered primitives (custom derivatives, checkpoint segments)."""
     rule = RULES.get(prim.name)
     if rule is None or registry.get(prim.name) is not prim:
-        return None
+        return OWN_RULES.get(prim)
     return rule
+
+
+# batching rules of unregistered primitives, by the primitive itself (dropped with it)
+OWN_RULES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _one_by_one(prim: Any, vals: list, batched: list, params: dict) -> Any:

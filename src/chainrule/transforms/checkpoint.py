@@ -42,8 +42,10 @@ from chainrule.reverse import (
     sweep_observers,
 )
 from chainrule.tensor import Tensor
+from chainrule.transforms.batching import OWN_RULES
 from chainrule.transforms.grad import _cotangents, _lift, check_callable
 from chainrule.transforms.jvp import jvp
+from chainrule.transforms.vmap import vmap
 
 __all__ = ["checkpoint"]
 
@@ -175,6 +177,18 @@ def _make(f: Callable[..., Any], tree: TreeDef) -> Primitive:
     prim = Primitive(f"checkpoint({name})", impl, register=False)
     prim.defvjp_variadic(vjp_rule)
     prim.defjvp_variadic(jvp_rule)
+    versions: dict[tuple, Callable[..., Any]] = {}
+
+    def batch_rule(_prim: Any, vals: list, batched: list, params: dict) -> Any:
+        # under vmap: ONE checkpointed segment of the whole stack, not one per example
+        key = tuple(batched)
+        version = versions.get(key)
+        if version is None:
+            axes = tuple(unflatten(tree, [0 if b else None for b in batched]))
+            version = versions[key] = checkpoint(vmap(f, in_axes=axes))
+        return version(*unflatten(tree, vals))
+
+    OWN_RULES[prim] = batch_rule
     return prim
 
 

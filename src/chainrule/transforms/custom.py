@@ -35,11 +35,11 @@ from chainrule.core.config import sweep_caches, transform_scope
 from chainrule.core.primitive import Primitive
 from chainrule.core.trace import Traced
 from chainrule.ops.linalg import tensordot
+from chainrule.ops.reductions import sum as reduce_sum
 from chainrule.ops.shape import broadcast_to, getitem, reshape
 from chainrule.pytree import TreeDef, flatten, flatten_up_to, unflatten
-from chainrule.subgradients import concrete
 from chainrule.tensor import Tensor
-from chainrule.transforms.batching import Batched
+from chainrule.transforms.batching import OWN_RULES, Batched
 from chainrule.transforms.grad import _cotangents
 
 __all__ = ["custom_jvp", "custom_vjp"]
@@ -97,6 +97,60 @@ class _Base:
 
     def _call(self, tree: TreeDef, leaves: tuple) -> Any:
         return self.fun(*unflatten(tree, list(leaves)))
+
+    def _plain(self, f: Callable[..., Any]) -> Callable[..., Any]:
+        """``f`` (a rule) run with calls of the function inside it plain."""
+        def run(*args: Any) -> Any:
+            self._inside += 1
+            try:
+                return f(*args)
+            finally:
+                self._inside -= 1
+        return run
+
+    def _batchable(self, prim: Primitive, tree: TreeDef) -> Primitive:
+        """``prim`` with a batching rule: under vmap the function and its rules run
+        once on the whole stack (a decorated function of the stacks, its rules
+        vmapped), not once per example."""
+        versions: dict[tuple, Any] = {}
+
+        def rule(_prim: Any, vals: list, batched: list, params: dict) -> Any:
+            key = tuple(batched)
+            version = versions.get(key)
+            if version is None:
+                axes = tuple(unflatten(tree, [0 if b else None for b in batched]))
+                version = versions[key] = self._batched(tree, axes, key)
+            return version(*unflatten(tree, vals))
+
+        OWN_RULES[prim] = rule
+        return prim
+
+    def _batched(self, tree: TreeDef, axes: tuple, batched: tuple) -> Any:
+        raise NotImplementedError  # pragma: no cover - overridden
+
+
+def _vmapped(f: Callable[..., Any], in_axes: Any) -> Callable[..., Any]:
+    from chainrule.transforms.vmap import vmap  # vmap imports the batching table too
+
+    return vmap(f, in_axes=in_axes)
+
+
+def _sum_shared(cts: tuple, tree: TreeDef, batched: tuple) -> tuple:
+    """Stacked cotangents (one per example) of the arguments; an argument shared by
+    every example (not mapped) gets their sum."""
+    if all(batched):
+        return cts
+    out, j = [], 0
+    for ct, sub in zip(cts, tree.children):
+        flags = batched[j:j + sub.num_leaves]
+        j += sub.num_leaves
+        if ct is None or all(flags):
+            out.append(ct)
+            continue
+        leaves = flatten_up_to(sub, ct, "custom_vjp: bwd's cotangent")
+        out.append(unflatten(sub, [c if b or c is None else reduce_sum(c, axis=0)
+                                   for c, b in zip(leaves, flags)]))
+    return tuple(out)
 
 
 class custom_vjp(_Base):  # noqa: N801 - named as in JAX
@@ -209,7 +263,36 @@ class custom_vjp(_Base):  # noqa: N801 - named as in JAX
         prim = Primitive(name, impl, register=False)
         prim.defvjp_variadic(vjp_rule)
         prim.defjvp_variadic(jvp_rule)
-        return prim
+        return self._batchable(prim, tree)
+
+    def _batched(self, tree: TreeDef, axes: tuple, batched: tuple) -> Any:
+        nargs = len(tree.children)
+        fwd, bwd = self._plain(self.fwd), self.bwd
+        version = custom_vjp(_vmapped(self._plain(self.fun), axes))
+        version.name = self.name
+
+        def fwd_b(*args: Any) -> Any:
+            return _vmapped(fwd, axes)(*args)
+
+        def bwd_b(res: Any, g: Any) -> tuple:
+            gone: list[int] = []
+
+            def some(r: Any, gi: Any) -> tuple:  # vmap stacks arrays; None means zero
+                cts = bwd(r, gi)
+                if not isinstance(cts, (tuple, list)) or len(cts) != nargs:
+                    return cts  # wrong: the caller's check names it
+                gone[:] = [k for k, c in enumerate(cts) if c is None]
+                return tuple(c for c in cts if c is not None)
+
+            got = _vmapped(some, (0, 0))(res, g)
+            if not isinstance(got, tuple):
+                return got
+            it = iter(got)
+            cts = tuple(None if k in gone else next(it) for k in range(nargs))
+            return _sum_shared(cts, tree, batched)
+
+        version.defvjp(fwd_b, bwd_b)
+        return version
 
 
 # scales of the probe cotangents: a clip, a norm bound or a threshold anywhere in this
@@ -236,22 +319,24 @@ def _check_linear(name: str, i: int, rows: Any, probes: Any, m: int) -> None:
     normalizing) would give forward-mode numbers that silently differ from
     reverse mode's, so it is checked on the probe cotangents, at these residuals.
     """
-    data = concrete(rows)
+    data, stacks = _numbers(rows)
     if data is None:  # a traced program: no numbers to check the rule on
         raise TypeError(
             f"custom_vjp {name}: forward mode (jvp, jacfwd, hessian) derives the tangent "
             f"from bwd, which must be checked linear in the cotangent on concrete numbers; "
             f"inside a traced program (jit, make_program) it cannot be. Give the function a "
             f"forward rule with cr.custom_jvp, or use reverse mode (grad, vjp, jacrev)")
-    data = xp.asarray(data)
     n = len(probes)
-    flat = data.reshape(m + n, -1)
+    lead = 1  # stacks of enclosing vmaps or Jacobians: one check per element
+    for d in data.shape[:stacks]:
+        lead *= d
+    flat = data.reshape(lead, m + n, -1)
     big = xp.complex128 if flat.dtype.kind == "c" else xp.float64
-    jac = flat[:m].astype(big)
-    want = probes @ jac
-    got = flat[m:].astype(big)
+    jac = flat[:, :m].astype(big)
+    want = xp.matmul(probes, jac)
+    got = flat[:, m:].astype(big)
     eps = xp.finfo(flat.dtype).eps if flat.dtype.kind in "fc" else xp.finfo(float).eps
-    bound = 10 * xp.sqrt(eps) * (xp.abs(probes) @ xp.abs(jac) + xp.abs(got)) + 1e-300
+    bound = 10 * xp.sqrt(eps) * (xp.matmul(xp.abs(probes), xp.abs(jac)) + xp.abs(got)) + 1e-300
     with xp.errstate(invalid="ignore"):
         close = (xp.abs(got - want) <= bound) | (xp.isnan(got) & xp.isnan(want)) | (got == want)
     if not xp.all(close):
@@ -263,6 +348,22 @@ def _check_linear(name: str, i: int, rows: Any, probes: Any, m: int) -> None:
             f"derivative is not defined by bwd, so it is refused rather than differ "
             f"silently from reverse mode. Use reverse mode (grad, vjp, jacrev), or give the "
             f"function a forward rule with cr.custom_jvp")
+
+
+def _numbers(value: Any) -> tuple[Any, int]:
+    """The array inside a traced value and how many stacks (Batched layers, each a
+    leading axis) it holds; (None, 0) for a traced program's abstract value."""
+    stacks = 0
+    while isinstance(value, Traced):
+        if isinstance(value, Batched):
+            stacks += 1
+        inner = getattr(value, "primal", None)
+        if inner is None:
+            inner = getattr(value, "data", None)
+        if inner is None:
+            return None, 0
+        value = inner
+    return xp.asarray(value), stacks
 
 
 def _check_cotangents(name: str, cts: Any, nargs: int, arg_trees: list[TreeDef],
@@ -386,7 +487,18 @@ class custom_jvp(_Base):  # noqa: N801 - named as in JAX
             f"custom_jvp {name}", self._call(tree, leaves)), register=False)
         prim.defvjp_variadic(vjp_rule)
         prim.defjvp_variadic(jvp_rule)
-        return prim
+        return self._batchable(prim, tree)
+
+    def _batched(self, tree: TreeDef, axes: tuple, batched: tuple) -> Any:
+        version = custom_jvp(_vmapped(self._plain(self.fun), axes))
+        version.name = self.name
+        if self.jvps is None:
+            version.defjvp(_vmapped(self._plain(self.jvp), (axes, axes)))
+        else:
+            version.defjvps(*[None if r is None else _vmapped(self._plain(r),
+                                                              (axes[k], 0, *axes))
+                              for k, r in enumerate(self.jvps)])
+        return version
 
 
 def _zeros(x: Any) -> Any:
