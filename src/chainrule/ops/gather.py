@@ -141,3 +141,11 @@ def take_traced(name: str, a: Any, indices: Any, axis: int | None) -> Any:
     axis %= len(shape)
     check_range(name, index_values(indices), shape[axis])
     return gather(a, (slice(None),) * axis + (indices,))
+
+
+# ----- Taylor series rules (run by chainrule.transforms.taylor; chainrule.ops.series) -----
+
+from chainrule.ops import series as _s  # noqa: E402
+
+for _prim in (gather_p, scatter_p):  # linear in the values; the index arrays are constants
+    _s.defseries(_prim, _s.linear_in_first(_prim))

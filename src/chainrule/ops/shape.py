@@ -401,3 +401,16 @@ def tile(x: Any, reps: int | tuple[int, ...]) -> Any:
     spread = tuple(n for r, s in zip(reps, shape) for n in (r, s))
     merged = tuple(r * s for r, s in zip(reps, shape))
     return reshape(broadcast_to(reshape(x, lifted), spread), merged)
+
+
+# ----- Taylor series rules (run by chainrule.transforms.taylor; chainrule.ops.series) -----
+
+from chainrule.core.primitive import registry  # noqa: E402
+from chainrule.ops import series as _s  # noqa: E402
+
+for _name in ("reshape", "transpose", "broadcast_to", "sum_to", "expand_dims", "squeeze",
+              "getitem", "scatter_add", "concatenate", "flip", "pad"):
+    _s.defseries(_name, _s.linear(registry[_name]))
+_s.defseries("astype", _s.linear_in_first(astype_p))
+_s.defseries("identity", _s.identity)
+_s.defseries("copy", _s.identity)
