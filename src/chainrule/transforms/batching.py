@@ -259,8 +259,8 @@ def _gather_layout(x_ndim: int, vals: list, batched: list, template: tuple) -> t
         else:
             parts.append(e)
     used = builtins.sum(1 for e in parts if e is not None and e is not Ellipsis)
-    if Ellipsis in [e for e in parts if not hasattr(e, "shape")]:
-        k = next(i for i, e in enumerate(parts) if e is Ellipsis and not hasattr(e, "shape"))
+    k = next((i for i, e in enumerate(parts) if e is Ellipsis), None)
+    if k is not None:
         parts[k:k + 1] = [builtins.slice(None)] * (x_ndim - used)
     arrays = list(vals[1:])
     advanced = [i for i, e in enumerate(parts) if isinstance(e, Slot) or _is_array_index(e)
@@ -279,10 +279,16 @@ def _gather_layout(x_ndim: int, vals: list, batched: list, template: tuple) -> t
     return tuple(parts), arrays, b_shape, pre
 
 
+def _bool_scalar_in(index: tuple) -> bool:
+    return builtins.any(isinstance(e, (bool, xp.bool_)) for e in index)
+
+
 def _gather(prim: Any, vals: list, batched: list, params: dict) -> Any:
     """Each example indexed by its own index: a leading ``arange`` index pairs example k
     of ``x`` with example k of the index arrays; NumPy then puts the advanced axes
     first, so they move back to where one example's indexing puts them."""
+    if _bool_scalar_in(params["index"]):
+        return NotImplemented  # x[True]'s new axis: the per-example fallback
     x = vals[0]
     n = _batch_size(vals, batched)
     parts, arrays, b_shape, pre = _gather_layout(len(_example_shape(x, batched[0])),
@@ -305,6 +311,8 @@ def _gather(prim: Any, vals: list, batched: list, params: dict) -> Any:
 def _scatter(prim: Any, vals: list, batched: list, params: dict) -> Any:
     """The transpose of ``_gather``: the cotangent laid out as the batched gather's output,
     added into a stack of zeros at (example, that example's index)."""
+    if _bool_scalar_in(params["index"]):
+        return NotImplemented
     g = vals[0]
     n = _batch_size(vals, batched)
     shape = tuple(params["shape"])
