@@ -117,8 +117,7 @@ def test_rules_cover_the_elementwise_primitives():
     smooth = {n for n in _ELEMENTWISE if n not in {
         "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
         "logical_and", "logical_or", "logical_not", "isfinite", "isnan",  # boolean
-        "arctan2", "clip", "floor_divide", "remainder", "one_hot",
-        "angle",  # complex: refused by name (no series rule yet)
+        "one_hot",  # integers
         "keep_zeros",  # the traced programs' NaN mask: never met by a series
     }}
     assert smooth <= set(RULES), sorted(smooth - set(RULES))
@@ -131,3 +130,110 @@ def test_a_complex_intermediate_is_refused_not_dropped():
     # a real function of real values keeps working beside it
     np.testing.assert_allclose(cr.taylor(cr.cos, 0.3, 2),
                                [np.cos(0.3), -np.sin(0.3), -np.cos(0.3)], rtol=1e-14)
+
+
+# ----- arctan2, clip, floor_divide, remainder, angle; piecewise rules follow the policy -----
+
+T = sp.symbols("t")
+
+
+def _path_derivatives(expr, order):
+    return [float(sp.diff(expr, T, k).subs(T, 0).evalf(30)) for k in range(order + 1)]
+
+
+@pytest.mark.parametrize("y0, x0", [(0.7, 1.3), (1.5, 0.0), (-0.4, -2.0), (2.0, -0.1)])
+def test_arctan2_along_a_path_against_sympy(y0, x0):
+    """Both arguments moving, in every quadrant and on the axis x = 0 (where the
+    rule must not divide by x): 8 derivatives of arctan2(y(t), x(t))."""
+    ys, xs = [0.3, -0.2, 0.5, 0.1, 0.0, 0.2, -0.1, 0.3], [-0.5, 0.4, 0.1, -0.3, 0.2, 0.0, 0.1, 0.0]
+    y_path = y0 + sum(c * T ** (k + 1) / math.factorial(k + 1) for k, c in enumerate(ys))
+    x_path = x0 + sum(c * T ** (k + 1) / math.factorial(k + 1) for k, c in enumerate(xs))
+    out, terms = cr.jet(cr.arctan2, (y0, x0), (ys, xs))
+    want = _path_derivatives(sp.atan2(y_path, x_path), 8)
+    _assert_rel([out, *terms], want, 1e-10)
+    # one argument constant
+    f = cr.derivative(lambda x: cr.arctan2(0.5, x), order=5)
+    assert math.isclose(f(1.2), float(sp.diff(sp.atan2(0.5, X), X, 5).subs(X, 1.2)),
+                        rel_tol=1e-10)
+
+
+def test_remainder_and_floor_divide_between_their_jumps():
+    xs, ys = [0.7, -0.3, 0.2], [0.1, 0.4, -0.2]
+    x0, y0 = 5.3, 1.7
+    out, terms = cr.jet(cr.remainder, (x0, y0), (xs, ys))
+    k = math.floor(x0 / y0)
+    np.testing.assert_allclose([out, *terms], [x0 % y0] + [a - k * b for a, b in zip(xs, ys)],
+                               rtol=1e-13)
+    out, terms = cr.jet(cr.floor_divide, (x0, y0), (xs, ys))
+    assert out == 3.0 and all(t == 0.0 for t in terms)
+    # the first-order term is grad's, also at a jump (x / y an integer)
+    for x, y in ((5.3, 1.7), (3.4, 1.7)):
+        gx, gy = cr.grad(cr.remainder, argnums=(0, 1))(x, y)
+        _, (dx,) = cr.jet(cr.remainder, (x, y), ([1.0], [0.0]))
+        _, (dy,) = cr.jet(cr.remainder, (x, y), ([0.0], [1.0]))
+        assert (dx, dy) == (gx, gy)
+
+
+def test_angle_of_a_real_value_is_flat():
+    out, terms = cr.jet(cr.angle, (-2.0,), ([1.0, 3.0],))
+    assert out == math.pi and terms == [0.0, 0.0]
+    with pytest.raises(NotImplementedError, match="complex"):
+        cr.jet(cr.angle, (np.array(1.0 + 1.0j),), ([np.array(1.0 + 0.0j)],))
+
+
+@pytest.mark.parametrize("policy", ["min-norm", "pytorch", "jax"])
+def test_piecewise_rules_follow_the_subgradient_policy_at_kinks(policy):
+    """Linear on each piece: the series is the first-order slope times the input's series,
+    so at a kink it takes the subgradient the first-order rules take (maximum at a tie
+    picked its first argument: 1 where grad gives 1/2 each)."""
+    cases = [
+        (lambda x: cr.clip(x, 0.0, 1.0), (1.0,)),
+        (lambda x: cr.clip(x, 0.0, 1.0), (0.0,)),
+        (lambda x: cr.clip(x, 0.0, 1.0), (0.4,)),
+        (lambda x: cr.clip(x, 0.0, 1.0), (2.0,)),
+        (lambda x, lo: cr.clip(x, lo, 1.0), (0.3, 0.3)),
+        (lambda x, lo: cr.clip(x, lo, 1.0), (-0.5, 0.3)),
+        (cr.maximum, (1.0, 1.0)),
+        (cr.minimum, (2.0, 2.0)),
+        (lambda x: cr.maximum(x, 1.0), (1.0,)),
+        (cr.relu, (0.0,)),
+        (cr.abs, (0.0,)),
+    ]
+    with cr.subgradient_policy(policy):
+        for f, args in cases:
+            grads = cr.grad(f, argnums=tuple(range(len(args))))(*args)
+            series = tuple([1.5, -0.5, 2.0] for _ in args)
+            _, terms = cr.jet(f, args, series)
+            slope = sum(float(g) for g in grads)
+            np.testing.assert_allclose(terms, [1.5 * slope, -0.5 * slope, 2.0 * slope],
+                                       err_msg=f"{policy}: {args}")
+    # inside a piece the other terms flow: clip's bound moving below x
+    _, terms = cr.jet(lambda x, lo: cr.clip(x, lo, 1.0), (-0.5, 0.3), ([1.0, 1.0], [2.0, 3.0]))
+    assert terms == [2.0, 3.0]
+
+
+def test_the_series_rules_sit_beside_each_primitives_other_rules():
+    """Each rule is registered by its family module (chainrule.ops.*), the engine only
+    runs them: every rule's code comes from the module defining the primitive."""
+    import inspect
+
+    from chainrule.core.primitive import registry
+
+    def home(prim):  # the module of the primitive's first-order rules, if it has any
+        for rules in (prim.partials, prim.vjps, prim.jvps):
+            for r in (rules if isinstance(rules, tuple) else [getattr(rules, "rule", None)]):
+                if r is not None and inspect.getmodule(r) is not None:
+                    return inspect.getmodule(r)
+        return None
+
+    homes = 0
+    for name, rule in RULES.items():
+        registered = inspect.getmodule(rule).__name__
+        assert registered.startswith("chainrule.ops.") or registered == "chainrule.transforms.grad"
+        if registered == "chainrule.ops.series":  # a shared rule: linear, piecewise...
+            continue
+        where = home(registry[name])
+        if where is not None:
+            homes += 1
+            assert where.__name__ == registered, (name, where.__name__, registered)
+    assert homes >= 25

@@ -37,6 +37,7 @@ from chainrule.nn.functional_losses import (
 from chainrule.ops.activations import log_softmax as _log_softmax
 from chainrule.ops.activations import softmax as _softmax
 from chainrule.ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from chainrule.ops.gather import index_values, traced_index
 from chainrule.ops.pooling import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from chainrule.tensor import Tensor, changing
 
@@ -233,11 +234,31 @@ def layer_norm(x: Any, normalized_shape: Any, weight: Any = None, bias: Any = No
 
 # ----- embedding -----
 
+def _embedding_traced(indices: Any, weight: Any, padding_idx: int | None) -> Any:
+    if xp.dtype(dtype_of(indices)).kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got dtype {dtype_of(indices)}")
+    n = shape_of(weight)[0]
+    idx = index_values(indices)  # every example's (None under jit: no numbers to check)
+    if idx is not None and idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = idx[(idx < 0) | (idx >= n)].ravel()[0]
+        raise IndexError(f"embedding: index {int(bad)} is out of range for {n} embeddings")
+    rows = ops.getitem(weight, indices)
+    if padding_idx is None:
+        return rows
+    from chainrule.transforms.grad import stop_gradient
+
+    pad = ops.expand_dims(indices == padding_idx, -1)
+    return ops.where(pad, stop_gradient(rows), rows)
+
+
 def embedding(indices: Any, weight: Any, padding_idx: int | None = None) -> Any:
     """Rows of ``weight`` picked by integer ``indices``: shape ``indices.shape + (dim,)``.
 
     The row at ``padding_idx`` receives no gradient (its output is constant).
     """
+    traced = traced_index(indices)
+    if traced is not None:  # mapped by vmap or traced by jit: gathered per example
+        return _embedding_traced(traced, weight, padding_idx)
     idx = _plain(indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")

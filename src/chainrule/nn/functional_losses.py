@@ -21,6 +21,7 @@ from chainrule import ops
 from chainrule.backend import dtype_of, shape_of, xp
 from chainrule.core.escape import carries_derivative, constant
 from chainrule.ops.activations import log_softmax
+from chainrule.ops.gather import index_values, traced_index
 
 __all__ = [
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
@@ -155,6 +156,9 @@ def _picked(x: Any, t: Any, axis: int, n_classes: int) -> Any:
 def _nll_terms(name, logp, target, weight, ignore_index, axis, n_classes):
     """log p at each target, the targets' weights (None: each counts 1 and none is
     ignored), the mask of targets not ignored, and the class weights."""
+    traced = traced_index(target)
+    if traced is not None:
+        return _nll_terms_traced(name, logp, traced, weight, ignore_index, axis, n_classes)
     dtype = dtype_of(logp)
     t = _class_indices(name, target, n_classes, ignore_index)
     w = _class_weight(name, weight, n_classes, dtype)
@@ -164,6 +168,33 @@ def _nll_terms(name, logp, target, weight, ignore_index, axis, n_classes):
     safe = xp.where(keep, t, 0)
     per_target = keep.astype(dtype) if w is None else xp.where(keep, w[safe], 0).astype(dtype)
     return _picked(logp, safe, axis, n_classes), per_target, keep, w
+
+
+def _nll_terms_traced(name, logp, t, weight, ignore_index, axis, n_classes):
+    """``_nll_terms`` for targets mapped by vmap (or traced by jit): the same terms from
+    operations that map (a gather per example), so each example reads its own target."""
+    if xp.dtype(dtype_of(t)).kind not in "iu":
+        raise TypeError(f"{name}: the target must hold integer class indices, got dtype "
+                        f"{dtype_of(t)} (class probabilities go to cross_entropy)")
+    values = index_values(t)  # every example's targets (None under jit: no numbers)
+    if values is not None:
+        bad = (values != ignore_index) & ((values < 0) | (values >= n_classes))
+        if bad.any():
+            raise IndexError(f"{name}: target {int(values[bad].ravel()[0])} is out of range "
+                             f"for {n_classes} classes (valid: 0 to {n_classes - 1}, or "
+                             f"ignore_index={ignore_index})")
+    dtype = dtype_of(logp)
+    w = _class_weight(name, weight, n_classes, dtype)
+    keep = t != ignore_index
+    safe = ops.where(keep, t, 0)
+    shape = tuple(shape_of(safe))
+    rows = ops.moveaxis(logp, axis, -1) if len(shape_of(logp)) > 1 else logp
+    positions = tuple(xp.arange(d).reshape((-1,) + (1,) * (len(shape) - 1 - k))
+                      for k, d in enumerate(shape))
+    picked = ops.getitem(rows, (*positions, safe))
+    per_target = ops.astype(keep, dtype) if w is None else ops.where(
+        keep, ops.getitem(w, safe), xp.zeros((), dtype=dtype))
+    return picked, per_target, keep, w
 
 
 def _reduce_nll(picked: Any, per_target: Any, reduction: str) -> Any:
@@ -219,8 +250,8 @@ def cross_entropy(x: Any, target: Any, weight: Any = None, ignore_index: int = -
         return loss
     weighted = logp if w is None else logp * w.reshape((-1,) + (1,) * (len(xs) - axis - 1))
     smooth = -ops.sum(weighted, axis=axis)
-    if not keep.all():
-        smooth = smooth * keep.astype(dtype_of(logp))
+    if per_target is not None:  # some target ignored (or mapped: keep has no one value)
+        smooth = smooth * ops.astype(keep, dtype_of(logp))
     if reduction == "mean":
         total = float(keep.sum()) if per_target is None else per_target.sum()
         smooth = ops.sum(smooth) / total

@@ -13,6 +13,7 @@ from chainrule.ops import (
     conv,
     division,
     elementary,
+    gather,
     linalg,
     nondiff,
     nonsmooth,

@@ -83,3 +83,37 @@ defpartials(reciprocal, lambda out, x: negative(out * out),  # pole at x == 0
 square = Primitive("square", xp.square)
 """``x ** 2``, elementwise; its derivative is ``2 * x``."""
 defpartials(square, lambda out, x: 2 * x)
+
+
+# ----- Taylor series rules (run by chainrule.transforms.taylor; chainrule.ops.series) -----
+
+from chainrule.core.trace import Traced  # noqa: E402
+from chainrule.ops import series as _s  # noqa: E402
+
+
+def _power_series(out, xs, order, params):
+    x, y = xs
+    if all(t is None for t in y[1:]):
+        p = y[0]
+        if not isinstance(p, Traced) and xp.ndim(p) == 0:
+            p = float(p)  # an array exponent works elementwise in the same recurrence
+        return _s.power_const(x, order, out, p)
+    logx0 = log(x[0])  # x^y = exp(y log x), both series
+    logx = [logx0] + _s.log_terms(x, order, logx0)
+    return _s.exp_series(_s.mul_series(y, logx, order), order, out)[1:]
+
+
+_s.defseries("add", lambda out, xs, order, params:
+             [_s.add(xs[0][k], xs[1][k]) for k in range(1, order + 1)])
+_s.defseries("subtract", lambda out, xs, order, params:
+             [_s.add(xs[0][k], _s.scale(-1.0, xs[1][k])) for k in range(1, order + 1)])
+_s.defseries("multiply", lambda out, xs, order, params:
+             [_s.cauchy(xs[0], xs[1], k) for k in range(1, order + 1)])
+_s.defseries("divide", lambda out, xs, order, params:
+             _s.div_series(xs[0], xs[1], order, out)[1:])
+_s.defseries("negative", lambda out, xs, order, params: [_s.scale(-1.0, t) for t in xs[0][1:]])
+_s.defseries("power", _power_series)
+_s.defseries("square", lambda out, xs, order, params:
+             [_s.cauchy(xs[0], xs[0], k) for k in range(1, order + 1)])
+_s.defseries("reciprocal", lambda out, xs, order, params:
+             _s.recip_series(xs[0], order, out)[1:])

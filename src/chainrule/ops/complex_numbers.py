@@ -157,3 +157,21 @@ for _prim in (arithmetic.multiply, arithmetic.divide, arithmetic.power,
     holomorphic(_prim)
 
 varies_for_complex.add(sign)  # no rule for real numbers; z / |z| for complex ones
+
+
+# ----- Taylor series rules (run by chainrule.transforms.taylor; chainrule.ops.series) -----
+
+from chainrule.ops import series as _s  # noqa: E402
+
+
+def _angle_series(out, xs, order, params):
+    if is_complex(xs[0][0]):
+        raise NotImplementedError("taylor: angle of a complex value; Taylor mode propagates "
+                                  "real series only (nested cr.grad or cr.jacfwd support "
+                                  "complex intermediates)")
+    return [None] * order  # of a real number: 0 or pi, flat but for the jump at 0
+
+
+for _prim in (real, imag, conj):
+    _s.defseries(_prim, _s.linear(_prim))
+_s.defseries(angle, _angle_series)

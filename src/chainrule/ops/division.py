@@ -27,3 +27,13 @@ defpartials(remainder,
 
 mod = remainder
 """Another name for ``remainder``, NumPy's ``%``."""
+
+
+# ----- Taylor series rules (run by chainrule.transforms.taylor; chainrule.ops.series) -----
+
+from chainrule.ops import series as _s  # noqa: E402
+
+_s.defseries(floor_divide, _s.constant)  # flat between its jumps
+# linear between its jumps (slopes 1 and -floor(x / y)); at a jump, the piece the point
+# belongs to, as the first-order rules
+_s.defseries(remainder, _s.piecewise_linear(remainder))

@@ -174,3 +174,71 @@ erf = _unary("erf", _erf_impl, lambda out, x: _TWO_OVER_SQRT_PI * exp(-(x * x)),
               lambda out, x: _TWO_OVER_SQRT_PI * xp.exp(-(x * x)))
 """The error function (``math.erf``, correctly rounded); its derivative is
 ``2/sqrt(pi) * e**(-x**2)``."""
+
+
+# ----- Taylor series rules (run by chainrule.transforms.taylor; chainrule.ops.series) -----
+
+from chainrule.ops import series as _s  # noqa: E402
+
+
+def _log_base(base):
+    def rule(out, xs, order, params):
+        return [_s.scale(1.0 / math.log(base), t) for t in _s.log_terms(xs[0], order, out)]
+    return rule
+
+
+def _sigmoid_series(out, xs, order, params):  # sigmoid = (1 + tanh(x / 2)) / 2
+    half = [_s.scale(0.5, t) for t in xs[0]]
+    return [_s.scale(0.5, t) for t in _s.tan_like(half, order, 2.0 * out - 1.0, -1.0)]
+
+
+def _softplus_series(out, xs, order, params):  # softplus' = sigmoid(x)
+    x = xs[0]
+    s0 = sigmoid(x[0])
+    return _s.integral(out, x, [s0, *_sigmoid_series(s0, [x], order, params)], order)
+
+
+def _arctan2_series(out, xs, order, params):
+    """z = arctan2(y, x): z' = (x y' - y x') / (x^2 + y^2), integrated term by term.
+    Undefined at (0, 0), as its first-order rules are (0 / 0)."""
+    y, x = xs
+    if order == 0:
+        return []
+    dy, dx = _s.derivative_of(y, order), _s.derivative_of(x, order)
+    num = [_s.add(_s.cauchy(x, dy, k), _s.scale(-1.0, _s.cauchy(y, dx, k)))
+           for k in range(order)]
+    den = [_s.add(_s.cauchy(x, x, k), _s.cauchy(y, y, k)) for k in range(order)]
+    q = _s.div_series(num, den, order - 1, None if num[0] is None else num[0] / den[0])
+    return [_s.scale(1.0 / k, q[k - 1]) for k in range(1, order + 1)]
+
+
+_s.defseries("exp", lambda out, xs, order, params: _s.exp_series(xs[0], order, out)[1:])
+_s.defseries("expm1", lambda out, xs, order, params:
+             _s.exp_series(xs[0], order, out + 1.0)[1:])
+_s.defseries("log", lambda out, xs, order, params: _s.log_terms(xs[0], order, out))
+_s.defseries("log1p", lambda out, xs, order, params:
+             _s.log_terms([xs[0][0] + 1.0, *xs[0][1:]], order, out))
+_s.defseries("log2", _log_base(2.0))
+_s.defseries("log10", _log_base(10.0))
+_s.defseries("sqrt", lambda out, xs, order, params: _s.power_const(xs[0], order, out, 0.5))
+_s.defseries("cbrt", lambda out, xs, order, params:
+             _s.power_const(xs[0], order, out, 1.0 / 3.0))
+_s.defseries("sin", lambda out, xs, order, params:
+             _s.sin_cos(xs[0], order, out, cos(xs[0][0]))[0][1:])
+_s.defseries("cos", lambda out, xs, order, params:
+             _s.sin_cos(xs[0], order, sin(xs[0][0]), out)[1][1:])
+_s.defseries("sinh", lambda out, xs, order, params:
+             _s.sinh_cosh(xs[0], order, out, cosh(xs[0][0]))[0][1:])
+_s.defseries("cosh", lambda out, xs, order, params:
+             _s.sinh_cosh(xs[0], order, sinh(xs[0][0]), out)[1][1:])
+_s.defseries("tanh", lambda out, xs, order, params: _s.tan_like(xs[0], order, out, -1.0))
+_s.defseries("tan", lambda out, xs, order, params: _s.tan_like(xs[0], order, out, 1.0))
+_s.defseries("arctan", _s.derivative_times(_s.q_arctan))
+_s.defseries("arctanh", _s.derivative_times(_s.q_arctanh))
+_s.defseries("arcsin", _s.derivative_times(_s.q_arcsin))
+_s.defseries("arccos", _s.derivative_times(_s.q_arccos))
+_s.defseries("arcsinh", _s.derivative_times(_s.q_arcsinh))
+_s.defseries("erf", _s.derivative_times(_s.q_erf))
+_s.defseries("sigmoid", _sigmoid_series)
+_s.defseries("softplus", _softplus_series)
+_s.defseries("arctan2", _arctan2_series)

@@ -405,3 +405,14 @@ def slogdet(a: Any) -> SlogdetResult:
     """
     _check_square("slogdet", a)
     return SlogdetResult(slogdet_sign_p(a), logabsdet_p(a))
+
+
+# ----- Taylor series rules (run by chainrule.transforms.taylor; chainrule.ops.series) -----
+
+from chainrule.core.primitive import registry  # noqa: E402
+from chainrule.ops import series as _s  # noqa: E402
+
+for _name in ("diagonal", "diagonal_embed"):
+    _s.defseries(_name, _s.linear(registry[_name]))
+for _name in ("matmul", "tensordot"):
+    _s.defseries(_name, _s.bilinear(registry[_name]))

@@ -96,3 +96,11 @@ def _one_hot_impl(labels, num_classes, dtype=xp.float32):
 one_hot = Primitive("one_hot", _one_hot_impl)
 """Integer ``labels`` as rows of 0 and 1 with ``num_classes`` columns (float32 by
 default); labels outside [0, num_classes) are refused. No derivative."""
+
+
+# ----- Taylor series rules (run by chainrule.transforms.taylor; chainrule.ops.series) -----
+
+from chainrule.ops import series as _s  # noqa: E402
+
+for _name in ("floor", "ceil", "round"):  # flat almost everywhere
+    _s.defseries(_name, _s.constant)

@@ -234,3 +234,26 @@ def clip(x, a_min=None, a_max=None):
     if a_min is None and a_max is None:
         raise ValueError("clip: give at least one of a_min and a_max")
     return clip_p(x, -xp.inf if a_min is None else a_min, xp.inf if a_max is None else a_max)
+
+
+# ----- Taylor series rules (run by chainrule.transforms.taylor; chainrule.ops.series) -----
+
+from chainrule.ops import series as _s  # noqa: E402
+
+
+def _where_series(out, xs, order, params):
+    cond = xs[0][0]
+    terms = []
+    for k in range(1, order + 1):
+        a, b = xs[1][k], xs[2][k]
+        terms.append(None if a is None and b is None else
+                     where(cond, 0.0 if a is None else a, 0.0 if b is None else b))
+    return terms
+
+
+# linear on each piece: every term follows the first-order partials (and so the
+# subgradient policy at a kink: relu(0), abs(0), ties of maximum/minimum, clip's bounds)
+for _prim in (relu, abs, maximum, minimum, clip_p):
+    _s.defseries(_prim, _s.piecewise_linear(_prim))
+_s.defseries(where, _where_series)
+_s.defseries(sign, _s.constant)

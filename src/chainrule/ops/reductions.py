@@ -449,3 +449,11 @@ def _matrix_norm(x, ord, axis, keepdims):
     pick = max if ord > 0 else min
     out = pick(sum(abs(x), axis=inner, keepdims=True), axis=outer, keepdims=True)
     return out if keepdims else squeeze(out, axis=(row, col))
+
+
+# ----- Taylor series rules (run by chainrule.transforms.taylor; chainrule.ops.series) -----
+
+from chainrule.ops import series as _s  # noqa: E402
+
+for _prim in (sum_p, mean_p):
+    _s.defseries(_prim, _s.linear(_prim))

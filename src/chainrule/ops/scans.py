@@ -138,3 +138,10 @@ def cumprod(x: Any, axis: int | None = None) -> Any:
     """
     x, axis = _along("cumprod", x, axis)
     return cumprod_p(x, axis=axis)
+
+
+# ----- Taylor series rules (run by chainrule.transforms.taylor; chainrule.ops.series) -----
+
+from chainrule.ops import series as _s  # noqa: E402
+
+_s.defseries(cumsum_p, _s.linear(cumsum_p))

@@ -13,6 +13,7 @@ from typing import Any
 
 from chainrule.backend import ndim_of, shape_of, xp
 from chainrule.core.primitive import Primitive
+from chainrule.ops.gather import take_traced, traced_index
 from chainrule.ops.shape import checked_axis, getitem, reshape
 from chainrule.subgradients import concrete
 
@@ -87,6 +88,9 @@ def take(a: Any, indices: Any, axis: int | None = None, mode: str = "raise") -> 
     """
     if mode != "raise":
         raise ValueError(f"take: only mode='raise' is supported, got mode={mode!r}")
+    traced = traced_index(indices)
+    if traced is not None:  # mapped by vmap or traced by jit: the index is an argument
+        return take_traced("take", a, traced, axis)
     return _take("take", a, _positions("take", indices), axis)
 
 
@@ -97,6 +101,10 @@ def compress(condition: Any, a: Any, axis: int | None = None) -> Any:
     >>> cr.compress([True, False, True], np.array([1.0, 2.0, 3.0]))
     array([1., 3.])
     """
+    if traced_index(condition) is not None:
+        raise TypeError("compress: a condition mapped by vmap (or traced by jit) gives a "
+                        "result whose length depends on its values; select with "
+                        "cr.where(condition, a, 0) instead")
     mask = xp.asarray(concrete(condition))
     if mask.ndim != 1:
         raise ValueError(f"compress: condition must be 1-D, got shape {mask.shape}")

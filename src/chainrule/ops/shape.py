@@ -11,6 +11,8 @@ from typing import Any
 from chainrule.backend import dtype_of, ndim_of, shape_of, xp
 from chainrule.core.primitive import Primitive
 from chainrule.core.project import sum_axes
+from chainrule.core.trace import Traced
+from chainrule.ops.gather import gather
 
 __all__ = [
     "sum_to",
@@ -99,13 +101,9 @@ def _normalize_index(index):
         return tuple(_normalize_index(i) for i in index)
     data = getattr(index, "data", None)
     if data is not None and not isinstance(index, (xp.ndarray, builtins.slice)):
-        if getattr(index, "stacked", False) or getattr(data, "stacked", False):
-            # a vmap-ed index: its data is the whole stack, not one example's index
-            raise NotImplementedError(
-                "getitem: indexing with an integer array mapped by vmap is not supported "
-                "yet; map the array being indexed instead, or write the selection as a "
-                "product with cr.one_hot (e.g. cr.sum(cr.one_hot(y, n) * logp, axis=-1))")
-        return data
+        if getattr(index, "stacked", False):
+            return index  # mapped by vmap: its data is the whole stack; getitem gathers
+        return data  # a tensor's array (or the traced value it holds: getitem gathers)
     return index
 
 
@@ -252,7 +250,14 @@ def astype(x, dtype):
 
 def getitem(x, index):
     """``x[index]`` with basic and advanced indexing; repeated indices accumulate."""
-    return getitem_p(x, index=_normalize_index(index))
+    index = _normalize_index(index)
+    if type(index) is tuple:
+        for e in index:
+            if isinstance(e, Traced):  # an index array that is traced itself: an argument
+                return gather(x, index)
+    elif isinstance(index, Traced):
+        return gather(x, (index,))
+    return getitem_p(x, index=index)
 
 
 def concatenate(arrays, axis=0):
@@ -398,3 +403,16 @@ def tile(x: Any, reps: int | tuple[int, ...]) -> Any:
     spread = tuple(n for r, s in zip(reps, shape) for n in (r, s))
     merged = tuple(r * s for r, s in zip(reps, shape))
     return reshape(broadcast_to(reshape(x, lifted), spread), merged)
+
+
+# ----- Taylor series rules (run by chainrule.transforms.taylor; chainrule.ops.series) -----
+
+from chainrule.core.primitive import registry  # noqa: E402
+from chainrule.ops import series as _s  # noqa: E402
+
+for _name in ("reshape", "transpose", "broadcast_to", "sum_to", "expand_dims", "squeeze",
+              "getitem", "scatter_add", "concatenate", "flip", "pad"):
+    _s.defseries(_name, _s.linear(registry[_name]))
+_s.defseries("astype", _s.linear_in_first(astype_p))
+_s.defseries("identity", _s.identity)
+_s.defseries("copy", _s.identity)

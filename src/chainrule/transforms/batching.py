@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import builtins
 import string
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,7 @@ from chainrule.backend import dtype_of, shape_of, xp
 from chainrule.core.escape import RefusesConversions
 from chainrule.core.primitive import registry
 from chainrule.core.trace import Traced, bind
+from chainrule.ops.gather import Slot, fill
 from chainrule.ops.reductions import sum_p
 from chainrule.ops.shape import (
     broadcast_to,
@@ -80,11 +82,16 @@ class Batched(RefusesConversions, ArrayOperators, NumpyInterface, Traced):
 
 def batching_rule(prim: Any) -> BatchRule | None:
     """The table's entry for ``prim``: registered primitives only, so a user's
-    primitive that happens to share a name is never misread."""
+    primitive that happens to share a name is never misread; then the rules
+    given to unregistered primitives (custom derivatives, checkpoint segments)."""
     rule = RULES.get(prim.name)
     if rule is None or registry.get(prim.name) is not prim:
-        return None
+        return OWN_RULES.get(prim)
     return rule
+
+
+# batching rules of unregistered primitives, by the primitive itself (dropped with it)
+OWN_RULES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _one_by_one(prim: Any, vals: list, batched: list, params: dict) -> Any:
@@ -240,6 +247,90 @@ def _scatter_add(prim: Any, vals: list, batched: list, params: dict) -> Any:
     return bind(prim, g, shape=(n, *shape), index=batch_index)
 
 
+def _gather_layout(x_ndim: int, vals: list, batched: list, template: tuple) -> tuple:
+    """What the batched ``gather``/``scatter`` index needs, for one example's template:
+    (template with Ellipsis spelled out and plain masks as integer arrays, index
+    arrays lined up after a leading batch axis, the advanced indices' broadcast
+    shape B for one example, and ``pre``: how many output axes come before B)."""
+    parts: list[Any] = []
+    for e in template:  # a plain mask is its positions, one integer array per axis
+        if hasattr(e, "dtype") and not isinstance(e, Slot) and xp.dtype(e.dtype).kind == "b":
+            parts.extend(xp.nonzero(e))
+        else:
+            parts.append(e)
+    used = builtins.sum(1 for e in parts if e is not None and e is not Ellipsis)
+    k = next((i for i, e in enumerate(parts) if e is Ellipsis), None)
+    if k is not None:
+        parts[k:k + 1] = [builtins.slice(None)] * (x_ndim - used)
+    arrays = list(vals[1:])
+    advanced = [i for i, e in enumerate(parts) if isinstance(e, Slot) or _is_array_index(e)
+                or isinstance(e, (int, xp.integer))]
+    shapes = [_example_shape(arrays[e.k], batched[1 + e.k]) if isinstance(e, Slot)
+              else xp.shape(e) for e in (parts[i] for i in advanced)]
+    b_shape = xp.broadcast_shapes(*shapes)
+    for e in parts:
+        if isinstance(e, Slot) and batched[1 + e.k]:
+            a = arrays[e.k]
+            shape = shape_of(a)
+            arrays[e.k] = reshape(a, (shape[0],) + (1,) * (len(b_shape) - len(shape) + 1)
+                                  + shape[1:])
+    adjacent = advanced[-1] - advanced[0] + 1 == len(advanced)
+    pre = builtins.sum(1 for e in parts[:advanced[0]]) if adjacent else 0
+    return tuple(parts), arrays, b_shape, pre
+
+
+def _bool_scalar_in(index: tuple) -> bool:
+    return builtins.any(isinstance(e, (bool, xp.bool_)) for e in index)
+
+
+def _gather(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    """Each example indexed by its own index: a leading ``arange`` index pairs example k
+    of ``x`` with example k of the index arrays; NumPy then puts the advanced axes
+    first, so they move back to where one example's indexing puts them."""
+    if _bool_scalar_in(params["index"]):
+        return NotImplemented  # x[True]'s new axis: the per-example fallback
+    x = vals[0]
+    n = _batch_size(vals, batched)
+    parts, arrays, b_shape, pre = _gather_layout(len(_example_shape(x, batched[0])),
+                                                 vals, batched, params["index"])
+    if not batched[0]:
+        if not builtins.any(batched[1:]):
+            return NotImplemented
+        out = bind(prim, x, *arrays, index=parts)  # the batch axis leads the advanced block
+        return moveaxis(out, pre, 0) if pre else out
+    rows = xp.arange(n).reshape((n,) + (1,) * len(b_shape))
+    out = bind(prim, x, *arrays, index=(rows, *parts))
+    if not pre:
+        return out
+    k = len(b_shape)
+    return bind(registry["transpose"], out, axes=(0, *range(k + 1, k + 1 + pre),
+                                                   *range(1, k + 1),
+                                                   *range(k + 1 + pre, len(shape_of(out)))))
+
+
+def _scatter(prim: Any, vals: list, batched: list, params: dict) -> Any:
+    """The transpose of ``_gather``: the cotangent laid out as the batched gather's output,
+    added into a stack of zeros at (example, that example's index)."""
+    if _bool_scalar_in(params["index"]):
+        return NotImplemented
+    g = vals[0]
+    n = _batch_size(vals, batched)
+    shape = tuple(params["shape"])
+    parts, arrays, b_shape, pre = _gather_layout(len(shape), vals, batched, params["index"])
+    one = xp.empty(shape, dtype=bool)[fill(parts, [xp.zeros(shape_of(a)[1:] if b else
+                                                            shape_of(a), dtype=int)
+                                                   for a, b in zip(vals[1:], batched[1:])])]
+    target = (n, *one.shape)  # one example's gathered shape, per example
+    g = broadcast_to(_align(g, len(one.shape)) if batched[0] else g, target)
+    k = len(b_shape)
+    if pre:
+        g = bind(registry["transpose"], g, axes=(0, *range(pre + 1, pre + 1 + k),
+                                                 *range(1, pre + 1),
+                                                 *range(pre + 1 + k, len(target))))
+    rows = xp.arange(n).reshape((n,) + (1,) * k)
+    return bind(prim, g, *arrays, shape=(n, *shape), index=(rows, *parts))
+
+
 def _concatenate(prim: Any, vals: list, batched: list, params: dict) -> Any:
     axis = params.get("axis", 0)
     if axis is None:
@@ -375,6 +466,8 @@ RULES.update({
     "expand_dims": _expand_dims,
     "squeeze": _squeeze,
     "getitem": _getitem,
+    "gather": _gather,
+    "scatter": _scatter,
     "scatter_add": _scatter_add,
     "concatenate": _concatenate,
     "pad": _pad,

@@ -3,7 +3,8 @@
 ``cr.checkpoint(f)(*args)`` records ONE node for the whole of ``f``: a user
 primitive whose implementation runs ``f`` on plain arrays (nothing inside is
 recorded, so no intermediate is kept) and whose reverse rule runs ``f`` again,
-this time recorded at a fresh level, and sweeps back through it. The graph
+this time recorded at a fresh level, and sweeps back through it, freeing each
+recomputed node's saved values as soon as that sweep has used them. The graph
 holds only the segment's inputs and output. With traced inputs (a second
 derivative, ``create_graph``) the recomputation records on the enclosing
 levels, so checkpointed code differentiates to any order. Forward mode goes
@@ -27,16 +28,29 @@ from typing import Any
 
 from chainrule import random as cr_random
 from chainrule.backend import is_float_dtype, ndarray, xp
-from chainrule.core.config import sweep_caches, transform_scope
+from chainrule.core.config import state, sweep_caches, transform_scope
 from chainrule.core.escape import carries_derivative, register_transform
 from chainrule.core.primitive import Primitive
 from chainrule.core.trace import Traced
 from chainrule.pytree import TreeDef, flatten, unflatten
+from chainrule.reverse import (
+    _has_nan,
+    _sweep_plain,
+    leaf_hooks,
+    node_hooks,
+    own_cotangents,
+    sweep_observers,
+)
 from chainrule.tensor import Tensor
+from chainrule.transforms.batching import OWN_RULES
 from chainrule.transforms.grad import _cotangents, _lift, check_callable
 from chainrule.transforms.jvp import jvp
+from chainrule.transforms.vmap import vmap
 
 __all__ = ["checkpoint"]
+
+_SERVED = object()  # a cotangent already handed to the sweep (its slot in the cache)
+_RETRY = object()  # the freeing sweep met a NaN: recompute and sweep masked
 
 
 def checkpoint(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -97,11 +111,29 @@ def _make(f: Callable[..., Any], tree: TreeDef) -> Primitive:
         hit = stash.get(id(out)) if type(out) is ndarray else None
         return hit[1] if hit is not None and hit[0]() is out else None
 
-    def cotangents(g: Any, out: Any, leaves: tuple) -> list[Any]:
+    def cotangent(i: int, g: Any, out: Any, leaves: tuple) -> Any:
+        """Leaf ``i``'s cotangent; the sweep asks once per leaf it needs, so one
+        recomputation serves them all, and each is dropped from the cache once
+        handed over (the cotangents of a whole network's segments would otherwise
+        stay alive until the sweep ends)."""
         key = (id(g), id(out), *map(id, leaves))
         hit = cache.get(key)
-        if hit is not None and hit[0] is g and hit[1] is out:
-            return hit[2]
+        if hit is None or hit[0] is not g or hit[1] is not out or hit[2][i] is _SERVED:
+            cache.clear()  # one node's entry at a time: the sweep finishes a node first
+            hit = cache[key] = (g, out, cotangents(g, out, leaves))
+        result = hit[2]
+        ct, result[i] = result[i], _SERVED
+        if all(r is None or r is _SERVED for r in result):
+            del cache[key]
+        return ct
+
+    def cotangents(g: Any, out: Any, leaves: tuple) -> list[Any]:
+        result = recomputed(g, out, leaves, True)
+        if result is _RETRY:  # a NaN in the freeing sweep: again, with the masked sweep
+            result = recomputed(g, out, leaves, False)
+        return result
+
+    def recomputed(g: Any, out: Any, leaves: tuple, freeing: bool) -> Any:
         gen = cr_random.generator().bit_generator
         saved, now = replayed(out), gen.state
         if saved is not None:
@@ -122,17 +154,21 @@ def _make(f: Callable[..., Any], tree: TreeDef) -> Primitive:
                             f"backward sweep gave a different output than the forward "
                             f"pass (a side effect, or state it reads changed in between); "
                             f"a checkpointed function must be pure")
-                found = _cotangents([again], [g], level)
+                found = None
+                if freeing and saved is not None and type(g) is ndarray:  # first order
+                    found = _sweep_freeing(again, g, level)
+                    if found is _RETRY:
+                        return _RETRY
+                if found is None:
+                    found = _cotangents([again], [g], level)
         finally:
             if saved is not None:
                 gen.state = now
-        result = [found.get(id(t)) if isinstance(t, Tensor) and t._level == level else None
-                  for t in lifted]
-        cache[key] = (g, out, result)
-        return result
+        return [found.get(id(t)) if isinstance(t, Tensor) and t._level == level else None
+                for t in lifted]
 
     def vjp_rule(i: int, g: Any, out: Any, *leaves: Any) -> Any:
-        return cotangents(g, out, leaves)[i]
+        return cotangent(i, g, out, leaves)
 
     def jvp_rule(i: int, dx: Any, out: Any, *leaves: Any) -> Any:
         tangents = [dx if j == i else None for j in range(len(leaves))]
@@ -141,7 +177,50 @@ def _make(f: Callable[..., Any], tree: TreeDef) -> Primitive:
     prim = Primitive(f"checkpoint({name})", impl, register=False)
     prim.defvjp_variadic(vjp_rule)
     prim.defjvp_variadic(jvp_rule)
+    versions: dict[tuple, Callable[..., Any]] = {}
+
+    def batch_rule(_prim: Any, vals: list, batched: list, params: dict) -> Any:
+        # under vmap: ONE checkpointed segment of the whole stack, not one per example
+        key = tuple(batched)
+        version = versions.get(key)
+        if version is None:
+            axes = tuple(unflatten(tree, [0 if b else None for b in batched]))
+            version = versions[key] = checkpoint(vmap(f, in_axes=axes))
+        return version(*unflatten(tree, vals))
+
+    OWN_RULES[prim] = batch_rule
     return prim
+
+
+def _sweep_freeing(again: Any, g: Any, level: int) -> Any:
+    """The recomputed segment's first-order backward sweep, each node's saved values
+    freed as soon as the sweep has used them (the engine's sweep frees them all at
+    its end, as it may run again, masked, when a result holds a NaN: here the
+    segment can be recomputed instead). None where the plain sweep does not apply
+    (observers, hooks, anomaly mode); ``_RETRY`` when a result holds a NaN."""
+    if not (isinstance(again, Tensor) and again._level == level and again.requires_grad
+            and again._node is not None) or state.anomaly or sweep_observers \
+            or node_hooks or leaf_hooks:
+        return None
+    previous: list[Any] = []
+
+    def free_previous(node: Any, found: dict) -> None:
+        if previous:  # the node visited before is done: nothing reads it again
+            done = previous.pop()
+            done.inputs = done.args = done.out = None
+        previous.append(node)
+
+    try:
+        found, swept = _sweep_plain(again._node, g, free_previous)
+    finally:
+        for cache in sweep_caches:
+            cache.clear()
+    for node in swept:
+        node.inputs = node.args = node.out = None
+    if _has_nan(found):
+        return _RETRY
+    own_cotangents(found)
+    return {k: c for k, (_, c) in found.items()}
 
 
 register_transform(checkpoint, "checkpoint", "checkpointed")

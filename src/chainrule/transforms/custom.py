@@ -7,7 +7,12 @@ reads its rules: reverse sweeps, forward duals, batched Jacobians, nesting,
 
 * ``custom_vjp`` in forward mode: the tangent is ``J @ dx`` with the rows of
   ``J`` found by one call of ``bwd`` on the stack of all basis cotangents
-  (one batched sweep, cost grows with the output's size);
+  (one batched sweep, cost grows with the output's size). That is reverse
+  mode's derivative only if ``bwd`` is linear in ``g``; the same call runs
+  ``bwd`` on probe cotangents (random directions at scales 1e-6 to 1e6, and a
+  negated one) and forward mode is refused when they disagree (JAX refuses
+  forward mode of every ``custom_vjp`` function). A probe check, not a proof:
+  a ``bwd`` nonlinear only outside the probed scales would pass it;
 * ``custom_jvp`` in reverse mode: the user's tangent rule is linear in the
   tangent, so its transpose is found by a reverse sweep through it.
 
@@ -19,6 +24,7 @@ The function must return one array: several outputs need several functions.
 
 from __future__ import annotations
 
+import builtins
 import functools
 import weakref
 from collections.abc import Callable
@@ -29,10 +35,11 @@ from chainrule.core.config import sweep_caches, transform_scope
 from chainrule.core.primitive import Primitive
 from chainrule.core.trace import Traced
 from chainrule.ops.linalg import tensordot
-from chainrule.ops.shape import broadcast_to, reshape
+from chainrule.ops.reductions import sum as reduce_sum
+from chainrule.ops.shape import broadcast_to, getitem, reshape
 from chainrule.pytree import TreeDef, flatten, flatten_up_to, unflatten
 from chainrule.tensor import Tensor
-from chainrule.transforms.batching import Batched
+from chainrule.transforms.batching import OWN_RULES, Batched
 from chainrule.transforms.grad import _cotangents
 
 __all__ = ["custom_jvp", "custom_vjp"]
@@ -90,6 +97,60 @@ class _Base:
 
     def _call(self, tree: TreeDef, leaves: tuple) -> Any:
         return self.fun(*unflatten(tree, list(leaves)))
+
+    def _plain(self, f: Callable[..., Any]) -> Callable[..., Any]:
+        """``f`` (a rule) run with calls of the function inside it plain."""
+        def run(*args: Any) -> Any:
+            self._inside += 1
+            try:
+                return f(*args)
+            finally:
+                self._inside -= 1
+        return run
+
+    def _batchable(self, prim: Primitive, tree: TreeDef) -> Primitive:
+        """``prim`` with a batching rule: under vmap the function and its rules run
+        once on the whole stack (a decorated function of the stacks, its rules
+        vmapped), not once per example."""
+        versions: dict[tuple, Any] = {}
+
+        def rule(_prim: Any, vals: list, batched: list, params: dict) -> Any:
+            key = tuple(batched)
+            version = versions.get(key)
+            if version is None:
+                axes = tuple(unflatten(tree, [0 if b else None for b in batched]))
+                version = versions[key] = self._batched(tree, axes, key)
+            return version(*unflatten(tree, vals))
+
+        OWN_RULES[prim] = rule
+        return prim
+
+    def _batched(self, tree: TreeDef, axes: tuple, batched: tuple) -> Any:
+        raise NotImplementedError  # pragma: no cover - overridden
+
+
+def _vmapped(f: Callable[..., Any], in_axes: Any) -> Callable[..., Any]:
+    from chainrule.transforms.vmap import vmap  # vmap imports the batching table too
+
+    return vmap(f, in_axes=in_axes)
+
+
+def _sum_shared(cts: tuple, tree: TreeDef, batched: tuple) -> tuple:
+    """Stacked cotangents (one per example) of the arguments; an argument shared by
+    every example (not mapped) gets their sum."""
+    if all(batched):
+        return cts
+    out, j = [], 0
+    for ct, sub in zip(cts, tree.children):
+        flags = batched[j:j + sub.num_leaves]
+        j += sub.num_leaves
+        if ct is None or all(flags):
+            out.append(ct)
+            continue
+        leaves = flatten_up_to(sub, ct, "custom_vjp: bwd's cotangent")
+        out.append(unflatten(sub, [c if b or c is None else reduce_sum(c, axis=0)
+                                   for c, b in zip(leaves, flags)]))
+    return tuple(out)
 
 
 class custom_vjp(_Base):  # noqa: N801 - named as in JAX
@@ -178,18 +239,23 @@ class custom_vjp(_Base):  # noqa: N801 - named as in JAX
             m = 1
             for d in shape:
                 m *= d
+            probes = _probes(m)
             with transform_scope() as level:
-                basis = reshape(xp.eye(m, dtype=dtype_of(out)), (m, *shape))
+                # the m basis cotangents (the rows of J) and the probes in one call of bwd
+                basis = xp.concatenate([xp.eye(m), probes]).astype(dtype_of(out), copy=False)
+                stack = reshape(basis, (m + len(probes), *shape))
                 flat = _check_cotangents(name, self.bwd(residuals(out, leaves),
-                                                        Batched(basis, level)),
+                                                        Batched(stack, level)),
                                          nargs, arg_trees, leaves)
             row = _leaf_cotangent(name, flat, i, leaves[i])
             if row is None:
                 return None
             if isinstance(row, Batched) and row._level == level:
                 rows = row.data
-            else:  # the same cotangent for every basis vector
-                rows = broadcast_to(row, (m, *shape_of(leaves[i])))
+            else:  # the same cotangent for every cotangent g: linear only if it is zero
+                rows = broadcast_to(row, (m + len(probes), *shape_of(leaves[i])))
+            _check_linear(name, i, rows, probes, m)
+            rows = getitem(rows, (builtins.slice(0, m),))
             nd = len(shape_of(leaves[i]))
             return reshape(tensordot(rows, dx, axes=(tuple(range(1, nd + 1)),
                                                      tuple(range(nd)))), shape)
@@ -197,7 +263,107 @@ class custom_vjp(_Base):  # noqa: N801 - named as in JAX
         prim = Primitive(name, impl, register=False)
         prim.defvjp_variadic(vjp_rule)
         prim.defjvp_variadic(jvp_rule)
-        return prim
+        return self._batchable(prim, tree)
+
+    def _batched(self, tree: TreeDef, axes: tuple, batched: tuple) -> Any:
+        nargs = len(tree.children)
+        fwd, bwd = self._plain(self.fwd), self.bwd
+        version = custom_vjp(_vmapped(self._plain(self.fun), axes))
+        version.name = self.name
+
+        def fwd_b(*args: Any) -> Any:
+            return _vmapped(fwd, axes)(*args)
+
+        def bwd_b(res: Any, g: Any) -> tuple:
+            gone: list[int] = []
+
+            def some(r: Any, gi: Any) -> tuple:  # vmap stacks arrays; None means zero
+                cts = bwd(r, gi)
+                if not isinstance(cts, (tuple, list)) or len(cts) != nargs:
+                    return cts  # wrong: the caller's check names it
+                gone[:] = [k for k, c in enumerate(cts) if c is None]
+                return tuple(c for c in cts if c is not None)
+
+            got = _vmapped(some, (0, 0))(res, g)
+            if not isinstance(got, tuple):
+                return got
+            it = iter(got)
+            cts = tuple(None if k in gone else next(it) for k in range(nargs))
+            return _sum_shared(cts, tree, batched)
+
+        version.defvjp(fwd_b, bwd_b)
+        return version
+
+
+# scales of the probe cotangents: a clip, a norm bound or a threshold anywhere in this
+# range (relative to the unit basis cotangents) makes some probe disagree
+_PROBE_SCALES = (1e-6, 1e-3, 0.37, 3.1, 1e3, 1e6)
+
+
+def _probes(m: int) -> Any:
+    """Fixed cotangents (random directions at many scales, and a negated one) on which
+    ``bwd`` must agree with its rows on the basis, if it is linear in ``g``."""
+    rng = xp.random.default_rng(1729)
+    directions = rng.standard_normal((len(_PROBE_SCALES), m))
+    directions /= xp.maximum(xp.sqrt(xp.sum(directions ** 2, axis=1, keepdims=True)), 1e-300)
+    scaled = directions * xp.asarray(_PROBE_SCALES)[:, None]
+    return xp.concatenate([scaled, -xp.ones((1, m))])
+
+
+def _check_linear(name: str, i: int, rows: Any, probes: Any, m: int) -> None:
+    """Refuse forward mode when ``bwd`` is not linear in its cotangent ``g``.
+
+    Forward mode finds the tangent as ``J @ dx`` with ``J``'s rows from ``bwd`` on
+    the basis cotangents; that is the derivative reverse mode uses only if
+    ``bwd(res, g) == g @ J`` for every ``g``. A nonlinear ``bwd`` (gradient clipping,
+    normalizing) would give forward-mode numbers that silently differ from
+    reverse mode's, so it is checked on the probe cotangents, at these residuals.
+    """
+    data, stacks = _numbers(rows)
+    if data is None:  # a traced program: no numbers to check the rule on
+        raise TypeError(
+            f"custom_vjp {name}: forward mode (jvp, jacfwd, hessian) derives the tangent "
+            f"from bwd, which must be checked linear in the cotangent on concrete numbers; "
+            f"inside a traced program (jit, make_program) it cannot be. Give the function a "
+            f"forward rule with cr.custom_jvp, or use reverse mode (grad, vjp, jacrev)")
+    n = len(probes)
+    lead = 1  # stacks of enclosing vmaps or Jacobians: one check per element
+    for d in data.shape[:stacks]:
+        lead *= d
+    flat = data.reshape(lead, m + n, -1)
+    big = xp.complex128 if flat.dtype.kind == "c" else xp.float64
+    jac = flat[:, :m].astype(big)
+    want = xp.matmul(probes, jac)
+    got = flat[:, m:].astype(big)
+    eps = xp.finfo(flat.dtype).eps if flat.dtype.kind in "fc" else xp.finfo(float).eps
+    bound = 10 * xp.sqrt(eps) * (xp.matmul(xp.abs(probes), xp.abs(jac)) + xp.abs(got)) + 1e-300
+    with xp.errstate(invalid="ignore"):
+        close = (xp.abs(got - want) <= bound) | (xp.isnan(got) & xp.isnan(want)) | (got == want)
+    if not xp.all(close):
+        raise ValueError(
+            f"custom_vjp {name}: forward mode (jvp, jacfwd, hessian) needs bwd to be "
+            f"linear in the cotangent g, and it is not: for argument leaf {i}, "
+            f"bwd(residuals, g) differs from the sum of its values on the basis "
+            f"cotangents (a bwd that clips, normalizes or thresholds g). Its forward-mode "
+            f"derivative is not defined by bwd, so it is refused rather than differ "
+            f"silently from reverse mode. Use reverse mode (grad, vjp, jacrev), or give the "
+            f"function a forward rule with cr.custom_jvp")
+
+
+def _numbers(value: Any) -> tuple[Any, int]:
+    """The array inside a traced value and how many stacks (Batched layers, each a
+    leading axis) it holds; (None, 0) for a traced program's abstract value."""
+    stacks = 0
+    while isinstance(value, Traced):
+        if isinstance(value, Batched):
+            stacks += 1
+        inner = getattr(value, "primal", None)
+        if inner is None:
+            inner = getattr(value, "data", None)
+        if inner is None:
+            return None, 0
+        value = inner
+    return xp.asarray(value), stacks
 
 
 def _check_cotangents(name: str, cts: Any, nargs: int, arg_trees: list[TreeDef],
@@ -321,7 +487,18 @@ class custom_jvp(_Base):  # noqa: N801 - named as in JAX
             f"custom_jvp {name}", self._call(tree, leaves)), register=False)
         prim.defvjp_variadic(vjp_rule)
         prim.defjvp_variadic(jvp_rule)
-        return prim
+        return self._batchable(prim, tree)
+
+    def _batched(self, tree: TreeDef, axes: tuple, batched: tuple) -> Any:
+        version = custom_jvp(_vmapped(self._plain(self.fun), axes))
+        version.name = self.name
+        if self.jvps is None:
+            version.defjvp(_vmapped(self._plain(self.jvp), (axes, axes)))
+        else:
+            version.defjvps(*[None if r is None else _vmapped(self._plain(r),
+                                                              (axes[k], 0, *axes))
+                              for k, r in enumerate(self.jvps)])
+        return version
 
 
 def _zeros(x: Any) -> Any:

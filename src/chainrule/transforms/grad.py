@@ -397,3 +397,10 @@ register_transform(value_and_grad, "value_and_grad", "value_and_grad_f")
 register_transform(_value_and_grad_leaf, "value_and_grad")
 register_transform(grad, "grad", "grad_f")
 register_transform(vjp, "vjp")
+
+
+# ----- Taylor series rule (run by chainrule.transforms.taylor; chainrule.ops.series) -----
+
+from chainrule.ops import series as _series  # noqa: E402
+
+_series.defseries(stop_gradient_p, _series.constant)  # a constant to every engine
