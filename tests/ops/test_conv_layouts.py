@@ -68,20 +68,24 @@ def _force(monkeypatch, kind):
 
 
 def _against_torch(x_shape, w_shape, stride, padding, dilation, groups, dtype, seed=0):
+    """conv2d with a bias, its value and three gradients against PyTorch's."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(x_shape).astype(dtype)
     w = rng.standard_normal(w_shape).astype(dtype)
-    tx, tw = (torch.tensor(v, requires_grad=True) for v in (x, w))
-    expected = F.conv2d(tx, tw, stride=stride, padding=padding, dilation=dilation,
+    b = rng.standard_normal(w_shape[0]).astype(dtype)
+    tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
+    expected = F.conv2d(tx, tw, tb, stride=stride, padding=padding, dilation=dilation,
                         groups=groups)
     g = rng.standard_normal(tuple(expected.shape)).astype(dtype)
     expected.backward(torch.tensor(g))
-    cx, cw = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
-    out = cr.conv2d(cx, cw, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    cx, cw, cb = (cr.tensor(v, requires_grad=True) for v in (x, w, b))
+    out = cr.conv2d(cx, cw, cb, stride=stride, padding=padding, dilation=dilation,
+                    groups=groups)
     out.backward(g)
-    tol = {"rtol": 1e-10, "atol": 1e-12} if dtype == np.float64 else {"rtol": 1e-4,
+    tol = {"rtol": 1e-10, "atol": 1e-11} if dtype == np.float64 else {"rtol": 1e-4,
                                                                        "atol": 1e-4}
-    for got, want in ((out, expected), (cx.grad, tx.grad), (cw.grad, tw.grad)):
+    for got, want in ((out, expected), (cx.grad, tx.grad), (cw.grad, tw.grad),
+                      (cb.grad, tb.grad)):
         assert got.dtype == dtype
         np.testing.assert_allclose(got.numpy(), want.detach().numpy(), **tol)
 
@@ -232,3 +236,11 @@ def test_flat_layout_geometries_sharing_a_row_length(monkeypatch):
         cw = cr.tensor(w, requires_grad=True)
         cr.conv_transpose2d(x, cw, dilation=2, output_padding=1, padding=1).backward(h)
         np.testing.assert_allclose(cw.grad.numpy(), tw.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_bias_of_the_wrong_shape_is_refused():
+    x, w = np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3))
+    with pytest.raises(ValueError, match=r"conv2d: bias must have shape \(3,\)"):
+        cr.conv2d(x, w, np.ones(1))  # would broadcast over the channels unnoticed
+    with pytest.raises(ValueError, match=r"conv1d: bias must have shape \(3,\)"):
+        cr.conv1d(np.ones((2, 5)), np.ones((3, 2, 3)), np.ones((3, 1)))

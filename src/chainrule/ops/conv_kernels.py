@@ -112,19 +112,28 @@ def _grouped(a, b):
     return xp.matmul(a, b)
 
 
-def conv_forward(x, w, stride, padding, dilation, groups):
-    """out[n, o, p] = sum over c, k of x_padded[n, c, p * stride + k * dilation] w[o, c, k]."""
+def conv_forward(x, w, stride, padding, dilation, groups, bias=None):
+    """out[n, o, p] = sum over c, k of x_padded[n, c, p * stride + k * dilation] w[o, c, k]
+    (+ bias[o])."""
     out = out_size(x.shape[2:], w.shape[2:], stride, padding, dilation)
     kind = layout(stride, out)
     if kind == "flat":
-        return flat_forward(x, w, padding, dilation, groups)
+        return flat_forward(x, w, padding, dilation, groups, bias)
     if kind == "batch_last":
         cols = _columns_batch_last(x, w.shape[2:], stride, padding, dilation, groups, out)
         y = _grouped(_taps_last(w, groups), cols)  # (G, O/G, P * N)
-        return xp.ascontiguousarray(xp.moveaxis(y.reshape(w.shape[0], *out, x.shape[0]), -1, 0))
-    cols = _columns(x, w.shape[2:], stride, padding, dilation, groups, out)
-    y = _matmul(_taps_last(w, groups), cols, groups)  # (N, G, O/G, P)
-    return y.reshape(x.shape[0], w.shape[0], *out)
+        y = xp.ascontiguousarray(xp.moveaxis(y.reshape(w.shape[0], *out, x.shape[0]), -1, 0))
+    else:
+        cols = _columns(x, w.shape[2:], stride, padding, dilation, groups, out)
+        y = _matmul(_taps_last(w, groups), cols, groups)  # (N, G, O/G, P)
+        y = y.reshape(x.shape[0], w.shape[0], *out)
+    if bias is None:
+        return y
+    bias = bias.reshape((1, -1) + (1,) * len(out))
+    if y.dtype == xp.result_type(y, bias):
+        y += bias  # y is this call's own new array
+        return y
+    return y + bias
 
 
 def conv_filter_grad(x, g, shape, stride, padding, dilation, groups):

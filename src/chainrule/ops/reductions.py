@@ -80,8 +80,9 @@ sum_p.defjvp(lambda dx, out, x, axis=None, keepdims=False: sum(dx, axis=axis, ke
 
 mean_p = Primitive("mean", lambda x, axis=None, keepdims=False:
                  xp.mean(x, axis=axis, keepdims=keepdims))
+# divided before it is broadcast: the cotangent stays a stride-0 view, not a new array
 mean_p.defvjp(lambda g, out, x, axis=None, keepdims=False:
-            _unreduce(g, x, axis, keepdims) / _count(x, axis))
+            _unreduce(g / _count(x, axis), x, axis, keepdims))
 mean_p.defjvp(lambda dx, out, x, axis=None, keepdims=False:
             mean(dx, axis=axis, keepdims=keepdims))
 
