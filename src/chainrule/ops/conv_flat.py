@@ -33,29 +33,37 @@ _CACHE_SLOTS = 12  # per thread, the most recently used buffers kept
 _local = threading.local()
 
 
-def _scratch(key, shape, dtype, zero=False):
+def _scratch(key, shape, dtype, zero=False, init=None):
     """A work array of ``shape`` from this thread's workspace, kept for the next call.
 
     ``zero`` buffers are zero when first made and their users only ever write the
     positions that the geometry in ``key`` fixes, so whatever they hold outside
-    those positions is still zero on the next call with the same key. Arrays too
-    big for the workspace are made afresh. Per thread, so threads never share one.
+    those positions is still zero on the next call with the same key (``init``, if
+    given, sets such fixed contents instead). Arrays too big for the workspace are
+    made afresh. Per thread, so threads never share one.
     """
     dtype = xp.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
-    if nbytes > _CACHE_BYTES:
-        return xp.zeros(shape, dtype) if zero else xp.empty(shape, dtype)
     cache = getattr(_local, "cache", None)
     if cache is None:
         cache = _local.cache = {}
-    key = (key, tuple(shape), dtype, zero)
+    key = (key, tuple(shape), dtype, zero, init)
     buf = cache.pop(key, None)
     if buf is None:
         buf = xp.zeros(shape, dtype) if zero else xp.empty(shape, dtype)
+        if init is not None:
+            init(buf)
+        if nbytes > _CACHE_BYTES:
+            return buf
         if len(cache) >= _CACHE_SLOTS:
             del cache[next(iter(cache))]  # the least recently used
     cache[key] = buf  # reinserted: dicts keep insertion order, so the newest is last
     return buf
+
+
+def _ones_last_row(cols):
+    """The row of ones that multiplies the bias column of the weights."""
+    cols[..., -1, :] = 1
 
 
 def clear_workspace() -> None:
@@ -121,31 +129,34 @@ def flat_forward(x, w, padding, dilation, groups, bias=None):
     o, cg = w.shape[:2]
     geo = _Geometry(x.shape[2:], w.shape[2:], padding, dilation)
     dtype = xp.result_type(x, w) if bias is None else xp.result_type(x, w, bias)
-    if bias is not None:
-        bias = bias.reshape((1, o) + (1,) * len(geo.out))
     kt, length, pitch = geo.kernel_taps, geo.length, geo.pitch
-    # weights (G, O/G, K * C/G), rows in (tap, channel) order like the columns
-    wm = w.reshape(groups, o // groups, cg, kt).transpose(0, 1, 3, 2).reshape(
-        groups, o // groups, kt * cg).astype(dtype, copy=False)
-    nb = _chunk(n, kt * c * length * dtype.itemsize)
+    og, rows = o // groups, kt * cg
+    # weights (G, O/G, K * C/G), columns in (tap, channel) order like the columns' rows;
+    # with a bias, one more column holding it, against a row of ones below the columns:
+    # the product adds the bias (no pass over the output of its own)
+    wm = w.reshape(groups, og, cg, kt).transpose(0, 1, 3, 2).reshape(groups, og, rows)
+    if bias is None:
+        wm = wm.astype(dtype, copy=False)
+        cols = _scratch("cols", (_chunk(n, rows * length * dtype.itemsize), groups, rows,
+                                 length), dtype)
+    else:
+        wm = xp.concatenate([wm, bias.reshape(groups, og, 1)], axis=2).astype(dtype, copy=False)
+        cols = _scratch("cols+1", (_chunk(n, rows * length * dtype.itemsize), groups,
+                                   rows + 1, length), dtype, init=_ones_last_row)
+    nb = cols.shape[0]
     flat = _scratch(("x", geo.key, c), (nb, c, pitch), dtype, zero=True)
-    cols = _scratch("cols", (nb, groups, kt, cg, length), dtype)
-    wide = _scratch("wide", (nb, groups, o // groups, length), dtype)
+    wide = _scratch("wide", (nb, groups, og, length), dtype)
     out = xp.empty((n, o, *geo.out), dtype)
     for start in range(0, n, nb):
         m = min(nb, n - start)
         f, cl, wd = flat[:m], cols[:m], wide[:m]
         _pad_into(f, x[start:start + m], geo, (m, c))
-        _im2col_into(cl, f, geo, groups)
-        b = cl.reshape(m, groups, kt * cg, length)
+        _im2col_into(cl[:, :, :rows].reshape(m, groups, kt, cg, length), f, geo, groups)
         if groups == 1:
-            xp.matmul(wm[0], b[:, 0], out=wd[:, 0])
+            xp.matmul(wm[0], cl[:, 0], out=wd[:, 0])
         else:
-            xp.matmul(wm, b, out=wd)
-        if bias is None:
-            out[start:start + m] = geo.valid(wd, (m, o))
-        else:
-            xp.add(geo.valid(wd, (m, o)), bias, out=out[start:start + m])
+            xp.matmul(wm, cl, out=wd)
+        out[start:start + m] = geo.valid(wd, (m, o))
     return out
 
 
