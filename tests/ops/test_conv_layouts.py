@@ -244,3 +244,32 @@ def test_bias_of_the_wrong_shape_is_refused():
         cr.conv2d(x, w, np.ones(1))  # would broadcast over the channels unnoticed
     with pytest.raises(ValueError, match=r"conv1d: bias must have shape \(3,\)"):
         cr.conv1d(np.ones((2, 5)), np.ones((3, 2, 3)), np.ones((3, 1)))
+
+
+def test_workspace_holds_a_two_layer_network_and_stays_bounded(monkeypatch):
+    """After one step, a step of a two-layer network makes no scratch array anew (the
+    workspace held too few at first, so every step made them all again); and the
+    workspace never holds more than its bounds."""
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((32, 1, 28, 28)).astype(np.float32)
+    ws = [cr.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
+          for s in ((8, 1, 3, 3), (8,), (16, 8, 3, 3), (16,))]
+
+    def step():
+        h = cr.relu(cr.conv2d(x, ws[0], ws[1], padding=1))
+        h = cr.relu(cr.conv2d(h, ws[2], ws[3], padding=1))
+        (h * h).mean().backward()
+
+    conv_flat.clear_workspace()
+    step()
+    cache = conv_flat._local.cache
+    held = {key: id(buf) for key, buf in cache.items()}
+    step()
+    assert {key: id(buf) for key, buf in cache.items()} == held
+    assert len(cache) <= conv_flat._CACHE_SLOTS
+    assert sum(b.nbytes for b in cache.values()) <= conv_flat._CACHE_TOTAL
+    monkeypatch.setattr(conv_flat, "_CACHE_TOTAL", 3 << 20)
+    conv_flat.clear_workspace()
+    step()
+    cache = conv_flat._local.cache
+    assert sum(b.nbytes for b in cache.values()) <= 3 << 20

@@ -19,6 +19,7 @@ fresh arrays; nothing in the workspace is ever handed out.
 
 from __future__ import annotations
 
+import builtins
 import math
 import threading
 
@@ -28,7 +29,8 @@ __all__ = ["flat_forward", "flat_filter_grad", "flat_input_grad"]
 
 _CHUNK_BYTES = 1 << 21  # a batch chunk's largest scratch array: about a core's L2
 _CACHE_BYTES = 1 << 23  # larger scratch arrays are not kept between calls
-_CACHE_SLOTS = 12  # per thread, the most recently used buffers kept
+_CACHE_SLOTS = 32  # per thread, the most recently used buffers kept (a few per layer)
+_CACHE_TOTAL = 1 << 26  # and their bytes in all
 
 _local = threading.local()
 
@@ -40,7 +42,9 @@ def _scratch(key, shape, dtype, zero=False, init=None):
     positions that the geometry in ``key`` fixes, so whatever they hold outside
     those positions is still zero on the next call with the same key (``init``, if
     given, sets such fixed contents instead). Arrays too big for the workspace are
-    made afresh. Per thread, so threads never share one.
+    made afresh. Per thread, so threads never share one. The workspace keeps the
+    most recently used arrays, at most ``_CACHE_SLOTS`` of them and ``_CACHE_TOTAL``
+    bytes in all: a few per convolution layer of a network.
     """
     dtype = xp.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
@@ -53,10 +57,11 @@ def _scratch(key, shape, dtype, zero=False, init=None):
         buf = xp.zeros(shape, dtype) if zero else xp.empty(shape, dtype)
         if init is not None:
             init(buf)
-        if nbytes > _CACHE_BYTES:
+        if nbytes > min(_CACHE_BYTES, _CACHE_TOTAL):
             return buf
-        if len(cache) >= _CACHE_SLOTS:
-            del cache[next(iter(cache))]  # the least recently used
+        total = nbytes + builtins.sum(b.nbytes for b in cache.values())
+        while cache and (len(cache) >= _CACHE_SLOTS or total > _CACHE_TOTAL):
+            total -= cache.pop(next(iter(cache))).nbytes  # the least recently used
     cache[key] = buf  # reinserted: dicts keep insertion order, so the newest is last
     return buf
 
