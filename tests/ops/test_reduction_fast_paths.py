@@ -47,6 +47,7 @@ def test_mean_in_float32_rounds_as_numpy_does():
 
 
 @pytest.mark.parametrize("shape, target", [((64, 128), (128,)), ((4, 3, 5), (3, 1)),
+                                           ((5, 7, 30, 40), (30, 40)),
                                            ((2, 3, 40, 50), (1, 3, 1, 1)), ((3,), (3,))])
 def test_sum_to_is_numpys_sum(shape, target):
     x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)

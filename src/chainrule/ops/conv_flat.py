@@ -222,7 +222,9 @@ def flat_input_grad(g, w, shape, padding, dilation, groups):
     wide = _scratch(("dx", "g") + tag, (nb, o, length), dtype, zero=True)
     cols = _scratch(("dx", "cols") + tag, (nb, groups, kt, cg, pitch), dtype, zero=True)
     span = cg * pitch
-    image = _scratch(("dx", "image") + tag, (nb, groups, span + geo.offsets[-1]), dtype)
+    # past ``span``, only the zeros of the garbage columns ever land: zero for good
+    image = _scratch(("dx", "image") + tag, (nb, groups, span + geo.offsets[-1]), dtype,
+                     zero=True)
     out = xp.empty((n, c, *geo.size), dtype)
     for start in range(0, n, nb):
         m = min(nb, n - start)
@@ -234,9 +236,10 @@ def flat_input_grad(g, w, shape, padding, dilation, groups):
             xp.matmul(wt[0], gm[:, 0], out=prod[:, 0])
         else:
             xp.matmul(wt, gm, out=prod)
-        im.fill(0)
         rows = cl.reshape(m, groups, kt, span)
-        for k, off in enumerate(geo.offsets):
+        im[..., :span] = rows[:, :, 0]  # the first tap's offset is 0: a copy, no clearing
+        for k in range(1, kt):
+            off = geo.offsets[k]
             dst = im[..., off:off + span]
             xp.add(dst, rows[:, :, k], out=dst)
         grid = geo.grid(im[..., :span].reshape(m, groups, cg, pitch), (m, groups, cg))

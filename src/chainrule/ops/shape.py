@@ -40,6 +40,9 @@ def _sum_to_impl(x, shape):
         return x
     if len(x.shape) < len(shape):  # a cotangent smaller than its input: spread it
         return xp.broadcast_to(x, shape)
+    lead = len(x.shape) - len(shape)
+    if x.shape[lead:] == shape:  # leading axes only (a bias's cotangent): one reduce
+        return xp.add.reduce(x, axis=tuple(range(lead)))
     axes, lead = sum_axes(x.shape, shape)
     if len(axes) > 1 and x.size > 4096:
         # one axis at a time, outermost first: NumPy's reduction over scattered axes
