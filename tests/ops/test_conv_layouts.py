@@ -273,3 +273,15 @@ def test_workspace_holds_a_two_layer_network_and_stays_bounded(monkeypatch):
     step()
     cache = conv_flat._local.cache
     assert sum(b.nbytes for b in cache.values()) <= 3 << 20
+
+
+def test_an_empty_batch_in_the_flat_layout():
+    """No images: an empty output and gradients, a zero filter gradient (as PyTorch).
+    (The batch-first and batch-last kernels still refuse an empty batch.)"""
+    w = cr.tensor(np.ones((2, 1, 3, 3)), requires_grad=True)
+    x = cr.tensor(np.zeros((0, 1, 20, 20)), requires_grad=True)
+    y = cr.conv2d(x, w, np.ones(2), padding=1)
+    assert y.shape == (0, 2, 20, 20)
+    y.sum().backward()
+    assert x.grad.shape == (0, 1, 20, 20)
+    np.testing.assert_array_equal(w.grad.numpy(), np.zeros((2, 1, 3, 3)))

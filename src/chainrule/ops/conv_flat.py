@@ -114,7 +114,7 @@ class _Geometry:
 def _chunk(n, per_sample_bytes):
     """Samples per chunk: as many as fit in ``_CHUNK_BYTES``, the chunks made even."""
     most = max(1, min(n, _CHUNK_BYTES // max(per_sample_bytes, 1)))
-    return -(-n // -(-n // most))
+    return -(-n // -(-n // most)) if n else 1
 
 
 def _pad_into(flat, x, geo, key_lead):
