@@ -9,12 +9,14 @@ tap and col2im one long add per tap, instead of one short row per image line
 (numpy's cost per row dominated the old kernels on 28x28 images).
 
 Work goes in batch chunks whose scratch fits in a core's cache, and each
-sample's product is one BLAS call of a few million multiply-adds at most
-(OpenBLAS halves its sgemm speed on these skinny shapes above ~1e6 of them:
-measured). Scratch arrays come from a small per-thread workspace (see
-``_scratch``): reusing them spares the allocator from returning those pages
-to the system and faulting them in again on every call. Results are always
-fresh arrays; nothing in the workspace is ever handed out.
+sample's product is its own BLAS call: the batch folded into one product
+(PyTorch's layout) measured slower here, as OpenBLAS runs these skinny
+shapes (16 x 72 x N) at half speed once a call exceeds ~1e6 multiply-adds
+(28x28 images stay just below). Larger images are not split further yet.
+Scratch arrays come from a small per-thread workspace (see ``_scratch``):
+reusing them spares the allocator from returning those pages to the system
+and faulting them in again on every call. Results are always fresh arrays;
+nothing in the workspace is ever handed out.
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ def _widen_into(wide, g, geo, lead):
 
 def flat_forward(x, w, padding, dilation, groups, bias=None):
     """conv(x, w) (+ bias per output channel) at stride 1: im2col per batch chunk, one
-    BLAS call per sample; the bias is added as the results are cut out, no extra pass."""
+    BLAS call per sample, which also adds the bias (no pass over the output of its own)."""
     n, c = x.shape[:2]
     o, cg = w.shape[:2]
     geo = _Geometry(x.shape[2:], w.shape[2:], padding, dilation)
