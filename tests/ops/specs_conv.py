@@ -90,6 +90,12 @@ SPECS = [
          primitives=("conv",)),
     Spec("conv2d_bias", lambda x, w, b: cr.conv2d(x, w, b, padding=1),
          lambda x, w, b: F.conv2d(x, w, b, padding=1), [((2, 3, 4, 4), (2, 3, 3, 3), (2,))]),
+    Spec("conv2d_bias_wide_grouped",  # the flat kernels, which add the bias as they cut out
+         lambda x, w, b: cr.conv2d(x, w, b, padding=(0, 1), dilation=(1, 2), groups=2),
+         lambda x, w, b: F.conv2d(x, w, b, padding=(0, 1), dilation=(1, 2), groups=2),
+         [((2, 4, 4, 18), (4, 2, 2, 3), (4,))]),
+    Spec("conv1d_bias_unbatched", lambda x, w, b: cr.conv1d(x, w, b, padding=1),
+         lambda x, w, b: F.conv1d(x, w, b, padding=1), [((3, 17), (2, 3, 3), (2,))]),
     Spec("conv2d_unbatched", *_conv2d(stride=2), [((3, 5, 5), (2, 3, 2, 2))]),
     Spec("conv1d", *_conv1d(stride=2, padding=1, dilation=2),
          [((2, 3, 9), (4, 3, 3)), ((1, 2, 6), (2, 2, 1))], primitives=("conv",)),

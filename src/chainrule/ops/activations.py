@@ -28,7 +28,7 @@ def _shifted(x, axis):
     x = xp.asarray(x)
     if x.size == 0:
         return x
-    peak = xp.max(x, axis=axis, keepdims=True)
+    peak = xp.maximum.reduce(x, axis=axis, keepdims=True)  # xp.max without its wrapper
     return x - xp.where(xp.isfinite(peak), peak, 0.0)
 
 
@@ -39,7 +39,7 @@ def _softmax_impl(x, axis):
 
 def _log_softmax_impl(x, axis):
     z = _shifted(x, axis)
-    return z - xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True))
+    return z - xp.log(xp.add.reduce(xp.exp(z), axis=axis, keepdims=True))
 
 
 # Jacobian of softmax: diag(out) - out out^T along the axis, applied without forming it

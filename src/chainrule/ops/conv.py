@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from chainrule.backend import dtype_of, is_float_dtype, shape_of, xp
 from chainrule.core.primitive import Primitive
+from chainrule.ops import reductions
 from chainrule.ops.conv_kernels import (
     conv_filter_grad,
     conv_forward,
@@ -26,7 +27,7 @@ from chainrule.ops.conv_kernels import (
     out_size,
     pad,
 )
-from chainrule.ops.shape import expand_dims, reshape, squeeze
+from chainrule.ops.shape import broadcast_to, expand_dims, reshape, squeeze
 
 __all__ = [
     "conv1d",
@@ -49,8 +50,9 @@ def _window_view(xpad, kernel, stride, dilation, out):
 
 # ----- the three primitives' implementations (NumPy kernels in conv_kernels.py) -----
 
-def _conv_impl(x, w, stride, padding, dilation, groups):
-    return conv_forward(xp.asarray(x), xp.asarray(w), stride, padding, dilation, groups)
+def _conv_impl(x, w, *bias, stride, padding, dilation, groups):
+    return conv_forward(xp.asarray(x), xp.asarray(w), stride, padding, dilation, groups,
+                        xp.asarray(bias[0]) if bias else None)
 
 
 def _conv_transpose_impl(g, w, shape, stride, padding, dilation, groups):
@@ -63,13 +65,27 @@ def _conv_filter_impl(x, g, shape, stride, padding, dilation, groups):
                             groups)
 
 
-# <conv(x, w), g> = <x, conv_transpose(g, w)> = <w, conv_filter(x, g)>: one identity, six rules
+def _bias_sum(g, out, x, w, b, **p):
+    """The bias's cotangent: g summed over the images and their positions."""
+    return reductions.sum(g, axis=(0, *range(2, len(shape_of(g)))))
+
+
+def _bias_tangent(db, out, x, w, b, **p):
+    return broadcast_to(reshape(db, (1, -1) + (1,) * (len(shape_of(out)) - 2)), shape_of(out))
+
+
+# <conv(x, w), g> = <x, conv_transpose(g, w)> = <w, conv_filter(x, g)>: one identity, six
+# rules. An optional third argument, a bias per output channel, is added in the same pass
+# over the output (conv2d's bias costs no array of its own); its rules are a sum and a
+# broadcast.
 conv_p = Primitive("conv", _conv_impl)
 conv_p.defvjp(
-    lambda g, out, x, w, **p: conv_transpose_p(g, w, shape=shape_of(x), **p),
-    lambda g, out, x, w, **p: conv_filter_p(x, g, shape=shape_of(w), **p))
-conv_p.defjvp(lambda dx, out, x, w, **p: conv_p(dx, w, **p),
-              lambda dw, out, x, w, **p: conv_p(x, dw, **p))
+    lambda g, out, x, w, *b, **p: conv_transpose_p(g, w, shape=shape_of(x), **p),
+    lambda g, out, x, w, *b, **p: conv_filter_p(x, g, shape=shape_of(w), **p),
+    _bias_sum)
+conv_p.defjvp(lambda dx, out, x, w, *b, **p: conv_p(dx, w, **p),
+              lambda dw, out, x, w, *b, **p: conv_p(x, dw, **p),
+              _bias_tangent)
 
 
 def _conv_like(h, w, g, **p):
@@ -157,8 +173,15 @@ def _conv(name, nd, x, w, bias, stride, padding, dilation, groups):
         raise ValueError(f"{name}: kernel {kernel} with dilation {dilation} does not fit in "
                          f"the padded input of spatial size "
                          f"{tuple(n + lo + hi for n, (lo, hi) in zip(xs[2:], pads))}")
-    out = conv_p(x, w, stride=stride, padding=pads, dilation=dilation, groups=int(groups))
-    return _finish(out, bias, nd, added)
+    p = {"stride": stride, "padding": pads, "dilation": dilation, "groups": int(groups)}
+    if bias is None:
+        out = conv_p(x, w, **p)
+    else:
+        if tuple(shape_of(bias)) != (ws[0],):
+            raise ValueError(f"{name}: bias must have shape ({ws[0]},), one number per output "
+                             f"channel, got shape {tuple(shape_of(bias))}")
+        out = conv_p(x, w, bias, **p)
+    return squeeze(out, 0) if added else out
 
 
 def _finish(out, bias, nd, added):

@@ -18,8 +18,9 @@ import itertools
 import math
 
 from chainrule.backend import xp
+from chainrule.ops.conv_flat import flat_filter_grad, flat_forward, flat_input_grad
 
-__all__ = ["conv_forward", "conv_filter_grad", "conv_input_grad", "out_size", "pad"]
+__all__ = ["conv_forward", "conv_filter_grad", "conv_input_grad", "layout", "out_size", "pad"]
 
 _WIDE = 16  # output rows at least this long: col2im batch first
 
@@ -81,6 +82,15 @@ def _narrow(out):
     return out[-1] < _WIDE
 
 
+def layout(stride, out):
+    """The kernels for a geometry: ``"flat"`` (stride 1, wide output rows: conv_flat.py),
+    ``"batch_first"`` (wide rows) or ``"batch_last"`` (narrow rows). Tests replace this
+    function to run every layout on the same cases."""
+    if _narrow(out):
+        return "batch_last"
+    return "flat" if all(s == 1 for s in stride) else "batch_first"
+
+
 def _taps_last(w, groups):
     """Weights (O, C/G, *kernel) as (G, O/G, K * C/G), matching the columns' rows."""
     o, cg = w.shape[:2]
@@ -102,22 +112,37 @@ def _grouped(a, b):
     return xp.matmul(a, b)
 
 
-def conv_forward(x, w, stride, padding, dilation, groups):
-    """out[n, o, p] = sum over c, k of x_padded[n, c, p * stride + k * dilation] w[o, c, k]."""
+def conv_forward(x, w, stride, padding, dilation, groups, bias=None):
+    """out[n, o, p] = sum over c, k of x_padded[n, c, p * stride + k * dilation] w[o, c, k]
+    (+ bias[o])."""
     out = out_size(x.shape[2:], w.shape[2:], stride, padding, dilation)
-    if _narrow(out):
+    kind = layout(stride, out)
+    if kind == "flat":
+        return flat_forward(x, w, padding, dilation, groups, bias)
+    if kind == "batch_last":
         cols = _columns_batch_last(x, w.shape[2:], stride, padding, dilation, groups, out)
         y = _grouped(_taps_last(w, groups), cols)  # (G, O/G, P * N)
-        return xp.ascontiguousarray(xp.moveaxis(y.reshape(w.shape[0], *out, x.shape[0]), -1, 0))
-    cols = _columns(x, w.shape[2:], stride, padding, dilation, groups, out)
-    y = _matmul(_taps_last(w, groups), cols, groups)  # (N, G, O/G, P)
-    return y.reshape(x.shape[0], w.shape[0], *out)
+        y = xp.ascontiguousarray(xp.moveaxis(y.reshape(w.shape[0], *out, x.shape[0]), -1, 0))
+    else:
+        cols = _columns(x, w.shape[2:], stride, padding, dilation, groups, out)
+        y = _matmul(_taps_last(w, groups), cols, groups)  # (N, G, O/G, P)
+        y = y.reshape(x.shape[0], w.shape[0], *out)
+    if bias is None:
+        return y
+    bias = bias.reshape((1, -1) + (1,) * len(out))
+    if y.dtype == xp.result_type(y, bias):
+        y += bias  # y is this call's own new array
+        return y
+    return y + bias
 
 
 def conv_filter_grad(x, g, shape, stride, padding, dilation, groups):
     """The adjoint in w: sum over n, p of g[n, o, p] times the columns of x."""
     n, o = g.shape[:2]
-    if _narrow(g.shape[2:]):
+    kind = layout(stride, g.shape[2:])
+    if kind == "flat":
+        return flat_filter_grad(x, g, shape, padding, dilation, groups)
+    if kind == "batch_last":
         cols = _columns_batch_last(x, shape[2:], stride, padding, dilation, groups, g.shape[2:])
         gm = xp.ascontiguousarray(xp.moveaxis(g, 0, -1)).reshape(groups, o // groups, -1)
         dw = _grouped(gm, cols.swapaxes(-1, -2))  # (G, O/G, K * C/G)
@@ -137,7 +162,10 @@ def conv_input_grad(g, w, shape, stride, padding, dilation, groups):
     taps = _taps(kernel, stride, dilation, out)
     weights = _taps_last(w, groups).transpose(0, 2, 1)  # (G, K * C/G, O/G)
     dtype = xp.result_type(g, w)
-    if not _narrow(out):
+    kind = layout(stride, out)
+    if kind == "flat":
+        return flat_input_grad(g, w, shape, padding, dilation, groups)
+    if kind == "batch_first":
         cols = _matmul(weights, g.reshape(n, groups, o // groups, -1), groups)
         cols = cols.reshape(n, groups, len(taps), cg, *out)
         image = xp.zeros((n, groups, cg, *padded), dtype=dtype)

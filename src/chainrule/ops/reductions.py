@@ -74,14 +74,30 @@ def _count(x, axis):
     return n
 
 
-sum_p = Primitive("sum", lambda x, axis=None, keepdims=False: xp.sum(x, axis=axis, keepdims=keepdims))  # noqa: E501
+def _sum_impl(x, axis=None, keepdims=False, _reduce=xp.add.reduce):
+    # what xp.sum runs for an array, without its Python wrapper (~2 us a call)
+    if type(x) is ndarray:
+        return _reduce(x, axis=axis, keepdims=keepdims)
+    return xp.sum(x, axis=axis, keepdims=keepdims)
+
+
+def _mean_impl(x, axis=None, keepdims=False, _reduce=xp.add.reduce):
+    # xp.mean's own steps for float32/float64 (the same sum, divided by the count),
+    # without its ~5 us of Python; other dtypes, empty arrays and counts a float32 cannot
+    # hold exactly go through xp.mean
+    if type(x) is ndarray and x.dtype.char in "fd" and 0 < x.size < 1 << 24:
+        return _reduce(x, axis=axis, keepdims=keepdims) / _count(x, axis)
+    return xp.mean(x, axis=axis, keepdims=keepdims)
+
+
+sum_p = Primitive("sum", _sum_impl)
 sum_p.defvjp(lambda g, out, x, axis=None, keepdims=False: _unreduce(g, x, axis, keepdims))
 sum_p.defjvp(lambda dx, out, x, axis=None, keepdims=False: sum(dx, axis=axis, keepdims=keepdims))
 
-mean_p = Primitive("mean", lambda x, axis=None, keepdims=False:
-                 xp.mean(x, axis=axis, keepdims=keepdims))
+mean_p = Primitive("mean", _mean_impl)
+# divided before it is broadcast: the cotangent stays a stride-0 view, not a new array
 mean_p.defvjp(lambda g, out, x, axis=None, keepdims=False:
-            _unreduce(g, x, axis, keepdims) / _count(x, axis))
+            _unreduce(g / _count(x, axis), x, axis, keepdims))
 mean_p.defjvp(lambda dx, out, x, axis=None, keepdims=False:
             mean(dx, axis=axis, keepdims=keepdims))
 
