@@ -13,6 +13,7 @@ for a derivative it cannot give.
 from __future__ import annotations
 
 import functools
+import os
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,6 +21,8 @@ from typing import Any
 from chainrule.backend import ndarray, xp
 from chainrule.core.config import state
 from chainrule.core.trace import Traced
+from chainrule.program.fuse import available as numba_available
+from chainrule.program.fuse import fuse, warn_missing
 from chainrule.program.ir import Const
 from chainrule.program.passes import optimistic, reuse_buffers, simplify
 from chainrule.program.trace import Program, _concrete_leaf, abstract_leaf, trace_program
@@ -35,7 +38,7 @@ class _Compiled:
 
     __slots__ = ("program", "fn", "out_tree", "single")
 
-    def __init__(self, program: Program) -> None:
+    def __init__(self, program: Program, backend: str = "numpy") -> None:
         self.program = program
         outputs = []
         for x in program.outputs:  # a constant result is the caller's to change: read-only
@@ -46,6 +49,8 @@ class _Compiled:
             outputs.append(x)
         program = program.replace(outputs=outputs)
         fast = optimistic(program)
+        if backend == "numba":
+            fast = fuse(fast)
         if fast.fallback is not None:
             fast = fast.replace(fallback=reuse_buffers(fast.fallback))
         self.fn = reuse_buffers(fast).to_function()
@@ -65,12 +70,15 @@ def _plain(value: Any) -> Any:
 class Jitted:
     """A jitted function: call it like ``f``; ``lower``/``program`` show what runs."""
 
-    def __init__(self, f: Callable[..., Any], static_argnums: Sequence[int]) -> None:
+    def __init__(self, f: Callable[..., Any], static_argnums: Sequence[int],
+                 backend: str = "numpy") -> None:
         self.f = f
         self.static_argnums = tuple(static_argnums)
+        self.backend = backend
         self.cache: dict[Any, _Compiled] = {}
         self.traces = 0
         self._warned = False
+        self._warned_numba = False
         functools.update_wrapper(self, f)
 
     # ----- the signature -----
@@ -127,7 +135,13 @@ class Jitted:
                           f"traces and compiles again. Keep shapes fixed (pad batches) or "
                           f"make the changing argument non-static", stacklevel=3)
         program = simplify(trace_program(self.f, args, static, name="cr.jit"))
-        compiled = _Compiled(program)
+        backend = self.backend
+        if backend == "numba" and not numba_available():
+            if not self._warned_numba:
+                self._warned_numba = True
+                warn_missing()
+            backend = "numpy"
+        compiled = _Compiled(program, backend)
         self.cache[key] = compiled
         return compiled
 
@@ -213,8 +227,17 @@ class Jitted:
         return f"jit({getattr(self.f, '__name__', self.f)!r})"
 
 
-def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Jitted:
+BACKENDS = ("numpy", "numba")
+
+
+def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (),
+        backend: str | None = None) -> Jitted:
     """Compile ``f`` into a straight-line NumPy program per call signature.
+
+    ``backend="numba"`` (``pip install chainrule[jit]``) also fuses chains of
+    elementwise operations into compiled loop kernels, cached on disk; without
+    numba it warns and runs the NumPy program. The default is
+    ``$CHAINRULE_JIT_BACKEND``, else ``"numpy"``.
 
     >>> import chainrule as cr
     >>> df = cr.jit(cr.grad(lambda x: x**2 - 3*x - 2))
@@ -228,4 +251,9 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Jitt
     for n in nums:
         if not isinstance(n, int):
             raise TypeError(f"jit: static_argnums must be integers, got {static_argnums!r}")
-    return Jitted(f, nums)
+    if backend is None:
+        backend = os.environ.get("CHAINRULE_JIT_BACKEND") or "numpy"
+    if backend not in BACKENDS:
+        raise ValueError(f"jit: backend={backend!r} is not one of {BACKENDS}; "
+                         f"'numba' fuses elementwise chains (pip install chainrule[jit])")
+    return Jitted(f, nums, backend)

@@ -156,8 +156,13 @@ class _Writer:
                 while name in self.globals:
                     name += "_"
                 self.globals[name] = impl
-                self.header.append(f"# {name}: the implementation of primitive "
-                                   f"{prim.name!r} (not in the table)")
+                kernel = getattr(prim, "kernel_source", None)
+                if kernel is not None:
+                    self.header.append(f"# {name}: a fused kernel (numba), compiled from:")
+                    self.header += [f"#   {line}" for line in kernel.splitlines()]
+                else:
+                    self.header.append(f"# {name}: the implementation of primitive "
+                                       f"{prim.name!r} (not in the table)")
             self.prims[id(prim)] = name
         return name
 
@@ -166,6 +171,20 @@ class _Writer:
         self.temps += 1
         self.names[var.id] = name
         return name
+
+
+def _fused_call(w: _Writer, eqn: Any, args: list[str]) -> list[str]:
+    """A fused kernel's call: its outputs allocated, then filled by one call
+    (rank-0 inputs passed as NumPy scalars, which is how the kernel reads them)."""
+    args = [f"np.{xp.dtype(x.dtype).name}({a})" if not x.shape else a
+            for x, a in zip(eqn.inputs, args)]
+    lines = []
+    for v in eqn.outputs:
+        dtype = xp.dtype(v.dtype)
+        lines.append(f"    {w.new(v)} = np.empty({v.shape!r}, np.{dtype.name})")
+    outs = [w.names[v.id] for v in eqn.outputs]
+    lines.append(f"    {w.callee(eqn.prim)}({', '.join(args + outs)})")
+    return lines
 
 
 def _lines(program: Program) -> tuple[list[str], dict[str, Any]]:
@@ -189,6 +208,9 @@ def _lines(program: Program) -> tuple[list[str], dict[str, Any]]:
             args.append(f"{key}={_literal(v) or w.hoist(v)}")
         if eqn.reuse is not None:
             args.append(f"out={w.names[eqn.reuse.id]}")
+        if getattr(eqn.prim, "kernel_source", None) is not None:
+            body += _fused_call(w, eqn, args)
+            continue
         call = f"{w.callee(eqn.prim)}({', '.join(args)})"
         targets = [w.new(v) for v in eqn.outputs]
         lhs = ", ".join(targets) + ("," if eqn.tuple_out and len(targets) == 1 else "")
