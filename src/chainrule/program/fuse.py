@@ -46,10 +46,11 @@ VERSION = "1"  # part of every kernel's text (and so of its file's hash)
 # only while its arrays are small.
 _TRANSCENDENTAL_MAX = 2048
 
-# At most this many equations per kernel: numba's compile time grows faster than
-# the kernel's length, and a call per few dozen operations already costs little.
-MAX_GROUP = int(os.environ.get("CHAINRULE_FUSE_MAX", "48"))
-MAX_READS = 12  # distinct values read from outside: each is one more array argument
+# At most this many equations, and values read from outside, per kernel: numba's
+# (LLVM's) compile time grows faster than a kernel's size, most with the number of
+# arrays it reads, and one call per few hundred operations already costs little.
+MAX_GROUP = 512
+MAX_READS = 24
 
 # name -> (arity, template, transcendental): the scalar statement of a primitive.
 # {0}, {1}, {2} are its operands (already cast to the loop dtype), {z} a zero and

@@ -23,10 +23,10 @@ from chainrule.core.config import state
 from chainrule.core.trace import Traced
 from chainrule.program.fuse import available as numba_available
 from chainrule.program.fuse import fuse, warn_missing
-from chainrule.program.ir import Const
+from chainrule.program.ir import Const, Var
 from chainrule.program.passes import optimistic, reuse_buffers, simplify
 from chainrule.program.trace import Program, _concrete_leaf, abstract_leaf, trace_program
-from chainrule.pytree import flatten, unflatten
+from chainrule.pytree import _sorted_keys, flatten
 from chainrule.subgradients.policy import current_policy
 from chainrule.subgradients.recording import watch
 
@@ -36,7 +36,7 @@ RETRACE_WARNING = 8  # distinct signatures of one jitted function before a warni
 class _Compiled:
     """One cached program and its compiled function."""
 
-    __slots__ = ("program", "fn", "out_tree", "single")
+    __slots__ = ("program", "fn", "out_tree", "single", "build")
 
     def __init__(self, program: Program, backend: str = "numpy") -> None:
         self.program = program
@@ -56,6 +56,33 @@ class _Compiled:
         self.fn = reuse_buffers(fast).to_function()
         self.out_tree = program.out_tree
         self.single = program.out_tree is not None and program.out_tree.kind == "leaf"
+        # outputs that a ufunc, matmul or kernel made are fresh writable arrays, as
+        # eager transforms return them; the others go through _plain
+        made = {v.id: e for e in fast.eqns for v in e.outputs}
+        fix = [i for i, x in enumerate(program.outputs)
+               if not (isinstance(x, Var) and x.shape and _fresh_output(made.get(x.id)))]
+        if self.single:
+            self.build = (lambda outs: _plain(outs[0])) if fix else (lambda outs: outs[0])
+        else:
+            rebuild = _builder(program.out_tree)
+            if not fix:
+                self.build = lambda outs: rebuild(iter(outs))
+            else:
+                def build(outs: Any) -> Any:
+                    outs = list(outs)
+                    for i in fix:
+                        outs[i] = _plain(outs[i])
+                    return rebuild(iter(outs))
+                self.build = build
+
+
+def _fresh_output(eqn: Any) -> bool:
+    """Whether an equation's outputs are arrays it allocated (writable, not views)."""
+    if eqn is None:
+        return False
+    impl = eqn.prim.impl
+    return (isinstance(impl, xp.ufunc) or eqn.prim.name == "matmul"
+            or getattr(eqn.prim, "kernel_source", None) is not None)
 
 
 def _plain(value: Any) -> Any:
@@ -65,6 +92,92 @@ def _plain(value: Any) -> Any:
             return value[()]
         return value if value.flags.writeable else xp.array(value)
     return value
+
+
+_ORDER: dict[tuple, tuple] = {}  # a dict's keys as inserted -> as pytree visits them
+
+
+class _Unusual(Exception):
+    """An argument the fast signature does not handle: take the general path."""
+
+
+def _fast_into(x: Any, leaves: list[Any], key: list[Any]) -> None:
+    t = type(x)
+    if t is ndarray:
+        leaves.append(x)
+        key.append(x.shape)
+        key.append(x.dtype)
+    elif t is float or t is int:
+        leaves.append(x)
+        key.append(t)
+    elif t is dict:
+        inserted = tuple(x)
+        order = _ORDER.get(inserted)
+        if order is None:
+            if len(_ORDER) > 4096:
+                _ORDER.clear()
+            order = _ORDER[inserted] = _sorted_keys(x)
+        key.append(dict)
+        key.append(inserted)
+        for k in order:
+            v = x[k]
+            if type(v) is ndarray:  # inline: a dict of parameters is mostly arrays
+                leaves.append(v)
+                key.append(v.shape)
+                key.append(v.dtype)
+            else:
+                _fast_into(v, leaves, key)
+    elif t is tuple or t is list:
+        key.append(t)
+        key.append(len(x))
+        for c in x:
+            _fast_into(c, leaves, key)
+    elif x is None:
+        key.append(None)
+    else:
+        raise _Unusual
+
+
+def _fast_signature(args: tuple) -> tuple[tuple, list[Any]] | None:
+    """The cache key of a call whose arguments are arrays, Python numbers and plain
+    dicts, lists and tuples of them (the training-step case), with its leaves in
+    ``flatten``'s order, in one walk; None for anything else. Every container and
+    dict key is in the key, so a different structure gets a different entry."""
+    leaves: list[Any] = []
+    key: list[Any] = [current_policy(), "fast"]
+    try:
+        for a in args:
+            if type(a) is ndarray:
+                leaves.append(a)
+                key.append(a.shape)
+                key.append(a.dtype)
+            else:
+                _fast_into(a, leaves, key)
+    except _Unusual:
+        return None
+    return tuple(key), leaves
+
+
+def _builder(tree: Any) -> Callable[[Any], Any]:
+    """A function rebuilding ``tree``'s structure from an iterator of flat outputs
+    (already plain), without walking the tree."""
+    kind = tree.kind
+    if kind == "leaf":
+        return next
+    if kind == "none":
+        return lambda it: None
+    subs = [_builder(c) for c in tree.children]
+    if kind == "dict":
+        keys = tree.meta
+        if all(c.kind == "leaf" for c in tree.children):
+            return lambda it: dict(zip(keys, it))
+        return lambda it: {k: b(it) for k, b in zip(keys, subs)}
+    if kind == "list":
+        return lambda it: [b(it) for b in subs]
+    if kind == "namedtuple":
+        cls = tree.meta
+        return lambda it: cls(*[b(it) for b in subs])
+    return lambda it: tuple([b(it) for b in subs])
 
 
 class Jitted:
@@ -174,26 +287,13 @@ class Jitted:
         if quick is not None:
             compiled = self.cache.get(quick)
             if compiled is not None:
-                outs = compiled.fn(*args)
-                if compiled.single:
-                    return _plain(outs[0])
-                return unflatten(compiled.out_tree, [_plain(o) for o in outs])
+                return compiled.build(compiled.fn(*args))
+        fast = None if self.static_argnums else _fast_signature(args)
+        if fast is not None:
+            compiled = self.cache.get(fast[0])
+            if compiled is not None:
+                return compiled.build(compiled.fn(*fast[1]))
         leaves, tree = flatten(args)
-        if not self.static_argnums:  # the signature in one pass over the leaves
-            sig = []
-            for leaf in leaves:
-                t = type(leaf)
-                if t is ndarray:
-                    sig.append((leaf.shape, leaf.dtype))
-                elif t is float:
-                    sig.append(float)
-                else:
-                    break
-            else:
-                compiled = self.cache.get((current_policy(), tree, *sig))
-                if compiled is not None:
-                    outs = compiled.fn(*leaves)
-                    return unflatten(compiled.out_tree, [_plain(o) for o in outs])
         for leaf in leaves:
             if isinstance(leaf, Traced):  # under another transform: run inline
                 return self.f(*args)
@@ -204,13 +304,9 @@ class Jitted:
             compiled = self._compile(args, static, key)
             if quick is not None:
                 self.cache[quick] = compiled
-            if not self.static_argnums and len(flat) == len(leaves):
-                sig = [(x.shape, x.dtype) if type(x) is ndarray else float
-                       for x in leaves if type(x) in (ndarray, float)]
-                if len(sig) == len(leaves):
-                    self.cache[(current_policy(), tree, *sig)] = compiled
-        outs = compiled.fn(*flat)
-        return unflatten(compiled.out_tree, [_plain(o) for o in outs])
+        if fast is not None:
+            self.cache[fast[0]] = compiled
+        return compiled.build(compiled.fn(*flat))
 
     def lower(self, *args: Any) -> Program:
         """The (simplified) program a call with these arguments runs; traces if needed."""
