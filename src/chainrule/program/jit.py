@@ -54,6 +54,8 @@ class _Compiled:
         if fast.fallback is not None:
             fast = fast.replace(fallback=reuse_buffers(fast.fallback))
         self.fn = reuse_buffers(fast).to_function()
+        if program.draws:  # random numbers: drawn for each call, passed after the arguments
+            self.fn = _drawing(self.fn, tuple(program.draws))
         self.out_tree = program.out_tree
         self.single = program.out_tree is not None and program.out_tree.kind == "leaf"
         # outputs that a ufunc, matmul or kernel made are fresh writable arrays, as
@@ -74,6 +76,12 @@ class _Compiled:
                         outs[i] = _plain(outs[i])
                     return rebuild(iter(outs))
                 self.build = build
+
+
+def _drawing(fn: Callable[..., Any], draws: tuple) -> Callable[..., Any]:
+    def run(*args: Any) -> Any:
+        return fn(*args, *[draw() for draw in draws])
+    return run
 
 
 def _fresh_output(eqn: Any) -> bool:
