@@ -4,10 +4,12 @@ The signature of a call is the pytree structure of its arguments, the shape
 and dtype of every number or array leaf, the values of the other leaves
 (bools, None, strings) and of the static arguments. A new signature traces
 again; a function retraced many times (shapes changing every call) gets a
-warning, as JAX gives. Called on values of an enclosing transform (``grad(jit(f))``,
-``jit`` inside ``make_program``), the function runs inline on them, so the
-enclosing transform sees every operation: never a cached program standing in
-for a derivative it cannot give.
+warning, as JAX gives. Called on reverse-mode values (``grad(jit(f))``, float
+arrays in, one float array out), the compiled program runs as one primitive
+whose reverse rule is the jitted VJP program; on values of other transforms
+(``jvp``, ``vmap``, ``jit`` inside ``make_program``) the function runs inline, so
+the enclosing transform sees every operation: never a cached program standing
+in for a derivative it cannot give.
 """
 
 from __future__ import annotations
@@ -26,9 +28,53 @@ from chainrule.program.fuse import fuse, warn_missing
 from chainrule.program.ir import Const, Var
 from chainrule.program.passes import optimistic, reuse_buffers, simplify
 from chainrule.program.trace import Program, _concrete_leaf, abstract_leaf, trace_program
-from chainrule.pytree import _sorted_keys, flatten
+from chainrule.pytree import _sorted_keys, flatten, unflatten
 from chainrule.subgradients.policy import current_policy
 from chainrule.subgradients.recording import watch
+
+
+def _as_primitive(jitted: Jitted, tree: Any) -> Any:
+    """The jitted function of flat leaves as one primitive: its implementation is
+    the compiled program, its reverse rule the jitted VJP (all cotangents from one
+    call per backward sweep), its forward rule ``jvp`` through ``f``."""
+    from chainrule.core.config import sweep_caches
+    from chainrule.core.primitive import Primitive
+    from chainrule.transforms.grad import vjp
+    from chainrule.transforms.jvp import jvp
+
+    f = jitted.f
+    name = getattr(f, "__name__", "f")
+
+    def flat_f(*xs: Any) -> Any:
+        return f(*unflatten(tree, list(xs)))
+
+    def pullback(*xs_and_g: Any) -> Any:
+        *xs, g = xs_and_g
+        return tuple(vjp(flat_f, *xs)[1](g))
+
+    backward = Jitted(pullback, (), jitted.backend)
+    cache: dict[tuple, tuple] = {}  # one sweep's cotangents, shared by the rules
+    sweep_caches.append(cache)
+
+    def impl(*xs: Any) -> Any:
+        return jitted(*unflatten(tree, list(xs)))
+
+    def vjp_rule(i: int, g: Any, out: Any, *xs: Any) -> Any:
+        key = (id(g), id(out), *map(id, xs))
+        hit = cache.get(key)
+        if hit is None or hit[0] is not g or hit[1] is not out:
+            hit = cache[key] = (g, out, backward(*xs, g))
+        return hit[2][i]
+
+    def jvp_rule(i: int, dx: Any, out: Any, *xs: Any) -> Any:
+        tangents = [dx if j == i else None for j in range(len(xs))]
+        return jvp(flat_f, xs, tangents)[1]
+
+    prim = Primitive(f"jit({name})", impl, register=False)
+    prim.defvjp_variadic(vjp_rule)
+    prim.defjvp_variadic(jvp_rule)
+    return prim
+
 
 RETRACE_WARNING = 8  # distinct signatures of one jitted function before a warning
 
@@ -200,6 +246,7 @@ class Jitted:
         self.traces = 0
         self._warned = False
         self._warned_numba = False
+        self._prims: dict[Any, Any] = {}  # pytree of the arguments -> primitive (grad(jit))
         functools.update_wrapper(self, f)
 
     # ----- the signature -----
@@ -303,8 +350,8 @@ class Jitted:
                 return compiled.build(compiled.fn(*fast[1]))
         leaves, tree = flatten(args)
         for leaf in leaves:
-            if isinstance(leaf, Traced):  # under another transform: run inline
-                return self.f(*args)
+            if isinstance(leaf, Traced):  # under another transform
+                return self._under_transform(args, leaves, tree)
         static = self._static(len(args))
         key, flat = self._signature(args, static)
         compiled = self.cache.get(key)
@@ -315,6 +362,58 @@ class Jitted:
         if fast is not None:
             self.cache[fast[0]] = compiled
         return compiled.build(compiled.fn(*flat))
+
+    def _under_transform(self, args: tuple, leaves: list[Any], tree: Any) -> Any:
+        """Called on values of an enclosing transform. Under reverse mode (grad, vjp),
+        with float arrays in and one float array out, the compiled program runs as
+        one primitive whose reverse rule is the jitted VJP program (``grad(jit(f))``
+        reuses compiled code, to any order: the rule's own inputs may be traced
+        again). Otherwise ``f`` runs inline, so the transform sees every operation."""
+        from chainrule.tensor import Tensor
+
+        if self.static_argnums or not self._primitive_ok(leaves, Tensor):
+            return self.f(*args)
+        plain = []
+        for leaf in leaves:
+            while isinstance(leaf, Traced):
+                leaf = leaf.data
+            plain.append(leaf)
+        compiled = self._lookup(unflatten(tree, plain))
+        out = compiled.program.outputs
+        if not compiled.single or xp.dtype(out[0].dtype).kind != "f":
+            return self.f(*args)
+        prim = self._prims.get(tree)
+        if prim is None:
+            prim = self._prims[tree] = _as_primitive(self, tree)
+        return prim(*leaves)
+
+    @staticmethod
+    def _primitive_ok(leaves: list[Any], tensor: type) -> bool:
+        for leaf in leaves:
+            if isinstance(leaf, Traced):
+                if type(leaf) is not tensor:
+                    return False  # forward mode, vmap, tracing: inline
+                inner = leaf.data
+                while isinstance(inner, Traced):
+                    if type(inner) is not tensor:
+                        return False
+                    inner = inner.data
+                dtype = getattr(inner, "dtype", None)
+            elif type(leaf) is float:
+                continue
+            else:
+                dtype = getattr(leaf, "dtype", None)
+            if dtype is None or xp.dtype(dtype).kind != "f":
+                return False
+        return True
+
+    def _lookup(self, args: tuple) -> _Compiled:
+        static = self._static(len(args))
+        key, _ = self._signature(args, static)
+        compiled = self.cache.get(key)
+        if compiled is None:
+            compiled = self._compile(args, static, key)
+        return compiled
 
     def lower(self, *args: Any) -> Program:
         """The (simplified) program a call with these arguments runs; traces if needed."""
