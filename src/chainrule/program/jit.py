@@ -125,8 +125,10 @@ class _Compiled:
 
 
 def _drawing(fn: Callable[..., Any], draws: tuple) -> Callable[..., Any]:
+    """``fn`` with its random inputs drawn at each call, in the order they were traced."""
     def run(*args: Any) -> Any:
         return fn(*args, *[draw() for draw in draws])
+    run.__source__ = fn.__source__  # type: ignore[attr-defined]
     return run
 
 
