@@ -213,3 +213,10 @@ def test_cache_dir_follows_the_environment(monkeypatch):
     assert fuse.cache_dir() == os.path.join("/somewhere", "chainrule", "kernels")
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert fuse.cache_dir().startswith(os.path.expanduser("~"))
+
+
+def test_big_endian_arrays_are_left_to_numpy():
+    x = np.linspace(-1.0, 1.0, 6).astype(">f8")
+    jf = cr.jit(lambda x: cr.sin(x) * 2.0 + x, backend="numba")
+    np.testing.assert_array_equal(jf(x), np.sin(x) * 2.0 + x)
+    assert FUSED not in _sources(jf)

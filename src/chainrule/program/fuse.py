@@ -189,8 +189,8 @@ def _operand_ok(x: Var | Const, shape: tuple[int, ...], cond: bool) -> bool:
         if not isinstance(v, xp.ndarray):
             return False
     dtype = xp.dtype(x.dtype)
-    if (dtype.kind != "b") if cond else (dtype.name not in _FLOATS):
-        return False
+    if (dtype.kind != "b") if cond else (dtype.name not in _FLOATS or not dtype.isnative):
+        return False  # (numba reads native byte order only)
     xs = tuple(x.shape)
     if len(xs) > len(shape):
         return False
