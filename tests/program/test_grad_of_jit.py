@@ -69,3 +69,12 @@ def test_several_outputs_run_inline():
     g = cr.grad(lambda x: cr.sum(jf(x)[0] * jf(x)[1]))(X)
     np.testing.assert_array_equal(g, cr.grad(lambda x: cr.sum(cr.sin(x) * cr.cos(x)))(X))
     assert jf.traces == 1  # traced once to learn its outputs (a tuple): then inline
+
+
+def test_random_draws_run_inline_so_the_gradient_sees_the_forward_mask():
+    drop = cr.jit(lambda w: cr.sum(cr.nn.functional.dropout(w, 0.5) * w))
+    cr.random.seed(4)
+    got = cr.grad(drop)(W)
+    cr.random.seed(4)
+    expected = cr.grad(lambda w: cr.sum(cr.nn.functional.dropout(w, 0.5) * w))(W)
+    np.testing.assert_array_equal(got, expected)

@@ -382,7 +382,8 @@ class Jitted:
             plain.append(leaf)
         compiled = self._lookup(unflatten(tree, plain))
         out = compiled.program.outputs
-        if not compiled.single or xp.dtype(out[0].dtype).kind != "f":
+        if not compiled.single or xp.dtype(out[0].dtype).kind != "f" \
+                or compiled.program.draws:  # a VJP program would draw its own numbers
             return self.f(*args)
         prim = self._prims.get(tree)
         if prim is None:
