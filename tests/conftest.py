@@ -1,6 +1,7 @@
 """Test-wide settings: hypothesis is derandomized so every run is the same."""
 
 import os
+import tempfile
 
 from hypothesis import HealthCheck, settings
 
@@ -16,3 +17,9 @@ try:  # PyTorch is the oracle; one thread keeps its double backward fast on 2 co
     torch.set_num_threads(1)
 except ImportError:  # pragma: no cover - the test extra installs it
     pass
+
+# jit(backend="numba") compiles kernels into a directory of the system's temporary
+# folder, never the user's cache (~/.cache/chainrule); kept between sessions, so a
+# second run loads the machine code numba cached instead of compiling it again
+os.environ.setdefault("CHAINRULE_CACHE_DIR",
+                      os.path.join(tempfile.gettempdir(), "chainrule-test-kernels"))

@@ -15,6 +15,8 @@ from typing import Any
 from chainrule.backend import xp
 
 _generator = xp.random.default_rng()
+# set while a program is traced (chainrule.program.trace): draws become its inputs
+_trace_hook: Any = None
 
 
 def seed(value: int | None) -> None:
@@ -25,6 +27,8 @@ def seed(value: int | None) -> None:
 
 def generator(rng: Any = None) -> Any:
     """The generator to use: the one given, a new one from an int seed, or the module's."""
+    if _trace_hook is not None:
+        return _trace_hook(rng)
     if rng is None:
         return _generator
     if isinstance(rng, (int, xp.integer)):

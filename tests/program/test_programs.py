@@ -180,13 +180,15 @@ def test_escaping_traced_value_is_refused():
         kept[0] + 1
 
 
-def test_grad_of_jit_and_jit_inside_program_run_inline():
+def test_grad_of_jit_reuses_the_program_and_jit_inside_a_program_runs_inline():
     jf = cr.jit(seed)
     assert cr.grad(jf)(3.0) == 3.0
     assert cr.grad(cr.grad(jf))(3.0) == 2.0
+    assert jf.traces == 1  # grad(jit(f)): the compiled program, as one primitive
     program = cr.make_program(cr.grad(jf))(3.0)
     assert program.to_function()(5.0)[0] == 7.0
-    assert jf.traces == 0  # only ever run inline on traced values
+    assert [e.prim.name for e in program.eqns] == ["multiply", "add"]  # inline: 2x - 3
+    assert jf.traces == 1
 
 
 def test_training_step_with_pytree_parameters_equals_eager():

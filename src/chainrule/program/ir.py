@@ -79,12 +79,14 @@ class ProgramData:
     # otherwise the compiled function reruns ``fallback``, the program it came from
     checks: list[Var] | None = None
     fallback: Any = None
+    # random draws (``trace.Draw``) the last inputs stand for: drawn at each call
+    draws: list | None = None
 
     def replace(self, **changes: Any) -> Any:
         fields = dict(inputs=self.inputs, eqns=self.eqns, outputs=self.outputs,
                       in_tree=self.in_tree, out_tree=self.out_tree, name=self.name,
                       input_names=self.input_names, checks=self.checks,
-                      fallback=self.fallback)
+                      fallback=self.fallback, draws=self.draws)
         fields.update(changes)
         return type(self)(**fields)
 

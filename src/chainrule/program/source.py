@@ -17,6 +17,7 @@ from typing import Any
 
 from chainrule.backend import ndarray, xp
 from chainrule.core.primitive import registry
+from chainrule.core.project import sum_axes
 from chainrule.program.ir import Const, Var
 from chainrule.program.ir import ProgramData as Program
 
@@ -156,8 +157,13 @@ class _Writer:
                 while name in self.globals:
                     name += "_"
                 self.globals[name] = impl
-                self.header.append(f"# {name}: the implementation of primitive "
-                                   f"{prim.name!r} (not in the table)")
+                kernel = getattr(prim, "kernel_source", None)
+                if kernel is not None:
+                    self.header.append(f"# {name}: a fused kernel (numba), compiled from:")
+                    self.header += [f"#   {line}" for line in kernel.splitlines()]
+                else:
+                    self.header.append(f"# {name}: the implementation of primitive "
+                                       f"{prim.name!r} (not in the table)")
             self.prims[id(prim)] = name
         return name
 
@@ -166,6 +172,53 @@ class _Writer:
         self.temps += 1
         self.names[var.id] = name
         return name
+
+
+def _direct(eqn: Any, args: list[str]) -> str | None:
+    """NumPy's own call for a few primitives whose implementations add only Python
+    around it (argument checks, a generic path), where the program's fixed shapes
+    make that work moot: the same computation, so the same numbers, bit for bit.
+    None: call the implementation."""
+    name = eqn.prim.name
+    if registry.get(name) is not eqn.prim or eqn.reuse is not None:
+        return None
+    ins = eqn.inputs
+    if not all(isinstance(x, Var) and x.shape for x in ins):
+        return None
+    if name == "matmul" and len(ins) == 2 and not eqn.params:
+        return f"np.matmul({args[0]}, {args[1]})"
+    if name == "transpose" and len(ins) == 1 and set(eqn.params) == {"axes"} \
+            and eqn.params["axes"] is not None:
+        return f"{args[0]}.transpose({tuple(eqn.params['axes'])!r})"
+    if name == "sum" and len(ins) == 1 and xp.dtype(ins[0].dtype).kind == "f" \
+            and set(eqn.params) <= {"axis", "keepdims"}:
+        # np.sum of an array is np.add.reduce, without np.sum's Python layer
+        return f"np.add.reduce({', '.join(args)})"
+    if name == "sum_to" and len(ins) == 1 and xp.dtype(ins[0].dtype).kind == "f":
+        shape, target = tuple(ins[0].shape), tuple(eqn.params["shape"])
+        if len(shape) < len(target) or shape == target:
+            return None
+        axes, lead = sum_axes(shape, target)
+        if not axes or (len(axes) > 1 and math.prod(shape) > 4096):
+            return None  # the implementation's one-axis-at-a-time path: call it
+        kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
+        text = f"np.add.reduce({args[0]}, axis={axes!r}, keepdims=True)"
+        return text if kept == target else f"{text}.reshape({target!r})"
+    return None
+
+
+def _fused_call(w: _Writer, eqn: Any, args: list[str]) -> list[str]:
+    """A fused kernel's call: its outputs allocated, then filled by one call
+    (rank-0 inputs passed as NumPy scalars, which is how the kernel reads them)."""
+    args = [f"np.{xp.dtype(x.dtype).name}({a})" if not x.shape else a
+            for x, a in zip(eqn.inputs, args)]
+    lines = []
+    for v in eqn.outputs:
+        dtype = xp.dtype(v.dtype)
+        lines.append(f"    {w.new(v)} = np.empty({v.shape!r}, np.{dtype.name})")
+    outs = [w.names[v.id] for v in eqn.outputs]
+    lines.append(f"    {w.callee(eqn.prim)}({', '.join(args + outs)})")
+    return lines
 
 
 def _lines(program: Program) -> tuple[list[str], dict[str, Any]]:
@@ -189,7 +242,10 @@ def _lines(program: Program) -> tuple[list[str], dict[str, Any]]:
             args.append(f"{key}={_literal(v) or w.hoist(v)}")
         if eqn.reuse is not None:
             args.append(f"out={w.names[eqn.reuse.id]}")
-        call = f"{w.callee(eqn.prim)}({', '.join(args)})"
+        if getattr(eqn.prim, "kernel_source", None) is not None:
+            body += _fused_call(w, eqn, args)
+            continue
+        call = _direct(eqn, args) or f"{w.callee(eqn.prim)}({', '.join(args)})"
         targets = [w.new(v) for v in eqn.outputs]
         lhs = ", ".join(targets) + ("," if eqn.tuple_out and len(targets) == 1 else "")
         body.append(f"    {lhs} = {call}")

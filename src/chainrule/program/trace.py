@@ -82,6 +82,74 @@ class Trace:
         self.eqns: list[Eqn] = []
         self.done = False
         self.lines: dict[int, str] = {}  # var id -> the line that made it
+        self.draws: list[Draw] = []  # random numbers the function draws: program inputs
+        self.state_read = ""  # a line that read or set a generator's state, if any
+
+
+class Draw:
+    """Random numbers a traced function draws: an input of its program, drawn anew
+    from the same generator at every call (``rng`` as given to ``chainrule.random``:
+    None for the module's generator, a seed, or a Generator), as eager mode would."""
+
+    __slots__ = ("rng", "method", "size", "dtype", "var", "line")
+
+    def __init__(self, rng: Any, method: str, size: tuple[int, ...], dtype: Any, var: Var,
+                 line: str) -> None:
+        self.rng, self.method, self.size, self.dtype = rng, method, size, dtype
+        self.var, self.line = var, line
+
+    def __call__(self) -> Any:
+        from chainrule import random as cr_random
+
+        return getattr(cr_random.generator(self.rng), self.method)(self.size, self.dtype)
+
+
+_DRAWS = ("random", "standard_normal")  # (size, dtype) draws a program can take as inputs
+
+
+class TracedGenerator:
+    """What ``chainrule.random.generator`` gives while a program is traced: each
+    ``random``/``standard_normal`` draw becomes a program input (drawn at each call
+    of the compiled program, never frozen at trace time); other draws are refused."""
+
+    def __init__(self, trace: Trace, rng: Any) -> None:
+        self._trace = trace
+        self._rng = rng
+
+    def _draw(self, method: str, size: Any = None, dtype: Any = xp.float64) -> Tracer:
+        shape = () if size is None else tuple(size) if isinstance(size, (tuple, list)) \
+            else (int(size),)
+        var = Var(shape, xp.dtype(dtype))
+        line = _user_line()
+        self._trace.draws.append(Draw(self._rng, method, shape, xp.dtype(dtype), var, line))
+        self._trace.lines[var.id] = line
+        return Tracer(var, self._trace)
+
+    def random(self, size: Any = None, dtype: Any = xp.float64) -> Tracer:
+        return self._draw("random", size, dtype)
+
+    def standard_normal(self, size: Any = None, dtype: Any = xp.float64) -> Tracer:
+        return self._draw("standard_normal", size, dtype)
+
+    @property
+    def bit_generator(self) -> Any:
+        # checkpoint saves and restores the state to replay its draws: a program's
+        # draws are inputs, which that replay cannot reach (trace_program refuses both)
+        from chainrule import random as cr_random
+
+        self._trace.state_read = self._trace.state_read or _user_line()
+        hook, cr_random._trace_hook = cr_random._trace_hook, None
+        try:
+            return cr_random.generator(self._rng).bit_generator
+        finally:
+            cr_random._trace_hook = hook
+
+    def __getattr__(self, name: str) -> Any:
+        raise TypeError(
+            f"{name}: a random draw inside a function traced by {self._trace.name} "
+            f"(chainrule.random's generator); a program can take only "
+            f"{' and '.join(_DRAWS)} draws as inputs (drawn anew at every call). Draw "
+            f"these numbers outside the function and pass them in as an argument")
 
 
 def _concrete_leaf(leaf: Any) -> bool:
@@ -137,17 +205,53 @@ def _standin(var: Var, kind: int) -> Any:
     return xp.ones(var.shape, var.dtype)
 
 
+class _StandinGenerator:
+    """The generator an implementation run on stand-ins sees (checkpoint runs the
+    function it wraps): its state can be read, but a draw there is refused."""
+
+    def __init__(self, rng: Any) -> None:
+        self._rng = rng
+
+    @property
+    def bit_generator(self) -> Any:
+        from chainrule import random as cr_random
+
+        hook, cr_random._trace_hook = cr_random._trace_hook, None
+        try:
+            return cr_random.generator(self._rng).bit_generator
+        finally:
+            cr_random._trace_hook = hook
+
+    def __getattr__(self, name: str) -> Any:
+        raise RandomInPrimitiveError(
+            f"{name}: random numbers drawn inside a primitive's implementation (such as "
+            f"the function cr.checkpoint wraps) while a program is traced; the program "
+            f"would freeze one draw. Draw them outside and pass them in as an argument")
+
+
+class RandomInPrimitiveError(TypeError):
+    pass
+
+
 def _abstract_eval(prim: Any, inputs: list[Var | Const], params: dict) -> Any:
     """The implementation's result on stand-ins: only its shapes and dtypes are used."""
+    from chainrule import random as cr_random
+
     error: Exception | None = None
-    for kind in (0, 1, 2):
-        vals = [x.value if isinstance(x, Const) else _standin(x, kind) for x in inputs]
-        try:
-            with xp.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return prim.impl(*vals, **params)
-        except Exception as err:  # noqa: BLE001 - the next stand-in may suit it
-            error = err
+    hook, cr_random._trace_hook = cr_random._trace_hook, _StandinGenerator
+    try:
+        for kind in (0, 1, 2):
+            vals = [x.value if isinstance(x, Const) else _standin(x, kind) for x in inputs]
+            try:
+                with xp.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    return prim.impl(*vals, **params)
+            except RandomInPrimitiveError:
+                raise
+            except Exception as err:  # noqa: BLE001 - the next stand-in may suit it
+                error = err
+    finally:
+        cr_random._trace_hook = hook
     operands = ", ".join(describe(x.value if isinstance(x, Const) else x) for x in inputs)
     raise TypeError(f"{prim.name}: cannot trace it on ({operands}) with {params}: its "
                     f"implementation fails on stand-in values of those shapes ({error})")
@@ -273,6 +377,17 @@ class Tracer(ArrayOperators, NumpyInterface, Traced):
 def _refuse_value(t: Tracer, what: str) -> None:
     line = _user_line()
     at = f" at {line}" if line else ""
+    random = {d.var.id for d in t.trace.draws}
+    for eqn in t.trace.eqns:  # (an error path: one scan for what the draws reach)
+        if any(isinstance(x, Var) and x.id in random for x in eqn.inputs):
+            random.update(v.id for v in eqn.outputs)
+    if t.var.id in random:
+        raise TracerConversionError(
+            f"{what} of random numbers drawn inside a function traced by {t.trace.name}"
+            f"{at}: a program takes its draws as inputs, drawn anew at each call, but "
+            f"this one was turned into a concrete array (as cr.randn and cr.rand do), "
+            f"which would freeze one draw into the program. Draw the numbers outside "
+            f"the function and pass them in as an argument")
     raise TracerConversionError(
         f"{what} of a traced value ({describe(t)}, traced by {t.trace.name}){at}: a "
         f"program records operations on shapes and dtypes only, so Python cannot read its "
@@ -308,8 +423,12 @@ def trace_program(f: Callable[..., Any], args: Sequence[Any], static: Sequence[i
     program input of its shape and dtype.
     """
     args = tuple(args)
+    from chainrule import random as cr_random
+
     with transform_scope() as level:
         trace = Trace(level, name)
+        outer_hook = cr_random._trace_hook
+        cr_random._trace_hook = lambda rng: TracedGenerator(trace, rng)
         inputs: list[Var] = []
         names: list[str] = []
         call_args = []
@@ -340,6 +459,16 @@ def trace_program(f: Callable[..., Any], args: Sequence[Any], static: Sequence[i
             out = f(*call_args)
         finally:
             trace.done = True
+            cr_random._trace_hook = outer_hook
+    if trace.draws and trace.state_read:
+        raise TypeError(
+            f"{name}: the function draws random numbers ({trace.draws[0].line}) and reads "
+            f"or sets the generator's state ({trace.state_read}), as checkpoint does to "
+            f"replay its draws; a traced program takes its draws as inputs, which such a "
+            f"replay cannot reach. Draw the numbers outside and pass them in")
+    for k, draw in enumerate(trace.draws):
+        inputs.append(draw.var)
+        names.append(f"random{k}")
     _, in_tree = flatten(tuple(a for i, a in enumerate(args) if i not in static))
     out_leaves, out_tree = flatten(out)
     outputs: list[Var | Const] = []
@@ -355,7 +484,9 @@ def trace_program(f: Callable[..., Any], args: Sequence[Any], static: Sequence[i
     fname = "".join(c if c.isalnum() else "_" for c in getattr(f, "__name__", "f")).strip("_")
     if not fname.isidentifier() or fname in ("lambda", "np", "P"):
         fname = "f"
-    return Program(inputs, trace.eqns, outputs, in_tree, out_tree, fname, names)
+    program = Program(inputs, trace.eqns, outputs, in_tree, out_tree, fname, names)
+    program.draws = trace.draws or None
+    return program
 
 
 def _closed_over(f: Any) -> Any:
@@ -407,6 +538,13 @@ def make_program(f: Callable[..., Any], static_argnums: int | Sequence[int] = ()
 
     def build(*args: Any) -> Program:
         nums = tuple(s % len(args) for s in static) if args else ()
-        return simplify(trace_program(f, args, nums))
+        program = trace_program(f, args, nums)
+        if program.draws:
+            raise TypeError(
+                f"make_program: the function draws random numbers "
+                f"({program.draws[0].line}), which a program takes as inputs drawn at "
+                f"each call: cr.jit(f) does that; for make_program, draw them outside "
+                f"and pass them in as an argument")
+        return simplify(program)
 
     return build
