@@ -30,7 +30,7 @@ from chainrule.core.escape import (
     constant,
     refuse,
 )
-from chainrule.core.graph import Node, mark_changed, needed_indices, node_sequence
+from chainrule.core.graph import Node, mark_changed, needed_indices, node_sequence, set_inputs
 from chainrule.core.trace import Traced, bind, call_impl
 from chainrule.core.wirtinger import (
     complex_twin,
@@ -167,7 +167,8 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
     # ``_grad`` is left unset by the hot path (the ``grad`` property reads it as None);
     # _version: when the array was last changed in place (a reading of the node
     # clock; core.graph.mark_changed); set on leaves, which alone may change
-    __slots__ = ("data", "requires_grad", "_grad", "_node", "_level", "_version",
+    # _hooks: a leaf's hooks, set by register_hook (chainrule.reverse.add_hook)
+    __slots__ = ("data", "requires_grad", "_grad", "_node", "_level", "_version", "_hooks",
                  "__weakref__")
     __array_priority__ = 1000.0
 
@@ -226,7 +227,8 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                 # Node(...) without the call of __init__: this runs once per operation
                 t._node = node = _new(Node)
                 node.prim = prim
-                node.inputs = args
+                node._in0 = self  # Node.inputs is (self,): no tuple of tensors kept (core.graph)
+                node._ins = 1
                 node.args = (data,)
                 node.params = params
                 node.out = out
@@ -280,7 +282,11 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                                                    and _complex_needed(vals, mask)):
             t._node = node = _new(Node)
             node.prim = prim
-            node.inputs = args
+            if len(args) == 2:  # Node.inputs, in slots (core.graph)
+                node._in0, node._in1 = args
+                node._ins = 2
+            else:
+                set_inputs(node, args)
             node.args = vals
             node.params = params
             node.out = out

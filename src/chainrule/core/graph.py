@@ -3,9 +3,18 @@
 A node remembers one primitive application: the primitive, its inputs
 (tensors or constants), its raw argument arrays, its parameters and its
 output array. The output tensor points to its node; the node points only
-upstream (to input tensors) and to its output through a weak reference, so
-tensor and node form no reference cycle and a dropped output frees its graph
-by reference counting alone.
+upstream (to input tensors), so tensor and node form no reference cycle and
+a dropped output frees its graph by reference counting alone.
+
+The cyclic garbage collector still walks every live graph object in each of
+its full collections, which a long forward pass triggers (and which walk
+every other tracked object of the process too: a process that imported
+PyTorch has some 170,000). So a recorded operation makes as few tracked
+objects as it can: its output tensor and its node, nothing else. The node
+keeps its first two inputs in slots of its own rather than in a tuple (a
+tuple holding tensors would be a third tracked object per operation); its
+saved arrays sit in a tuple of untracked values, which the collector stops
+tracking at its first look.
 """
 
 from __future__ import annotations
@@ -40,6 +49,22 @@ def mark_changed(tensor: Any) -> None:
     stamp = next(node_sequence)
     tensor._version = stamp
     changes.last = stamp
+
+
+def set_inputs(node: Node, inputs: tuple | None) -> None:
+    """Store ``inputs`` (tensors or constants, as passed; None: freed) in ``node``."""
+    if inputs is None:
+        node._in0 = node._in1 = node._ins = None
+        return
+    n = len(inputs)
+    node._in0 = inputs[0] if n else None
+    node._in1 = inputs[1] if n > 1 else None
+    node._ins = n if n <= 2 else tuple(inputs)
+
+
+def free(node: Node) -> None:
+    """Drop ``node``'s saved values (after a sweep that does not retain the graph)."""
+    node._in0 = node._in1 = node._ins = node.args = node.out = None
 
 
 def check_saved(node: Node) -> None:
@@ -99,15 +124,23 @@ def needed_indices(mask: int) -> tuple[int, ...]:
 
 
 class Node:
-    """One recorded primitive application."""
+    """One recorded primitive application.
 
-    __slots__ = ("prim", "inputs", "args", "params", "out", "needs", "seq", "where", "plain",
-                 "__weakref__")
+    Its inputs (``inputs``, tensors or constants as passed) are kept as
+    ``_in0`` and ``_in1`` (the first two, None where absent) and ``_ins`` (how
+    many when at most two, else the tuple of all; None once freed): the hot
+    paths read the slots, everything else the ``inputs`` property. ``_hooks``,
+    unset unless a hook is registered, holds the hooks of its tensor
+    (``chainrule.reverse.add_hook``).
+    """
+
+    __slots__ = ("prim", "_in0", "_in1", "_ins", "args", "params", "out", "needs", "seq",
+                 "where", "plain", "_hooks", "__weakref__")
 
     def __init__(self, prim: Any, inputs: tuple, args: Any, params: dict, out: Any,
                  needs: Any, plain: bool = False) -> None:
         self.prim = prim
-        self.inputs: tuple | None = inputs  # tensors or constants, as passed
+        set_inputs(self, inputs)
         self.args = args  # the raw arrays the implementation saw
         self.params = params
         self.out = out  # raw output array
@@ -119,24 +152,37 @@ class Node:
         self.plain = plain
 
     @property
+    def inputs(self) -> tuple | None:
+        """The inputs as passed (tensors or constants); None once freed."""
+        ins = self._ins
+        if type(ins) is int:
+            return (self._in0,) if ins == 1 else (self._in0, self._in1) if ins == 2 else ()
+        return ins
+
+    @inputs.setter
+    def inputs(self, inputs: tuple | None) -> None:
+        set_inputs(self, inputs)
+
+    def input(self, i: int) -> Any:
+        """Input ``i`` (as ``inputs[i]``, without making the tuple)."""
+        return self._in0 if i == 0 else self._in1 if i == 1 else self._ins[i]
+
+    @property
     def freed(self) -> bool:
-        return self.inputs is None
+        return self._ins is None
 
     def free(self) -> None:
         """Drop saved values after a sweep that does not retain the graph."""
-        self.inputs = None
-        self.args = None
-        self.out = None
+        free(self)
 
     def parents(self) -> Iterable[Any]:
         """The input tensors that require grad (nodes or leaves)."""
-        inputs = self.inputs
-        if inputs is None:
+        if self._ins is None:
             raise RuntimeError(
                 f"backward through the graph a second time: the saved values of "
                 f"{self.prim.name!r} were freed after the first backward; pass "
                 f"retain_graph=True to the first backward to keep them")
-        return [inputs[i] for i in self.needs]
+        return [self.input(i) for i in self.needs]
 
     def __repr__(self) -> str:
         return f"<Node {self.prim.name}>"
@@ -156,11 +202,10 @@ def topological_order(root: Node, targets: set[int] | None = None) -> list[Node]
     stack = [root]
     while stack:
         node = stack.pop()
-        inputs = node.inputs
-        if inputs is None:
+        if node._ins is None:
             node.parents()  # raises: freed by an earlier backward
         for i in node.needs:
-            parent = inputs[i]._node
+            parent = (node._in0 if i == 0 else node._in1 if i == 1 else node._ins[i])._node
             if parent is not None and parent not in seen:
                 seen.add(parent)
                 stack.append(parent)
