@@ -325,7 +325,7 @@ def _sweep_plain(root: Node, seed: Any, on_node: Any = None
             if gi.dtype is not ref.dtype or not shaped and gi.shape != ref.shape:
                 gi = _fit(gi, ref)  # _fit compares properly
             x = node._in0 if i == 0 else node._in1 if i == 1 else node._ins[i]
-            xnode = x._node
+            xnode = x if type(x) is Node else x._node  # a result is kept as its node
             if xnode is None:
                 prev = found.get(id(x))
                 found[id(x)] = (x, gi) if prev is None else (x, prev[1] + gi)

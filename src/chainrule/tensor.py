@@ -17,6 +17,7 @@ from typing import Any
 
 from chainrule import ops
 from chainrule.backend import is_differentiable_dtype, ndarray, xp
+from chainrule.core import graph
 from chainrule.core.config import set_grad_enabled, state
 from chainrule.core.escape import (
     ARRAY,
@@ -227,7 +228,10 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                 # Node(...) without the call of __init__: this runs once per operation
                 t._node = node = _new(Node)
                 node.prim = prim
-                node._in0 = self  # Node.inputs is (self,): no tuple of tensors kept (core.graph)
+                # Node.inputs is (self,), kept without a tuple, and as self's node when
+                # there is one: no tensor kept alive for the sweep (core.graph)
+                src = self._node
+                node._in0 = self if src is None or level else src
                 node._ins = 1
                 node.args = (data,)
                 node.params = params
@@ -237,7 +241,7 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                 node.where = None
                 node.plain = True
                 t.requires_grad = True
-                if self._node is None and not level and data.flags.writeable:
+                if src is None and not level and data.flags.writeable:
                     data.flags.writeable = False  # a leaf's saved array: see requires_grad_
             elif self.requires_grad and prim.vjps is not None and (level or state.grad_enabled) \
                     and out.dtype.kind in "fc":  # a complex input or output
@@ -282,8 +286,15 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                                                    and _complex_needed(vals, mask)):
             t._node = node = _new(Node)
             node.prim = prim
-            if len(args) == 2:  # Node.inputs, in slots (core.graph)
-                node._in0, node._in1 = args
+            if len(args) == 2:  # Node.inputs, in slots, a result as its node (core.graph)
+                a, b = args
+                if not level:
+                    if type(a) is Tensor and a._node is not None and not a._level:
+                        a = a._node
+                    if type(b) is Tensor and b._node is not None and not b._level:
+                        b = b._node
+                node._in0 = a
+                node._in1 = b
                 node._ins = 2
             else:
                 set_inputs(node, args)
@@ -723,6 +734,14 @@ def _close_change(tensor: Tensor, data: ndarray, locked: bool) -> None:
     if locked or tensor.requires_grad:
         data.flags.writeable = False
     mark_changed(tensor)
+
+
+def _stand_in(node: Node, data: Any) -> Tensor:
+    """An input a node keeps as its node, shown as a tensor again (core.graph.stand_in)."""
+    return Tensor._wrap(data, node)
+
+
+graph.stand_in = _stand_in
 
 
 def _references_of_a_lone_array() -> int:

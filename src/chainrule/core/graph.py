@@ -9,19 +9,21 @@ a dropped output frees its graph by reference counting alone.
 The cyclic garbage collector still walks every live graph object in each of
 its full collections, which a long forward pass triggers (and which walk
 every other tracked object of the process too: a process that imported
-PyTorch has some 170,000). So a recorded operation makes as few tracked
-objects as it can: its output tensor and its node, nothing else. The node
-keeps its first two inputs in slots of its own rather than in a tuple (a
-tuple holding tensors would be a third tracked object per operation); its
-saved arrays sit in a tuple of untracked values, which the collector stops
-tracking at its first look.
+PyTorch has some 170,000). So a recorded operation leaves as few tracked
+objects as it can: its node, and nothing else once its output tensor is
+dropped. The node keeps its first two inputs in slots of its own rather than
+in a tuple (a tuple holding tensors would be one more tracked object per
+operation), and an input that is itself the result of an operation as that
+result's node (``stand_in`` shows it as a tensor again), so an intermediate
+tensor lives only as long as its user holds it. Its saved arrays sit in a
+tuple of untracked values, which the collector stops tracking at its first look.
 """
 
 from __future__ import annotations
 
 import gc
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 node_sequence = itertools.count()  # creation numbers, shared by every way of making a node
@@ -49,6 +51,15 @@ def mark_changed(tensor: Any) -> None:
     stamp = next(node_sequence)
     tensor._version = stamp
     changes.last = stamp
+
+
+def _no_stand_in(node: Node, data: Any) -> Any:
+    raise RuntimeError("chainrule.tensor is not imported: no tensor can show a node's input")
+
+
+# How a node shows an input it keeps as that input's node: a tensor over the array
+# the operation saw, bound to the node (set by chainrule.tensor, which core cannot import)
+stand_in: Callable[[Node, Any], Any] = _no_stand_in
 
 
 def set_inputs(node: Node, inputs: tuple | None) -> None:
@@ -128,8 +139,11 @@ class Node:
 
     Its inputs (``inputs``, tensors or constants as passed) are kept as
     ``_in0`` and ``_in1`` (the first two, None where absent) and ``_ins`` (how
-    many when at most two, else the tuple of all; None once freed): the hot
-    paths read the slots, everything else the ``inputs`` property. ``_hooks``,
+    many when at most two, else the tuple of all; None once freed). The
+    recording hot paths put a level-0 tensor that has a node in ``_in0`` or
+    ``_in1`` as its node: the sweeps read the slots (``x if type(x) is Node else
+    x._node``), everything else the ``inputs`` property, which shows such an
+    input as a tensor over the saved array bound to that node. ``_hooks``,
     unset unless a hook is registered, holds the hooks of its tensor
     (``chainrule.reverse.add_hook``).
     """
@@ -156,7 +170,9 @@ class Node:
         """The inputs as passed (tensors or constants); None once freed."""
         ins = self._ins
         if type(ins) is int:
-            return (self._in0,) if ins == 1 else (self._in0, self._in1) if ins == 2 else ()
+            if ins == 1:
+                return (self.input(0),)
+            return (self.input(0), self.input(1)) if ins == 2 else ()
         return ins
 
     @inputs.setter
@@ -165,7 +181,8 @@ class Node:
 
     def input(self, i: int) -> Any:
         """Input ``i`` (as ``inputs[i]``, without making the tuple)."""
-        return self._in0 if i == 0 else self._in1 if i == 1 else self._ins[i]
+        x = self._in0 if i == 0 else self._in1 if i == 1 else self._ins[i]
+        return stand_in(x, self.args[i]) if type(x) is Node else x
 
     @property
     def freed(self) -> bool:
@@ -205,7 +222,9 @@ def topological_order(root: Node, targets: set[int] | None = None) -> list[Node]
         if node._ins is None:
             node.parents()  # raises: freed by an earlier backward
         for i in node.needs:
-            parent = (node._in0 if i == 0 else node._in1 if i == 1 else node._ins[i])._node
+            parent = node._in0 if i == 0 else node._in1 if i == 1 else node._ins[i]
+            if type(parent) is not Node:
+                parent = parent._node
             if parent is not None and parent not in seen:
                 seen.add(parent)
                 stack.append(parent)
