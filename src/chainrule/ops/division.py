@@ -19,6 +19,10 @@ floor_divide = Primitive("floor_divide", xp.floor_divide)  # zero derivative: a 
 remainder = Primitive("remainder", xp.remainder, kink="jumps where x / y is an integer")
 defpartials(remainder,
             lambda out, x, y: 1.0 + 0.0 * x,
-            lambda out, x, y: -floor(x / y))
+            lambda out, x, y: -floor(x / y),
+            # the same without dispatch; floor's own (watched) implementation, so that
+            # cr.kinks() still sees the jump the derivative is taken at
+            arrays=(lambda out, x, y: 1.0 + 0.0 * x,
+                    lambda out, x, y: -floor.impl(x / y)))
 
 mod = remainder

@@ -8,7 +8,9 @@ write 1 as 1.0: NumPy combines an array with a Python float faster than with
 an int, with the same result.
 
 Comments on a rule's line note where the derivative is infinite or undefined;
-sqrt and cbrt report their poles at 0 to ``cr.kinks()``.
+sqrt and cbrt report their poles at 0 to ``cr.kinks()``. A NumPy-only partial that
+takes a square root calls sqrt's own (watched) implementation, as the rule's partial
+does through ``sqrt``, so a backward sweep reports the same poles either way.
 
 Partials that are infinite at the edge of the domain are written as a product of
 reciprocals of the value that vanishes there (``0.5 * reciprocal(sqrt(x))``, not
@@ -96,15 +98,15 @@ sin = _unary("sin", xp.sin, lambda out, x: cos(x), lambda out, x: xp.cos(x))
 cos = _unary("cos", xp.cos, lambda out, x: -sin(x), lambda out, x: -xp.sin(x))
 tan = _unary("tan", xp.tan, lambda out, x: 1.0 + out * out)
 arcsin = _unary("arcsin", xp.arcsin, lambda out, x: _recip(sqrt(1 - x * x)),  # inf at |x| == 1
-                lambda out, x: 1 / xp.sqrt(1 - x * x))
+                lambda out, x: 1 / sqrt.impl(1 - x * x))
 arccos = _unary("arccos", xp.arccos, lambda out, x: -_recip(sqrt(1 - x * x)),  # inf at |x| == 1
-                lambda out, x: -1 / xp.sqrt(1 - x * x))
+                lambda out, x: -1 / sqrt.impl(1 - x * x))
 arctan = _unary("arctan", xp.arctan, lambda out, x: 1 / (1 + x * x))
 sinh = _unary("sinh", xp.sinh, lambda out, x: cosh(x), lambda out, x: xp.cosh(x))
 cosh = _unary("cosh", xp.cosh, lambda out, x: sinh(x), lambda out, x: xp.sinh(x))
 tanh = _unary("tanh", xp.tanh, lambda out, x: 1.0 - out * out)
 arcsinh = _unary("arcsinh", xp.arcsinh, lambda out, x: 1 / sqrt(x * x + 1),
-                 lambda out, x: 1 / xp.sqrt(x * x + 1))
+                 lambda out, x: 1 / sqrt.impl(x * x + 1))
 arctanh = _unary("arctanh", xp.arctanh, lambda out, x: _recip(1 - x * x),  # inf at |x| == 1
                  lambda out, x: 1 / (1 - x * x))
 
