@@ -279,19 +279,18 @@ def _sweep_plain(root: Node, seed: Any, on_node: Any = None
     while True:
         if on_node is not None:  # see sweep_observers
             on_node(node, found)
-        if node._ins is None:
-            node.parents()  # raises: freed by an earlier backward
+        args = node.args
+        if args is None:  # freed (with its inputs) by an earlier backward
+            node.parents()  # raises
         if node.seq < last_change:  # something changed in place since: were its inputs?
             check_saved(node)
         swept.append(node)
         prim = node.prim
-        args = node.args
         out = node.out
         params = node.params
         if prim.takes_perturbed:
             params = {**params, "perturbed": node.needs}
         partials = None if params else prim.array_partials if node.plain else prim.partials
-        rules = prim.vjps
         single = single_g = None  # the newest node waiting, when it is newer than all
         # in the heap, and its cotangent (kept out of ``cots``: a chain never touches it)
         unary = len(args) == 1  # arguments spelled out: a call with *args costs more
@@ -307,7 +306,7 @@ def _sweep_plain(root: Node, seed: Any, on_node: Any = None
                 gi = g * (partial(out, ref) if unary else partial(out, *args))
             else:
                 try:
-                    rule = rules[i]
+                    rule = prim.vjps[i]
                 except IndexError:
                     _missing_rule(prim, i)
                 if rule is None:
