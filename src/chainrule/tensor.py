@@ -286,18 +286,19 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                                                    and _complex_needed(vals, mask)):
             t._node = node = _new(Node)
             node.prim = prim
-            if len(args) == 2 and not level:
+            if len(args) == 2:
                 # Node.inputs, in slots, a result as its node (core.graph); a leaf's saved
                 # array read-only (a new array may have been assigned since: see
                 # requires_grad_). Only an argument needing a gradient can be either.
+                # (inside a transform, level > 0, inputs stay as passed)
                 a, b = args
-                if mask & 1:
+                if mask & 1 and not level:
                     src = a._node
                     if src is not None:
                         a = src
                     elif a.data.flags.writeable:
                         a.data.flags.writeable = False
-                if mask & 2:
+                if mask & 2 and not level:
                     src = b._node
                     if src is not None:
                         b = src
