@@ -9,7 +9,11 @@ Run with one thread (``make bench`` sets it):
 (b) one full ``grad`` call of the seed example x**2 - 3x - 2;
 (c) a chain of 1,000,000 ops, forward plus backward, microseconds per op;
 (d) a float32 MLP 1024-1024-1024-10 on a batch of 512: forward, forward plus
-    backward, and their ratio (the cheap-gradient ratio; the flop ideal is 2.5).
+    backward, and their ratio (the cheap-gradient ratio; the flop ideal is 2.5);
+(e) the 20,000-op chain of (c) and the garbage collector: timed in this process,
+    which has imported PyTorch (some 170,000 objects the collector walks in each
+    full collection), in turns with PyTorch, and in a bare process that imported
+    only chainrule and NumPy; medians, since collections land in some rounds only.
 Figures are the best of several repeats, (a) and (b) taken in turns with
 their peers; ratios are chainrule / peer.
 """
@@ -17,7 +21,11 @@ their peers; ratios are chainrule / peer.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -28,13 +36,19 @@ import numpy as np  # noqa: E402
 
 import chainrule as cr  # noqa: E402
 
+# ``--bare-chain N``: only time (e) in this process, importing no peer (the bare process)
+_BARE = "--bare-chain" in sys.argv
 try:
+    if _BARE:
+        raise ImportError
     import torch
 
     torch.set_num_threads(1)
 except ImportError:  # pragma: no cover - optional peer
     torch = None
 try:
+    if _BARE:
+        raise ImportError
     import autograd
     import autograd.numpy as anp
 except ImportError:  # pragma: no cover - optional peer
@@ -132,6 +146,33 @@ def seed_autograd() -> Callable[[], object]:
     return lambda: g(3.0)
 
 
+def interleaved_medians(fns: dict[str, Callable[[], object]], rounds: int
+                        ) -> dict[str, float]:
+    """Median time of one call of each function, taken in turns (as interleaved_best).
+
+    A median, not a best: a full collection lands in some calls and not in others,
+    and its share of the time is what (e) measures."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()  # warm up
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def bare_chain(n: int, rounds: int) -> float | None:
+    """(e)'s chainrule figure in a fresh process that imports no peer (seconds per run)."""
+    out = subprocess.run([sys.executable, __file__, "--bare-chain", str(n), "--rounds",
+                          str(rounds)], capture_output=True, text=True, check=False)
+    if out.returncode != 0:  # pragma: no cover - reported, not hidden
+        print(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed")
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])["chainrule"]
+
+
 def mlp_weights(rng: np.random.Generator) -> list[np.ndarray]:
     sizes = [1024, 1024, 1024, 10]
     weights = []
@@ -209,7 +250,13 @@ def row(label: str, ours: float, peers: dict[str, float | None], unit: str, scal
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller (c)")
+    parser.add_argument("--bare-chain", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.bare_chain:  # the bare process of (e)
+        print(json.dumps(interleaved_medians(
+            {"chainrule": chain_chainrule(args.bare_chain, 16)}, args.rounds)))
+        return
     repeat = 3 if args.quick else 7
 
     rounds = 3 * repeat
@@ -255,6 +302,18 @@ def main() -> None:
     for name, (fwd, both) in results.items():
         print(f"    {name:<10} forward {fwd * 1e3:8.2f} ms   forward+backward {both * 1e3:8.2f} ms"
               f"   fwd+bwd/fwd {both / fwd:5.2f}")
+
+    n_gc = 20_000
+    rounds = 9 if args.quick else 21
+    print(f"(e) chain of {n_gc:,} ops, forward+backward, per op, medians of {rounds} rounds")
+    med = interleaved_medians({"chainrule": chain_chainrule(n_gc, 16),
+                               **({"torch": chain_torch(n_gc, 16)} if torch else {})}, rounds)
+    bare = bare_chain(n_gc, rounds)
+    print(row("    in this process (PyTorch imported)", med["chainrule"] / n_gc,
+              {"torch": med["torch"] / n_gc if torch else None}, "us", 1e6))
+    if bare is not None:
+        print(row("    bare process (chainrule and NumPy only)", bare / n_gc, {}, "us", 1e6)
+              + f"  imported/bare {med['chainrule'] / bare:5.2f}")
 
 
 if __name__ == "__main__":

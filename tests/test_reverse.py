@@ -144,11 +144,12 @@ def test_backward_releases_saved_values_while_the_output_lives():
     try:
         h = cr.exp(x)
         y = cr.sum(h * h)
-        h_ref = weakref.ref(h)
+        refs = [weakref.ref(h.data), weakref.ref(h._node)]
         del h
-        assert h_ref() is not None  # saved by the graph for the sweep
+        assert [r() is not None for r in refs] == [True, True]  # saved for the sweep
         y.backward()
-        assert h_ref() is None  # used by the sweep, then released; y is still alive
+        assert [r() for r in refs] == [None, None]  # used by the sweep, then released;
+        # y is still alive
     finally:
         gc.enable()
 

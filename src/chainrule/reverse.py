@@ -37,50 +37,57 @@ from chainrule.ops.shape import sum_to
 sweep_observers: list[Any] = []
 
 # Hooks (Tensor.register_hook, Tensor.retain_grad): functions that see, and may
-# replace, a tensor's cotangent. A non-leaf's cotangent is its node's, so those are
-# kept by id of the node; a leaf's by id of the tensor; each entry holds a weak
-# reference to its key object and goes with it. Empty in ordinary use: the sweep
-# then runs unchanged (one test per backward, nothing per node).
-node_hooks: dict[int, tuple[Any, list[Any]]] = {}
-leaf_hooks: dict[int, tuple[Any, list[Any]]] = {}
+# replace, a tensor's cotangent. A non-leaf's cotangent is its node's, so its hooks
+# are the node's; a leaf's are the tensor's. Each owner keeps its list of hooks in
+# its ``_hooks`` slot, so a hook that refers to its own tensor makes a cycle the
+# collector frees with the graph (a list held here would keep that graph forever).
+# These tables only say which owners have hooks: a weak reference by id of the owner,
+# gone with it. Empty in ordinary use: the sweep then runs unchanged (one test per
+# backward, nothing per node).
+node_hooks: dict[int, Any] = {}
+leaf_hooks: dict[int, Any] = {}
 
 
 class RemovableHandle:
-    """What ``register_hook`` returns: ``remove()`` takes the hook away again."""
+    """What ``register_hook`` returns: ``remove()`` takes the hook away again
+    (it holds its owner weakly, so a kept handle does not keep a graph)."""
 
-    __slots__ = ("table", "key", "fn")
+    __slots__ = ("table", "key", "owner", "fn")
 
-    def __init__(self, table: dict, key: int, fn: Any) -> None:
-        self.table, self.key, self.fn = table, key, fn
+    def __init__(self, table: dict, key: int, owner: Any, fn: Any) -> None:
+        self.table, self.key, self.owner, self.fn = table, key, owner, fn  # owner: a weakref
 
     def remove(self) -> None:
-        entry = self.table.get(self.key)
-        if entry is not None:
-            fns = entry[1]
-            if self.fn in fns:
-                fns.remove(self.fn)
-            if not fns:
-                del self.table[self.key]
+        owner = self.owner()
+        if owner is None:
+            return
+        fns = owner._hooks
+        if self.fn in fns:
+            fns.remove(self.fn)
+        if not fns and self.table.get(self.key) is self.owner:
+            del self.table[self.key]
 
 
 def add_hook(table: dict, owner: Any, fn: Any) -> RemovableHandle:
-    """Attach ``fn`` to ``owner`` (a node or a leaf tensor) in ``table``."""
+    """Attach ``fn`` to ``owner`` (a node or a leaf tensor) and note it in ``table``."""
     key = id(owner)
-    entry = table.get(key)
-    if entry is None or entry[0]() is not owner:
-        ref = weakref.ref(owner, lambda _r, k=key, t=table: t.pop(k, None))
-        entry = table[key] = (ref, [])
-    entry[1].append(fn)
-    return RemovableHandle(table, key, fn)
+    ref = table.get(key)
+    if ref is None or ref() is not owner:
+        owner._hooks = []
+        ref = weakref.ref(owner, lambda r, k=key, t=table: t.pop(k, None) if t.get(k) is r
+                          else None)
+        table[key] = ref
+    owner._hooks.append(fn)
+    return RemovableHandle(table, key, ref, fn)
 
 
 def _run_hooks(table: dict, owner: Any, g: Any) -> Any:
     """``g`` passed through the hooks of ``owner``, each seeing the previous result."""
-    entry = table.get(id(owner))
-    if entry is None or entry[0]() is not owner:
+    ref = table.get(id(owner))
+    if ref is None or ref() is not owner:
         return g
     # as in PyTorch, retain_grad's hook runs after every other: .grad is what flows on
-    for fn in sorted(entry[1], key=lambda h: getattr(h, "retains", False)):
+    for fn in sorted(owner._hooks, key=lambda h: getattr(h, "retains", False)):
         new = fn(g)
         if new is None:
             continue
@@ -159,7 +166,7 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
             cache.clear()
     if not retain_graph:
         for node in swept:  # Node.free, inlined: it runs once per node of every sweep
-            node.inputs = node.args = node.out = None
+            node._in0 = node._in1 = node._ins = node.args = node.out = None
     return found
 
 
@@ -272,20 +279,18 @@ def _sweep_plain(root: Node, seed: Any, on_node: Any = None
     while True:
         if on_node is not None:  # see sweep_observers
             on_node(node, found)
-        inputs = node.inputs
-        if inputs is None:
-            node.parents()  # raises: freed by an earlier backward
+        args = node.args
+        if args is None:  # freed (with its inputs) by an earlier backward
+            node.parents()  # raises
         if node.seq < last_change:  # something changed in place since: were its inputs?
             check_saved(node)
         swept.append(node)
         prim = node.prim
-        args = node.args
         out = node.out
         params = node.params
         if prim.takes_perturbed:
             params = {**params, "perturbed": node.needs}
         partials = None if params else prim.array_partials if node.plain else prim.partials
-        rules = prim.vjps
         single = single_g = None  # the newest node waiting, when it is newer than all
         # in the heap, and its cotangent (kept out of ``cots``: a chain never touches it)
         unary = len(args) == 1  # arguments spelled out: a call with *args costs more
@@ -301,7 +306,7 @@ def _sweep_plain(root: Node, seed: Any, on_node: Any = None
                 gi = g * (partial(out, ref) if unary else partial(out, *args))
             else:
                 try:
-                    rule = rules[i]
+                    rule = prim.vjps[i]
                 except IndexError:
                     _missing_rule(prim, i)
                 if rule is None:
@@ -318,8 +323,8 @@ def _sweep_plain(root: Node, seed: Any, on_node: Any = None
                     continue
             if gi.dtype is not ref.dtype or not shaped and gi.shape != ref.shape:
                 gi = _fit(gi, ref)  # _fit compares properly
-            x = inputs[i]
-            xnode = x._node
+            x = node._in0 if i == 0 else node._in1 if i == 1 else node._ins[i]
+            xnode = x if type(x) is Node else x._node  # a result is kept as its node
             if xnode is None:
                 prev = found.get(id(x))
                 found[id(x)] = (x, gi) if prev is None else (x, prev[1] + gi)

@@ -17,6 +17,7 @@ from typing import Any
 
 from chainrule import ops
 from chainrule.backend import is_differentiable_dtype, ndarray, xp
+from chainrule.core import graph
 from chainrule.core.config import set_grad_enabled, state
 from chainrule.core.escape import (
     ARRAY,
@@ -30,7 +31,7 @@ from chainrule.core.escape import (
     constant,
     refuse,
 )
-from chainrule.core.graph import Node, mark_changed, needed_indices, node_sequence
+from chainrule.core.graph import Node, mark_changed, needed_indices, node_sequence, set_inputs
 from chainrule.core.trace import Traced, bind, call_impl
 from chainrule.core.wirtinger import (
     complex_twin,
@@ -167,7 +168,8 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
     # ``_grad`` is left unset by the hot path (the ``grad`` property reads it as None);
     # _version: when the array was last changed in place (a reading of the node
     # clock; core.graph.mark_changed); set on leaves, which alone may change
-    __slots__ = ("data", "requires_grad", "_grad", "_node", "_level", "_version",
+    # _hooks: a leaf's hooks, set by register_hook (chainrule.reverse.add_hook)
+    __slots__ = ("data", "requires_grad", "_grad", "_node", "_level", "_version", "_hooks",
                  "__weakref__")
     __array_priority__ = 1000.0
 
@@ -226,7 +228,11 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                 # Node(...) without the call of __init__: this runs once per operation
                 t._node = node = _new(Node)
                 node.prim = prim
-                node.inputs = args
+                # Node.inputs is (self,), kept without a tuple, and as self's node when
+                # there is one: no tensor kept alive for the sweep (core.graph)
+                src = self._node
+                node._in0 = self if src is None or level else src
+                node._ins = 1
                 node.args = (data,)
                 node.params = params
                 node.out = out
@@ -235,7 +241,7 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                 node.where = None
                 node.plain = True
                 t.requires_grad = True
-                if self._node is None and not level and data.flags.writeable:
+                if src is None and not level and data.flags.writeable:
                     data.flags.writeable = False  # a leaf's saved array: see requires_grad_
             elif self.requires_grad and prim.vjps is not None and (level or state.grad_enabled) \
                     and out.dtype.kind in "fc":  # a complex input or output
@@ -280,7 +286,34 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                                                    and _complex_needed(vals, mask)):
             t._node = node = _new(Node)
             node.prim = prim
-            node.inputs = args
+            if len(args) == 2:
+                # Node.inputs, in slots, a result as its node (core.graph); a leaf's saved
+                # array read-only (a new array may have been assigned since: see
+                # requires_grad_). Only an argument needing a gradient can be either.
+                # (inside a transform, level > 0, inputs stay as passed)
+                a, b = args
+                if mask & 1 and not level:
+                    src = a._node
+                    if src is not None:
+                        a = src
+                    elif a.data.flags.writeable:
+                        a.data.flags.writeable = False
+                if mask & 2 and not level:
+                    src = b._node
+                    if src is not None:
+                        b = src
+                    elif b.data.flags.writeable:
+                        b.data.flags.writeable = False
+                node._in0 = a
+                node._in1 = b
+                node._ins = 2
+            else:
+                set_inputs(node, args)
+                if not level:  # leaves' saved arrays read-only, as above
+                    for i in _NEEDS[mask] if mask < 256 else needed_indices(mask):
+                        a = args[i]
+                        if a._node is None and a.data.flags.writeable:
+                            a.data.flags.writeable = False
             node.args = vals
             node.params = params
             node.out = out
@@ -289,11 +322,6 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             node.where = None
             node.plain = not traced_inside
             t.requires_grad = True
-            if not level:  # leaves' saved arrays read-only (a new array may have been assigned)
-                for i in node.needs:
-                    a = args[i]
-                    if a._node is None and a.data.flags.writeable:
-                        a.data.flags.writeable = False
         elif mask and prim.vjps is not None and (level or state.grad_enabled) \
                 and out.dtype.kind in "fc":  # a complex input or output
             t._node = node = _complex_node(prim, args, vals, params, out, needed_indices(mask),
@@ -484,15 +512,17 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             seed = seed.data
         if self._node is None:
             found = {id(self): (self, seed)}
+        elif create_graph:
+            with set_grad_enabled(True):
+                found = backward_pass(self._node, seed, create_graph=True, retain_graph=True)
         else:
-            with set_grad_enabled(True) if create_graph else contextlib.nullcontext():
-                found = backward_pass(self._node, seed, create_graph=create_graph,
-                                      retain_graph=retain_graph or create_graph)
+            found = backward_pass(self._node, seed, retain_graph=retain_graph)
         own_cotangents(found)  # each leaf its own writable, C-contiguous array
         for leaf, g in found.values():
             if not isinstance(g, Tensor):
                 g = Tensor._wrap(g, None)
-            leaf.grad = g if leaf.grad is None else leaf.grad + g
+            prev = getattr(leaf, "_grad", None)  # the grad property, for a leaf, in C
+            leaf._grad = g if prev is None else prev + g
 
     def _seed(self, gradient: Any) -> Any:
         if gradient is None:
@@ -506,7 +536,9 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                     f"backward: a gradient can be implicit only for a tensor with one "
                     f"element, this one has shape {self.shape}; pass gradient= with "
                     f"that shape")
-            return xp.ones_like(self.data)
+            seed = self.data.copy()  # ones_like, at a fifth of its cost
+            seed.fill(1)
+            return seed
         g_data = gradient.data if isinstance(gradient, Tensor) else xp.asarray(gradient)
         if g_data.shape != self.shape:
             raise ValueError(f"backward: gradient has shape {g_data.shape}, "
@@ -717,6 +749,14 @@ def _close_change(tensor: Tensor, data: ndarray, locked: bool) -> None:
     if locked or tensor.requires_grad:
         data.flags.writeable = False
     mark_changed(tensor)
+
+
+def _stand_in(node: Node, data: Any) -> Tensor:
+    """An input a node keeps as its node, shown as a tensor again (core.graph.stand_in)."""
+    return Tensor._wrap(data, node)
+
+
+graph.stand_in = _stand_in
 
 
 def _references_of_a_lone_array() -> int:

@@ -3,16 +3,27 @@
 A node remembers one primitive application: the primitive, its inputs
 (tensors or constants), its raw argument arrays, its parameters and its
 output array. The output tensor points to its node; the node points only
-upstream (to input tensors) and to its output through a weak reference, so
-tensor and node form no reference cycle and a dropped output frees its graph
-by reference counting alone.
+upstream (to input tensors), so tensor and node form no reference cycle and
+a dropped output frees its graph by reference counting alone.
+
+The cyclic garbage collector still walks every live graph object in each of
+its full collections, which a long forward pass triggers (and which walk
+every other tracked object of the process too: a process that imported
+PyTorch has some 170,000). So a recorded operation leaves as few tracked
+objects as it can: its node, and nothing else once its output tensor is
+dropped. The node keeps its first two inputs in slots of its own rather than
+in a tuple (a tuple holding tensors would be one more tracked object per
+operation), and an input that is itself the result of an operation as that
+result's node (``stand_in`` shows it as a tensor again), so an intermediate
+tensor lives only as long as its user holds it. Its saved arrays sit in a
+tuple of untracked values, which the collector stops tracking at its first look.
 """
 
 from __future__ import annotations
 
 import gc
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 node_sequence = itertools.count()  # creation numbers, shared by every way of making a node
@@ -40,6 +51,31 @@ def mark_changed(tensor: Any) -> None:
     stamp = next(node_sequence)
     tensor._version = stamp
     changes.last = stamp
+
+
+def _no_stand_in(node: Node, data: Any) -> Any:
+    raise RuntimeError("chainrule.tensor is not imported: no tensor can show a node's input")
+
+
+# How a node shows an input it keeps as that input's node: a tensor over the array
+# the operation saw, bound to the node (set by chainrule.tensor, which core cannot import)
+stand_in: Callable[[Node, Any], Any] = _no_stand_in
+
+
+def set_inputs(node: Node, inputs: tuple | None) -> None:
+    """Store ``inputs`` (tensors or constants, as passed; None: freed) in ``node``."""
+    if inputs is None:
+        node._in0 = node._in1 = node._ins = None
+        return
+    n = len(inputs)
+    node._in0 = inputs[0] if n else None
+    node._in1 = inputs[1] if n > 1 else None
+    node._ins = n if n <= 2 else tuple(inputs)
+
+
+def free(node: Node) -> None:
+    """Drop ``node``'s saved values (after a sweep that does not retain the graph)."""
+    node._in0 = node._in1 = node._ins = node.args = node.out = None
 
 
 def check_saved(node: Node) -> None:
@@ -99,15 +135,26 @@ def needed_indices(mask: int) -> tuple[int, ...]:
 
 
 class Node:
-    """One recorded primitive application."""
+    """One recorded primitive application.
 
-    __slots__ = ("prim", "inputs", "args", "params", "out", "needs", "seq", "where", "plain",
-                 "__weakref__")
+    Its inputs (``inputs``, tensors or constants as passed) are kept as
+    ``_in0`` and ``_in1`` (the first two, None where absent) and ``_ins`` (how
+    many when at most two, else the tuple of all; None once freed). The
+    recording hot paths put a level-0 tensor that has a node in ``_in0`` or
+    ``_in1`` as its node: the sweeps read the slots (``x if type(x) is Node else
+    x._node``), everything else the ``inputs`` property, which shows such an
+    input as a tensor over the saved array bound to that node. ``_hooks``,
+    unset unless a hook is registered, holds the hooks of its tensor
+    (``chainrule.reverse.add_hook``).
+    """
+
+    __slots__ = ("prim", "_in0", "_in1", "_ins", "args", "params", "out", "needs", "seq",
+                 "where", "plain", "_hooks", "__weakref__")
 
     def __init__(self, prim: Any, inputs: tuple, args: Any, params: dict, out: Any,
                  needs: Any, plain: bool = False) -> None:
         self.prim = prim
-        self.inputs: tuple | None = inputs  # tensors or constants, as passed
+        set_inputs(self, inputs)
         self.args = args  # the raw arrays the implementation saw
         self.params = params
         self.out = out  # raw output array
@@ -119,24 +166,40 @@ class Node:
         self.plain = plain
 
     @property
+    def inputs(self) -> tuple | None:
+        """The inputs as passed (tensors or constants); None once freed."""
+        ins = self._ins
+        if type(ins) is int:
+            if ins == 1:
+                return (self.input(0),)
+            return (self.input(0), self.input(1)) if ins == 2 else ()
+        return ins
+
+    @inputs.setter
+    def inputs(self, inputs: tuple | None) -> None:
+        set_inputs(self, inputs)
+
+    def input(self, i: int) -> Any:
+        """Input ``i`` (as ``inputs[i]``, without making the tuple)."""
+        x = self._in0 if i == 0 else self._in1 if i == 1 else self._ins[i]
+        return stand_in(x, self.args[i]) if type(x) is Node else x
+
+    @property
     def freed(self) -> bool:
-        return self.inputs is None
+        return self._ins is None
 
     def free(self) -> None:
         """Drop saved values after a sweep that does not retain the graph."""
-        self.inputs = None
-        self.args = None
-        self.out = None
+        free(self)
 
     def parents(self) -> Iterable[Any]:
         """The input tensors that require grad (nodes or leaves)."""
-        inputs = self.inputs
-        if inputs is None:
+        if self._ins is None:
             raise RuntimeError(
                 f"backward through the graph a second time: the saved values of "
                 f"{self.prim.name!r} were freed after the first backward; pass "
                 f"retain_graph=True to the first backward to keep them")
-        return [inputs[i] for i in self.needs]
+        return [self.input(i) for i in self.needs]
 
     def __repr__(self) -> str:
         return f"<Node {self.prim.name}>"
@@ -156,11 +219,12 @@ def topological_order(root: Node, targets: set[int] | None = None) -> list[Node]
     stack = [root]
     while stack:
         node = stack.pop()
-        inputs = node.inputs
-        if inputs is None:
+        if node._ins is None:
             node.parents()  # raises: freed by an earlier backward
         for i in node.needs:
-            parent = inputs[i]._node
+            parent = node._in0 if i == 0 else node._in1 if i == 1 else node._ins[i]
+            if type(parent) is not Node:
+                parent = parent._node
             if parent is not None and parent not in seen:
                 seen.add(parent)
                 stack.append(parent)

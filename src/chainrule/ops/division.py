@@ -23,7 +23,11 @@ remainder = Primitive("remainder", xp.remainder, kink="jumps where x / y is an i
 -floor(x / y) in y between the jumps, where x / y is an integer."""
 defpartials(remainder,
             lambda out, x, y: 1.0 + 0.0 * x,
-            lambda out, x, y: -floor(x / y))
+            lambda out, x, y: -floor(x / y),
+            # the same without dispatch; floor's own (watched) implementation, so that
+            # cr.kinks() still sees the jump the derivative is taken at
+            arrays=(lambda out, x, y: 1.0 + 0.0 * x,
+                    lambda out, x, y: -floor.impl(x / y)))
 
 mod = remainder
 """Another name for ``remainder``, NumPy's ``%``."""

@@ -8,7 +8,9 @@ write 1 as 1.0: NumPy combines an array with a Python float faster than with
 an int, with the same result.
 
 Comments on a rule's line note where the derivative is infinite or undefined;
-sqrt and cbrt report their poles at 0 to ``cr.kinks()``.
+sqrt and cbrt report their poles at 0 to ``cr.kinks()``. A NumPy-only partial that
+takes a square root calls sqrt's own (watched) implementation, as the rule's partial
+does through ``sqrt``, so a backward sweep reports the same poles either way.
 
 Partials that are infinite at the edge of the domain are written as a product of
 reciprocals of the value that vanishes there (``0.5 * reciprocal(sqrt(x))``, not
@@ -109,10 +111,10 @@ cos = _unary("cos", xp.cos, lambda out, x: -sin(x), lambda out, x: -xp.sin(x))
 tan = _unary("tan", xp.tan, lambda out, x: 1.0 + out * out)
 """The tangent (radians); its derivative is ``1 + tan(x)**2``, read from the output."""
 arcsin = _unary("arcsin", xp.arcsin, lambda out, x: _recip(sqrt(1 - x * x)),  # inf at |x| == 1
-                lambda out, x: 1 / xp.sqrt(1 - x * x))
+                lambda out, x: 1 / sqrt.impl(1 - x * x))
 """The inverse sine on [-1, 1]; its derivative ``1/sqrt(1 - x**2)`` is infinite at +-1."""
 arccos = _unary("arccos", xp.arccos, lambda out, x: -_recip(sqrt(1 - x * x)),  # inf at |x| == 1
-                lambda out, x: -1 / xp.sqrt(1 - x * x))
+                lambda out, x: -1 / sqrt.impl(1 - x * x))
 """The inverse cosine on [-1, 1]; its derivative ``-1/sqrt(1 - x**2)``
 is infinite at +-1."""
 arctan = _unary("arctan", xp.arctan, lambda out, x: 1 / (1 + x * x))
@@ -124,7 +126,7 @@ cosh = _unary("cosh", xp.cosh, lambda out, x: sinh(x), lambda out, x: xp.sinh(x)
 tanh = _unary("tanh", xp.tanh, lambda out, x: 1.0 - out * out)
 """The hyperbolic tangent; its derivative is ``1 - tanh(x)**2``, read from the output."""
 arcsinh = _unary("arcsinh", xp.arcsinh, lambda out, x: 1 / sqrt(x * x + 1),
-                 lambda out, x: 1 / xp.sqrt(x * x + 1))
+                 lambda out, x: 1 / sqrt.impl(x * x + 1))
 """The inverse hyperbolic sine; its derivative is ``1/sqrt(x**2 + 1)``."""
 arctanh = _unary("arctanh", xp.arctanh, lambda out, x: _recip(1 - x * x),  # inf at |x| == 1
                  lambda out, x: 1 / (1 - x * x))
