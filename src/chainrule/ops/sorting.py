@@ -30,6 +30,7 @@ from typing import Any
 
 from chainrule.backend import dtype_of, ndim_of, shape_of, xp
 from chainrule.core.primitive import Primitive
+from chainrule.ops import sorting_traced as _traced
 from chainrule.ops.shape import checked_axis, getitem, pad, reshape, scatter_add_p
 from chainrule.subgradients import choice, concrete, summary, watch
 from chainrule.subgradients.orderings import (
@@ -44,13 +45,16 @@ from chainrule.subgradients.orderings import (
 __all__ = ["sort", "argsort", "topk", "partition", "argpartition"]
 
 
-def _order(x: Any, axis: int, descending: bool, name: str) -> tuple[Any, Any]:
+def _order(x: Any, axis: int, descending: bool, name: str) -> tuple[Any, Any] | None:
     """The permutation of x's numbers along ``axis`` and x in that order: stable, unless
-    the policy averages ties (then any order of the tied elements gives the same rule)."""
+    the policy averages ties (then any order of the tied elements gives the same rule).
+    None when x has no numbers (traced by ``jit``): the rules then compute it in the program."""
     data = concrete(x)
     if data is None:
-        raise TypeError(f"{name}: its derivative needs the numbers of x to find the "
-                        f"permutation, and a symbolic value has none")
+        if _traced.abstract_value(x) is None:
+            raise TypeError(f"{name}: its derivative needs the numbers of x to find the "
+                            f"permutation, and a symbolic value has none")
+        return None
     return sorted_order(data, axis, descending, stable=choice(name) != "average")
 
 
@@ -65,14 +69,20 @@ def _average_ties(v: Any, ordered: Any, axis: int) -> Any:
 
 
 def _sorted_tangent(dx: Any, x: Any, axis: int, descending: bool, name: str) -> Any:
-    perm, ordered = _order(x, axis, descending, name)
+    found = _order(x, axis, descending, name)
+    if found is None:
+        return _traced.sorted_tangent(dx, x, axis, descending, choice(name) == "average")
+    perm, ordered = found
     t = getitem(dx, along(perm, axis))
     return _average_ties(t, ordered, axis) if choice(name) == "average" else t
 
 
 def _routed_back(g: Any, x: Any, axis: int, descending: bool, name: str) -> Any:
     """A cotangent laid out in sorted order (full length), sent back to x's positions."""
-    perm, ordered = _order(x, axis, descending, name)
+    found = _order(x, axis, descending, name)
+    if found is None:
+        return _traced.routed_back(g, x, axis, descending, choice(name) == "average")
+    perm, ordered = found
     if choice(name) == "average":
         g = _average_ties(g, ordered, axis)
     return getitem(g, along(inverse(perm, axis), axis))
