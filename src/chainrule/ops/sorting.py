@@ -15,6 +15,10 @@ the stable permutation, as ``torch.sort(stable=True)`` and ``jnp.sort`` do.
 The rules use the permutation of the values they are given (piecewise
 constant: it carries no derivative) and are written with ``getitem`` and
 ``scatter_add``, so they differentiate again: a sort's second derivative is 0.
+A value traced by ``jit`` has no numbers and one mapped by ``vmap`` has the
+whole batch's: for those the rules write the permutation and the tie average
+with primitives (``argsort``, ``gather``, ``scatter``: ``chainrule.ops.sorting_traced``),
+so a program sorts each input it is run on.
 
 >>> import numpy as np, chainrule as cr
 >>> cr.grad(lambda x: cr.sort(x)[0])(np.array([3.0, 1.0, 2.0]))
@@ -48,14 +52,17 @@ __all__ = ["sort", "argsort", "topk", "partition", "argpartition"]
 def _order(x: Any, axis: int, descending: bool, name: str) -> tuple[Any, Any] | None:
     """The permutation of x's numbers along ``axis`` and x in that order: stable, unless
     the policy averages ties (then any order of the tied elements gives the same rule).
-    None when x has no numbers (traced by ``jit``): the rules then compute it in the program."""
+
+    None when x has no numbers of its own (traced by ``jit``, or mapped by ``vmap``:
+    the numbers found are the whole batch's): the rules then write the permutation
+    with primitives (``chainrule.ops.sorting_traced``), which those transforms handle."""
     data = concrete(x)
-    if data is None:
-        if _traced.abstract_value(x) is None:
-            raise TypeError(f"{name}: its derivative needs the numbers of x to find the "
-                            f"permutation, and a symbolic value has none")
-        return None
-    return sorted_order(data, axis, descending, stable=choice(name) != "average")
+    if data is not None and ndim_of(data) == ndim_of(x):
+        return sorted_order(data, axis, descending, stable=choice(name) != "average")
+    if data is None and _traced.abstract_value(x) is None:
+        raise TypeError(f"{name}: its derivative needs the numbers of x to find the "
+                        f"permutation, and a symbolic value has none")
+    return None
 
 
 def _average_ties(v: Any, ordered: Any, axis: int) -> Any:

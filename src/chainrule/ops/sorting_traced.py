@@ -1,16 +1,17 @@
-"""The rules of ``sort`` and ``topk`` on values traced by ``jit`` (no numbers yet).
+"""The rules of ``sort`` and ``topk`` on values traced by ``jit`` or mapped by ``vmap``.
 
 Eager rules find the permutation with NumPy on the input's numbers. A traced
-input has none, so here the program computes it: an ``argsort`` equation (the
-stable order, an integer array) and ``gather``/``scatter`` equations indexed by
-it, so every call of the compiled program sorts its own input; nothing about the
-order is frozen at trace time. The ``"min-norm"`` average over ties is written
-the same way: a tie starts where a sorted value differs from its left
-neighbour, a cumulative sum of those starts numbers the groups, and a scatter
-and a gather by that number give each group's mean. The sums run in the order
-eager mode adds them, so the VJP equals eager's bit for bit (up to the sign of a
-zero); the JVP sums the tangents of a tie of three or more in the stable order,
-a few ulps from eager's, whose order of tied elements is NumPy's unstable one.
+input has none (and a mapped one has the whole batch's), so here the program
+computes it: an ``argsort`` equation (the stable order, an integer array) and
+``gather``/``scatter`` equations indexed by it, so every call of the compiled
+program sorts its own input; nothing about the order is frozen at trace time.
+The ``"min-norm"`` average over ties is written the same way: a tie starts
+where a sorted value differs from its left neighbour, a cumulative sum of those
+starts numbers the groups, and a scatter and a gather by that number give each
+group's mean. The sums run in the order eager mode adds them, so the VJP equals
+eager's bit for bit (up to the sign of a zero); the JVP sums the tangents of a
+tie of three or more in the stable order, a few ulps from eager's, whose order
+of tied elements is NumPy's unstable one.
 """
 
 from __future__ import annotations
@@ -37,6 +38,19 @@ def abstract_value(x: Any) -> Any:
     return x if x._abstract else None
 
 
+def _bare(x: Any) -> Any:
+    """``x`` without the reverse- and forward-mode wrappers around it (their inner value
+    has x's shape; a vmap's batch, holding every example, has not)."""
+    shape = tuple(shape_of(x))
+    while True:
+        inner = getattr(x, "data", None)
+        if inner is None:
+            inner = getattr(x, "primal", None)
+        if inner is None or tuple(shape_of(inner)) != shape:
+            return x
+        x = inner
+
+
 def _along(shape: tuple, axis: int) -> tuple:
     """The index template of ``take_along_axis`` along ``axis``: open grids elsewhere,
     the index array (``Slot(0)``) at ``axis``."""
@@ -46,8 +60,8 @@ def _along(shape: tuple, axis: int) -> tuple:
 
 
 def _permutation(x: Any, axis: int, descending: bool) -> tuple[Any, Any, tuple]:
-    """The traced input, its stable sorting order (an equation) and the gather template."""
-    inner = abstract_value(x)
+    """The bare input, its stable sorting order (an equation) and the gather template."""
+    inner = _bare(x)
     perm = registry["argsort"](inner, axis=axis, kind="stable", descending=descending)
     return inner, perm, _along(tuple(shape_of(inner)), axis)
 
