@@ -57,7 +57,7 @@ def _order(x: Any, axis: int, descending: bool, name: str) -> tuple[Any, Any] | 
     the numbers found are the whole batch's): the rules then write the permutation
     with primitives (``chainrule.ops.sorting_traced``), which those transforms handle."""
     data = concrete(x)
-    if data is not None and ndim_of(data) == ndim_of(x):
+    if data is x or data is not None and ndim_of(data) == ndim_of(x):
         return sorted_order(data, axis, descending, stable=choice(name) != "average")
     if data is None and _traced.abstract_value(x) is None:
         raise TypeError(f"{name}: its derivative needs the numbers of x to find the "
