@@ -338,6 +338,8 @@ def test_an_equation_renders_as_maths_in_chromium(site, browser, tmp_path):  # n
 def test_a_tutorial_steps_through_its_framed_page_in_chromium(site, browser, tmp_path):  # noqa: F811
     """Tutorial 1 as built, opened from disk: inside its frame the stepping page runs to
     the end and shows the adjoint cr.grad computes."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
     import chainrule as cr
 
     page = site / "tutorials" / "01_one_function_four_ways" / "index.html"
@@ -347,6 +349,8 @@ def test_a_tutorial_steps_through_its_framed_page_in_chromium(site, browser, tmp
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", frames[1])
     browser.switch_to.frame(frames[1])
     try:
+        # the frame loads lazily once scrolled into view: wait for its page, not a fixed time
+        WebDriverWait(browser, 30).until(lambda b: b.find_elements("id", "last"))
         browser.find_element("id", "last").click()
         assert browser.find_element("id", "position").get_attribute("data-end") == "1"
         adjoint = float(browser.find_element("id", "adj-x").text)
