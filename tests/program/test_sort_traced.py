@@ -3,8 +3,7 @@
 The program must compute the permutation when it runs: each test traces on one
 input and runs on another, ordered differently (and, for ties, tied elsewhere),
 comparing with eager derivatives at that second input. Cotangents are routed
-exactly as eager mode routes them (bit for bit up to the sign of a zero); the
-tangents of a tie of three or more are summed in another order (a few ulps).
+exactly as eager mode routes them: bit for bit, up to the sign of a zero.
 """
 
 from __future__ import annotations
@@ -49,14 +48,10 @@ def _weights(out, dtype):
     return np.random.default_rng(3).standard_normal(np.shape(out)).astype(dtype)
 
 
-def _equal(actual, expected, exact=True):
+def _equal(actual, expected):
     actual, expected = np.asarray(actual), np.asarray(expected)
     assert actual.shape == expected.shape and actual.dtype == expected.dtype
-    if exact:
-        np.testing.assert_array_equal(actual, expected)
-    else:
-        eps = np.finfo(expected.dtype).eps
-        np.testing.assert_allclose(actual, expected, rtol=8 * eps, atol=8 * eps)
+    np.testing.assert_array_equal(actual, expected)
 
 
 @pytest.mark.parametrize("policy", ["min-norm", "pytorch"])
@@ -83,7 +78,7 @@ def test_grad_traced_on_one_input_equals_eager_on_another(name, policy, case):
 @pytest.mark.parametrize("name", sorted(OPS))
 @given(case=cases())
 def test_jvp_traced_on_one_input_equals_eager_on_another(name, case):
-    x0, x1, axis, ties = case
+    x0, x1, axis, _ = case
     op = OPS[name]
     t = np.random.default_rng(5).standard_normal(x0.shape).astype(x0.dtype)
 
@@ -95,7 +90,7 @@ def test_jvp_traced_on_one_input_equals_eager_on_another(name, case):
     value, tangent = jitted(x1)
     eager_value, eager_tangent = push(x1)
     _equal(value, eager_value)
-    _equal(tangent, eager_tangent, exact=not ties)
+    _equal(tangent, eager_tangent)
 
 
 @pytest.mark.parametrize("name", ["sort", "topk", "sort_descending"])
@@ -148,3 +143,24 @@ def test_vmap_of_grad_equals_eager_per_example(name, case):
     eager = np.stack([cr.grad(loss)(x) for x in batch])
     _equal(cr.vmap(cr.grad(loss))(batch), eager)
     _equal(cr.jit(cr.vmap(cr.grad(loss)))(batch), eager)
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("n", [7, 40, 300])
+def test_nans_and_long_ties_are_routed_as_eager_routes_them(n, descending):
+    """NaN ties nothing, so several NaNs are routed by the order NumPy's default
+    (unstable, beyond 16 elements) sort gives them: the program sorts the same way."""
+    rng = np.random.default_rng(n)
+    x = rng.integers(0, 4, n).astype(float)
+    x[rng.integers(0, n, n // 5 + 2)] = np.nan
+    w, t = rng.standard_normal(n), rng.standard_normal(n)
+
+    def loss(y):
+        return cr.sum(cr.sort(y, descending=descending) * w)
+
+    def push(y):
+        return cr.jvp(lambda z: cr.sort(z, descending=descending), (y,), (t,))[1]
+
+    with np.errstate(invalid="ignore"):
+        _equal(cr.jit(cr.grad(loss))(x), cr.grad(loss)(x))
+        _equal(cr.jit(push)(x), push(x))

@@ -8,10 +8,9 @@ program sorts its own input; nothing about the order is frozen at trace time.
 The ``"min-norm"`` average over ties is written the same way: a tie starts
 where a sorted value differs from its left neighbour, a cumulative sum of those
 starts numbers the groups, and a scatter and a gather by that number give each
-group's mean. The sums run in the order eager mode adds them, so the VJP equals
-eager's bit for bit (up to the sign of a zero); the JVP sums the tangents of a
-tie of three or more in the stable order, a few ulps from eager's, whose order
-of tied elements is NumPy's unstable one.
+group's mean. The permutation is the one eager mode finds and the sums run in
+the order it adds them, so the results equal eager's bit for bit (up to the
+sign of a zero).
 """
 
 from __future__ import annotations
@@ -59,10 +58,25 @@ def _along(shape: tuple, axis: int) -> tuple:
     return tuple(grids)
 
 
-def _permutation(x: Any, axis: int, descending: bool) -> tuple[Any, Any, tuple]:
-    """The bare input, its stable sorting order (an equation) and the gather template."""
+def _permutation(x: Any, axis: int, descending: bool, stable: bool) -> tuple[Any, Any, tuple]:
+    """The bare input, its sorting order (equations) and the gather template.
+
+    The order is the one eager mode takes (``sorted_order``): stable, or (when the
+    rules average ties, to which the order of tied elements is moot) NumPy's default
+    sort, descending by sorting the reversed input. The same algorithm on the same
+    numbers gives the same order, so even NaNs (which tie nothing) are routed alike.
+    """
     inner = _bare(x)
-    perm = registry["argsort"](inner, axis=axis, kind="stable", descending=descending)
+    argsort = registry["argsort"]
+    if stable:
+        perm = argsort(inner, axis=axis, kind="stable", descending=descending)
+    elif descending:
+        flip = registry["flip"]
+        last = tuple(shape_of(inner))[axis] - 1
+        ascending = argsort(flip(inner, axis=axis), axis=axis, kind=None, descending=False)
+        perm = flip(registry["subtract"](last, ascending), axis=axis)
+    else:
+        perm = argsort(inner, axis=axis, kind=None, descending=False)
     return inner, perm, _along(tuple(shape_of(inner)), axis)
 
 
@@ -92,14 +106,14 @@ def _average_ties(v: Any, ordered: Any, axis: int) -> Any:
 
 def sorted_tangent(dx: Any, x: Any, axis: int, descending: bool, average: bool) -> Any:
     """``dx`` in the order that sorts ``x`` (ties averaged if ``average``)."""
-    inner, perm, where = _permutation(x, axis, descending)
+    inner, perm, where = _permutation(x, axis, descending, stable=not average)
     t = gather_p(dx, perm, index=where)
     return _average_ties(t, gather_p(inner, perm, index=where), axis) if average else t
 
 
 def routed_back(g: Any, x: Any, axis: int, descending: bool, average: bool) -> Any:
     """A cotangent in sorted order sent back to the positions of ``x``."""
-    inner, perm, where = _permutation(x, axis, descending)
+    inner, perm, where = _permutation(x, axis, descending, stable=not average)
     if average:
         g = _average_ties(g, gather_p(inner, perm, index=where), axis)
     return scatter_p(g, perm, shape=tuple(shape_of(x)), index=where)
