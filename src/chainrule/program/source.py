@@ -18,6 +18,7 @@ from typing import Any
 from chainrule.backend import ndarray, xp
 from chainrule.core.primitive import registry
 from chainrule.core.project import sum_axes
+from chainrule.ops.gather import Slot
 from chainrule.program.ir import Const, Var
 from chainrule.program.ir import ProgramData as Program
 
@@ -41,7 +42,10 @@ def all_finite(arrays: tuple) -> bool:
 
 class Impls:
     """``P``: the implementations of the registered primitives by name, so the
-    printed source runs as it is (``from chainrule.program.source import P``)."""
+    printed source runs as it is (``from chainrule.program.source import P``).
+    ``P.Slot`` marks where a traced index array goes in an indexing template."""
+
+    Slot = Slot
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -74,6 +78,8 @@ def _literal(v: Any) -> str | None:
         return text
     if isinstance(v, str):
         return repr(v)
+    if type(v) is Slot:
+        return f"P.Slot({v.k})"
     if v is Ellipsis:
         return "..."
     if isinstance(v, slice):
