@@ -289,7 +289,7 @@ def to_function(program: Program) -> Callable[..., tuple]:
     source = "\n".join(text) + "\n"
     code = compile(source, f"<chainrule program {program.name}>", "exec")
     exec(code, namespace)  # noqa: S102 - text generated from a traced program only
-    namespace["P"] = SimpleNamespace(**namespace.get("_used", {}))
+    namespace["P"] = SimpleNamespace(Slot=Slot, **namespace.get("_used", {}))
     namespace.update(namespace["_hoisted"])
     fn = namespace[program.name]
     fn.__source__ = source
