@@ -135,14 +135,8 @@ class TracedGenerator:
     def bit_generator(self) -> Any:
         # checkpoint saves and restores the state to replay its draws: a program's
         # draws are inputs, which that replay cannot reach (trace_program refuses both)
-        from chainrule import random as cr_random
-
         self._trace.state_read = self._trace.state_read or _user_line()
-        hook, cr_random._trace_hook = cr_random._trace_hook, None
-        try:
-            return cr_random.generator(self._rng).bit_generator
-        finally:
-            cr_random._trace_hook = hook
+        return _bit_generator_untraced(self._rng)
 
     def __getattr__(self, name: str) -> Any:
         raise TypeError(
@@ -161,6 +155,18 @@ def _concrete_leaf(leaf: Any) -> bool:
         return False
     return not (hasattr(leaf, "shape") and hasattr(leaf, "dtype"))
 
+
+
+def _bit_generator_untraced(rng: Any) -> Any:
+    """The generator's bit generator, read without the tracing hook (checkpoint saves and
+    restores its state; reading it must not count as a draw)."""
+    from chainrule import random as cr_random
+
+    hook, cr_random._trace_hook = cr_random._trace_hook, None
+    try:
+        return cr_random.generator(rng).bit_generator
+    finally:
+        cr_random._trace_hook = hook
 
 def _user_line() -> str:
     """``file:line: source`` of the innermost frame outside chainrule and NumPy."""
@@ -214,13 +220,7 @@ class _StandinGenerator:
 
     @property
     def bit_generator(self) -> Any:
-        from chainrule import random as cr_random
-
-        hook, cr_random._trace_hook = cr_random._trace_hook, None
-        try:
-            return cr_random.generator(self._rng).bit_generator
-        finally:
-            cr_random._trace_hook = hook
+        return _bit_generator_untraced(self._rng)
 
     def __getattr__(self, name: str) -> Any:
         raise RandomInPrimitiveError(
