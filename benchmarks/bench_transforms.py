@@ -12,26 +12,16 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from bench_jacobians import best_ms  # noqa: E402  (the same best-of timer)
 
 import chainrule as cr  # noqa: E402
 
 torch.set_num_threads(1)
-
-
-def best_ms(fn: Callable[[], object], repeat: int = 5) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times) * 1e3
 
 
 def per_example_gradients(batch: int = 64) -> None:
