@@ -6,7 +6,9 @@ Run with one thread (``make bench`` sets it):
 
 (a) a chain of 100 elementwise ops on a 16-element float64 vector, forward
     plus backward, in microseconds per op;
-(b) one full ``grad`` call of the seed example x**2 - 3x - 2;
+(b) the seed example x**2 - 3x - 2: one full ``grad`` call, and the
+    ``.backward()`` path (make the leaf, the forward, ``backward``, read ``.grad``)
+    that PyTorch's figure takes;
 (c) a chain of 1,000,000 ops, forward plus backward, microseconds per op;
 (d) a float32 MLP 1024-1024-1024-10 on a batch of 512: forward, forward plus
     backward, and their ratio (the cheap-gradient ratio; the flop ideal is 2.5);
@@ -131,6 +133,14 @@ def chain_autograd(n: int, size: int) -> Callable[[], object]:
 def seed_chainrule() -> Callable[[], object]:
     g = cr.grad(lambda x: x**2 - 3 * x - 2)
     return lambda: g(3.0)
+
+
+def seed_backward_chainrule() -> Callable[[], object]:
+    def run():
+        x = cr.tensor(3.0, requires_grad=True)
+        (x**2 - 3 * x - 2).backward()
+        return x.grad
+    return run
 
 
 def seed_torch() -> Callable[[], object]:
@@ -270,13 +280,17 @@ def main() -> None:
     per_op = {name: None if t is None else t / n_ops for name, t in best.items()}
     print(row("", per_op.pop("chainrule"), per_op, "us", 1e6))
 
-    print("(b) one grad call of x**2 - 3x - 2")
+    print("(b) the seed example x**2 - 3x - 2: cr.grad call; .backward() path")
     best = interleaved_best({
         "chainrule": seed_chainrule(),
+        "chainrule .backward()": seed_backward_chainrule(),
         "torch": seed_torch() if torch else None,
         "autograd": seed_autograd() if autograd else None,
     }, rounds, 200)
-    print(row("", best.pop("chainrule"), best, "us", 1e6))
+    backward_path = best.pop("chainrule .backward()")
+    print(row("    cr.grad(f)(3.0)", best.pop("chainrule"), best, "us", 1e6))
+    print(row("    leaf, forward, .backward(), .grad", backward_path,
+              {"torch": best.get("torch")}, "us", 1e6))
 
     n_long = 100_000 if args.quick else 1_000_000
     print(f"(c) chain of {n_long:,} ops, forward+backward, per op")
