@@ -68,22 +68,23 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable
             spec = in_axes
         axes = _axes_for(spec, args, "", "in_axes")
         leaves, tree = flatten(args)
-        paths = leaf_paths(tree)
-        size = None
-        for leaf, axis, path in zip(leaves, axes, paths):
+        size = first = None
+        for k, (leaf, axis) in enumerate(zip(leaves, axes)):
             if axis is None:
                 continue
             shape = shape_of(leaf)
             if not -len(shape) <= axis < len(shape):
-                raise ValueError(f"vmap: in_axes says axis {axis} for argument{path}, which "
-                                 f"has shape {shape}: out of range")
+                raise ValueError(f"vmap: in_axes says axis {axis} for argument"
+                                 f"{leaf_paths(tree)[k]}, which has shape {shape}: out of "
+                                 f"range")
             n = shape[axis]
             if size is None:
-                size, first = n, path
+                size, first = n, k
             elif n != size:
-                raise ValueError(f"vmap: mapped axes have different sizes: argument{first} "
-                                 f"has {size}, argument{path} has {n} (axis {axis}); every "
-                                 f"mapped argument needs the same size")
+                paths = leaf_paths(tree)  # only an error needs them
+                raise ValueError(f"vmap: mapped axes have different sizes: argument"
+                                 f"{paths[first]} has {size}, argument{paths[k]} has {n} "
+                                 f"(axis {axis}); every mapped argument needs the same size")
         if size is None:
             raise ValueError("vmap: in_axes maps no argument (all None); map at least one")
         with transform_scope() as level:
@@ -103,20 +104,22 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable
                              f"function returned {type(out).__name__}")
         o_axes = _axes_for(out_axes, out, "", "out_axes")
         results = []
-        for o, axis, path in zip(outs, o_axes, leaf_paths(out_tree)):
+        for k, (o, axis) in enumerate(zip(outs, o_axes)):
             mapped = isinstance(o, Batched) and o._level == level
             if axis is None:
                 if mapped:
-                    raise ValueError(f"vmap: out_axes is None for output{path}, but it "
-                                     f"depends on the mapped arguments; give it an axis")
+                    raise ValueError(f"vmap: out_axes is None for output"
+                                     f"{leaf_paths(out_tree)[k]}, but it depends on the "
+                                     f"mapped arguments; give it an axis")
                 results.append(o)
                 continue
             data = o.data if mapped else broadcast_to(
                 o if isinstance(o, Traced) else xp.asarray(o), (size, *shape_of(o)))
             ndim = len(shape_of(data))
             if not -ndim <= axis < ndim:
-                raise ValueError(f"vmap: out_axes says axis {axis} for output{path}, which "
-                                 f"has {ndim} dimension(s) once stacked: out of range")
+                raise ValueError(f"vmap: out_axes says axis {axis} for output"
+                                 f"{leaf_paths(out_tree)[k]}, which has {ndim} dimension(s) "
+                                 f"once stacked: out of range")
             if axis % ndim:
                 data = moveaxis(data, 0, axis)
             if not isinstance(data, Traced) and not data.flags.writeable:
