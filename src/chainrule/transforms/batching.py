@@ -118,7 +118,10 @@ def _one_by_one(prim: Any, vals: list, batched: list, params: dict) -> Any:
 
 
 def _batch_size(vals: list, batched: list) -> int:
-    return next(shape_of(v)[0] for v, b in zip(vals, batched) if b)
+    for v, b in zip(vals, batched):
+        if b:
+            return shape_of(v)[0]
+    raise AssertionError("a batching rule ran with no batched argument")  # pragma: no cover
 
 
 def _example_shape(v: Any, b: bool) -> tuple[int, ...]:
@@ -127,15 +130,29 @@ def _example_shape(v: Any, b: bool) -> tuple[int, ...]:
 
 def _rank(v: Any, b: bool) -> int:
     """How many dimensions one tangent of ``v`` has (all of them when it is unbatched)."""
+    if type(v) is ndarray:
+        return v.ndim - 1 if b else v.ndim
+    if type(v) in _PYTHON_SCALARS:
+        return 0
     shape = getattr(v, "shape", None)
     n = len(shape) if shape is not None else xp.ndim(v)
     return n - 1 if b else n
+
+
+_PYTHON_SCALARS = (int, float, bool, complex)
 
 
 def _reshape(v: Any, shape: tuple[int, ...]) -> Any:
     """``reshape`` of a stack: NumPy's own method on a plain array (there is nothing to
     record, and the primitive would run just that), the primitive on a traced one."""
     return v.reshape(shape) if type(v) is ndarray else reshape(v, shape)
+
+
+def _broadcast_to(v: Any, shape: tuple[int, ...]) -> Any:
+    """``broadcast_to`` of a stack (NumPy's own on a plain array; nothing when it fits)."""
+    if type(v) is ndarray:
+        return v if v.shape == shape else xp.broadcast_to(v, shape)
+    return broadcast_to(v, shape)
 
 
 def _swap_last(v: Any) -> Any:
@@ -173,6 +190,14 @@ def _shift(axis: Any, ndim: int, name: str) -> Any:
 def _elementwise(prim: Any, vals: list, batched: list, params: dict) -> Any:
     if len(vals) == 1:  # the stack is one bigger array of the same elements
         return prim(*vals, **params)
+    if len(vals) == 2:  # the commonest case, spelled out
+        (x, y), (bx, by) = vals, batched
+        rx, ry = _rank(x, bx), _rank(y, by)
+        if bx and rx < ry:
+            x = _align(x, ry)
+        elif by and ry < rx:
+            y = _align(y, rx)
+        return prim(x, y, **params)
     ranks = [_rank(v, b) for v, b in zip(vals, batched)]
     rank = builtins.max(ranks)
     return prim(*[_align(v, rank) if b and r < rank else v
@@ -319,7 +344,7 @@ def _gather_layout(x_ndim: int, vals: list, batched: list, template: tuple) -> t
                 or isinstance(e, (int, xp.integer))]
     shapes = [_example_shape(arrays[e.k], batched[1 + e.k]) if isinstance(e, Slot)
               else xp.shape(e) for e in (parts[i] for i in advanced)]
-    b_shape = xp.broadcast_shapes(*shapes)
+    b_shape = tuple(shapes[0]) if len(shapes) == 1 else xp.broadcast_shapes(*shapes)
     for e in parts:
         if isinstance(e, Slot) and batched[1 + e.k]:
             a = arrays[e.k]
@@ -373,7 +398,7 @@ def _scatter(prim: Any, vals: list, batched: list, params: dict) -> Any:
                                                             shape_of(a), dtype=int)
                                                    for a, b in zip(vals[1:], batched[1:])])]
     target = (n, *one.shape)  # one example's gathered shape, per example
-    g = broadcast_to(_align(g, len(one.shape)) if batched[0] else g, target)
+    g = _broadcast_to(_align(g, len(one.shape)) if batched[0] else g, target)
     k = len(b_shape)
     if pre:
         g = bind(registry["transpose"], g, axes=(0, *range(pre + 1, pre + 1 + k),
