@@ -58,7 +58,7 @@ class Batched(RefusesConversions, ArrayOperators, NumpyInterface, Traced):
 
     def _process(self, prim: Any, args: tuple, params: dict) -> Any:
         level = self._level
-        if len(args) == 1:  # then it is this value (bind hands an operation to its top)
+        if len(args) == 1 and args[0] is self:  # the commonest call, spelled out
             vals, batched = [self.data], _ONE
         else:
             vals = []
