@@ -141,3 +141,32 @@ def test_per_example_gradients_of_a_float32_mlp_match_a_loop_and_torch():
             np.testing.assert_allclose(got[name][k], one[name], rtol=1e-5, atol=1e-6)
     for name in params:
         np.testing.assert_allclose(got[name], want[name].numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("inner", [(0, 0), (0, None), (None, 0)])
+@pytest.mark.parametrize("outer", [(0, 0), (0, None), (None, 0)])
+def test_nested_vmaps_of_matmul_and_their_gradients(inner, outer):
+    """Under two vmaps the inner rule sees stacks of the outer one (traced values):
+    every layout of both against a double loop, and jacfwd through them."""
+    rng = np.random.default_rng(3)
+    shape = {(True, True): (2, 3), (True, False): (2,), (False, True): (3,),
+             (False, False): ()}
+    x = rng.standard_normal((*shape[outer[0] == 0, inner[0] == 0], 4, 1))
+    y = rng.standard_normal((*shape[outer[1] == 0, inner[1] == 0], 1, 5))
+    f = cr.vmap(cr.vmap(cr.matmul, in_axes=inner), in_axes=outer)
+    got = f(x, y)
+
+    def pick(a, mapped_outer, mapped_inner, i, j):
+        a = a[i] if mapped_outer else a
+        return a[j] if mapped_inner else a
+
+    loop = np.stack([np.stack([pick(x, outer[0] == 0, inner[0] == 0, i, j)
+                               @ pick(y, outer[1] == 0, inner[1] == 0, i, j)
+                               for j in range(3)]) for i in range(2)])
+    np.testing.assert_allclose(got, loop, rtol=1e-14, atol=1e-15)
+    jac = cr.jacfwd(lambda x: f(x, y))(x)  # one more level of stacks: the basis tangents
+    want = cr.jacfwd(lambda x: np.stack([np.stack([
+        cr.matmul(pick(x, outer[0] == 0, inner[0] == 0, i, j),
+                  pick(y, outer[1] == 0, inner[1] == 0, i, j)) for j in range(3)])
+        for i in range(2)]))(x)
+    np.testing.assert_allclose(jac, want, rtol=1e-14, atol=1e-15)
