@@ -238,6 +238,8 @@ def _with_shape(prim: Any, vals: list, batched: list, params: dict) -> Any:
             return x  # what sum_to gives an array of the shape already
         if lead > 0:  # drop one tangent's leading axes here; sum_to would take the batch's
             x = sum_p(x, axis=tuple(range(1, lead + 1)), keepdims=False)
+            if stack[lead + 1:] == shape:
+                return x  # a bias's cotangent: nothing left to sum
         elif lead < 0:  # a smaller cotangent is spread over the shape
             return broadcast_to(_align(x, len(shape)), (n, *shape))
     return prim(x, **{**params, "shape": (n, *shape)})
