@@ -1,4 +1,4 @@
-"""The newer transforms against their alternatives, one thread, best of 5.
+"""The newer transforms against their alternatives, one thread, best of many runs.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_transforms.py
 
@@ -37,8 +37,9 @@ def per_example_gradients(batch: int = 64) -> None:
 
     vg = cr.vmap(cr.grad(loss), in_axes=(None, 0, 0))
     g = cr.grad(loss)
-    t_vmap = best_ms(lambda: vg(params, x, y))
-    t_loop = best_ms(lambda: [g(params, x[k], y[k]) for k in range(batch)], repeat=3)
+    # best of many: the machine is shared, and a run of ~1 ms is easily interrupted
+    t_vmap = best_ms(lambda: vg(params, x, y), repeat=30)
+    t_loop = best_ms(lambda: [g(params, x[k], y[k]) for k in range(batch)], repeat=7)
 
     tmodel = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(),
                                  torch.nn.Linear(256, 10))
@@ -50,7 +51,7 @@ def per_example_gradients(batch: int = 64) -> None:
 
     tvg = torch.func.vmap(torch.func.grad(tloss), in_dims=(None, 0, 0))
     tx, ty = torch.tensor(x), torch.tensor(y)
-    t_torch = best_ms(lambda: tvg(tparams, tx, ty))
+    t_torch = best_ms(lambda: tvg(tparams, tx, ty), repeat=30)
     print(f"per-example gradients, MLP 64-256-10, batch {batch}, float32")
     print(f"  cr.vmap(cr.grad)                      {t_vmap:8.2f} ms")
     print(f"  torch.func.vmap(torch.func.grad)      {t_torch:8.2f} ms   "

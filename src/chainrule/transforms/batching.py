@@ -19,12 +19,13 @@ primitive matters for the speed of Jacobians.
 from __future__ import annotations
 
 import builtins
+import math
 import string
 import weakref
 from collections.abc import Callable
 from typing import Any
 
-from chainrule.backend import dtype_of, shape_of, xp
+from chainrule.backend import dtype_of, ndarray, shape_of, xp
 from chainrule.core.escape import RefusesConversions
 from chainrule.core.primitive import registry
 from chainrule.core.trace import Traced, bind
@@ -38,6 +39,7 @@ from chainrule.ops.shape import (
     moveaxis,
     reshape,
     squeeze,
+    transpose,
 )
 from chainrule.tensor_numpy import ArrayOperators, NumpyInterface
 
@@ -56,12 +58,15 @@ class Batched(RefusesConversions, ArrayOperators, NumpyInterface, Traced):
 
     def _process(self, prim: Any, args: tuple, params: dict) -> Any:
         level = self._level
-        vals = []
-        batched = []
-        for a in args:
-            mine = isinstance(a, Batched) and a._level == level
-            vals.append(a.data if mine else a)
-            batched.append(mine)
+        if len(args) == 1 and args[0] is self:  # the commonest call, spelled out
+            vals, batched = [self.data], _ONE
+        else:
+            vals = []
+            batched = []
+            for a in args:
+                mine = isinstance(a, Batched) and a._level == level
+                vals.append(a.data if mine else a)
+                batched.append(mine)
         rule = batching_rule(prim)
         out = NotImplemented if rule is None else rule(prim, vals, batched, params)
         if out is NotImplemented:
@@ -70,14 +75,18 @@ class Batched(RefusesConversions, ArrayOperators, NumpyInterface, Traced):
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return shape_of(self.data)[1:]
+        shape = self.data.shape  # a tuple for an array and for every traced value
+        return shape[1:] if type(shape) is tuple else tuple(shape)[1:]
 
     @property
     def dtype(self) -> Any:
-        return dtype_of(self.data)
+        return self.data.dtype
 
     def __repr__(self) -> str:
         return f"Batched({self.data!r}, level={self._level})"
+
+
+_ONE = (True,)
 
 
 def batching_rule(prim: Any) -> BatchRule | None:
@@ -109,11 +118,49 @@ def _one_by_one(prim: Any, vals: list, batched: list, params: dict) -> Any:
 
 
 def _batch_size(vals: list, batched: list) -> int:
-    return next(shape_of(v)[0] for v, b in zip(vals, batched) if b)
+    for v, b in zip(vals, batched):
+        if b:
+            return shape_of(v)[0]
+    raise AssertionError("a batching rule ran with no batched argument")  # pragma: no cover
 
 
 def _example_shape(v: Any, b: bool) -> tuple[int, ...]:
     return shape_of(v)[1:] if b else shape_of(v)
+
+
+def _rank(v: Any, b: bool) -> int:
+    """How many dimensions one tangent of ``v`` has (all of them when it is unbatched)."""
+    if type(v) is ndarray:
+        return v.ndim - 1 if b else v.ndim
+    if type(v) in _PYTHON_SCALARS:
+        return 0
+    shape = getattr(v, "shape", None)
+    n = len(shape) if shape is not None else xp.ndim(v)
+    return n - 1 if b else n
+
+
+_PYTHON_SCALARS = (int, float, bool, complex)
+
+
+def _reshape(v: Any, shape: tuple[int, ...]) -> Any:
+    """``reshape`` of a stack: NumPy's own method on a plain array (there is nothing to
+    record, and the primitive would run just that), the primitive on a traced one."""
+    return v.reshape(shape) if type(v) is ndarray else reshape(v, shape)
+
+
+def _broadcast_to(v: Any, shape: tuple[int, ...]) -> Any:
+    """``broadcast_to`` of a stack (NumPy's own on a plain array; nothing when it fits)."""
+    if type(v) is ndarray:
+        return v if v.shape == shape else xp.broadcast_to(v, shape)
+    return broadcast_to(v, shape)
+
+
+def _swap_last(v: Any) -> Any:
+    """``v`` with its last two axes swapped (a view of a plain array)."""
+    if type(v) is ndarray:
+        return v.swapaxes(-1, -2)
+    n = len(shape_of(v))
+    return transpose(v, (*range(n - 2), n - 1, n - 2))
 
 
 def _align(v: Any, rank: int) -> Any:
@@ -123,7 +170,7 @@ def _align(v: Any, rank: int) -> Any:
     missing = rank - (len(shape) - 1)
     if missing <= 0:
         return v
-    return reshape(v, (shape[0],) + (1,) * missing + shape[1:])
+    return _reshape(v, (shape[0],) + (1,) * missing + shape[1:])
 
 
 def _shift(axis: Any, ndim: int, name: str) -> Any:
@@ -141,8 +188,20 @@ def _shift(axis: Any, ndim: int, name: str) -> Any:
 # ----- the table -----
 
 def _elementwise(prim: Any, vals: list, batched: list, params: dict) -> Any:
-    rank = builtins.max(len(_example_shape(v, b)) for v, b in zip(vals, batched))
-    return bind(prim, *[_align(v, rank) if b else v for v, b in zip(vals, batched)], **params)
+    if len(vals) == 1:  # the stack is one bigger array of the same elements
+        return prim(*vals, **params)
+    if len(vals) == 2:  # the commonest case, spelled out
+        (x, y), (bx, by) = vals, batched
+        rx, ry = _rank(x, bx), _rank(y, by)
+        if bx and rx < ry:
+            x = _align(x, ry)
+        elif by and ry < rx:
+            y = _align(y, rx)
+        return prim(x, y, **params)
+    ranks = [_rank(v, b) for v, b in zip(vals, batched)]
+    rank = builtins.max(ranks)
+    return prim(*[_align(v, rank) if b and r < rank else v
+                  for v, b, r in zip(vals, batched, ranks)], **params)
 
 
 def _axis_params(*names: str, none_means_all: bool = True) -> BatchRule:
@@ -158,7 +217,7 @@ def _axis_params(*names: str, none_means_all: bool = True) -> BatchRule:
             if axis is None and not none_means_all:
                 return NotImplemented
             new[name] = _shift(axis, ndim, prim.name)
-        return bind(prim, *vals, **new)
+        return prim(*vals, **new)
 
     return rule
 
@@ -166,16 +225,24 @@ def _axis_params(*names: str, none_means_all: bool = True) -> BatchRule:
 def _with_shape(prim: Any, vals: list, batched: list, params: dict) -> Any:
     (x,) = vals
     shape = tuple(params["shape"])
-    n = shape_of(x)[0]
-    if prim.name == "broadcast_to":
+    stack = shape_of(x)
+    n = stack[0]
+    name = prim.name
+    if name == "reshape":
+        return _reshape(x, (n, *shape))
+    if name == "broadcast_to":
         x = _align(x, len(shape))
-    elif prim.name == "sum_to":
-        lead = len(shape_of(x)) - 1 - len(shape)
+    elif name == "sum_to":
+        lead = len(stack) - 1 - len(shape)
+        if lead == 0 and stack[1:] == shape:
+            return x  # what sum_to gives an array of the shape already
         if lead > 0:  # drop one tangent's leading axes here; sum_to would take the batch's
-            x = bind(sum_p, x, axis=tuple(range(1, lead + 1)), keepdims=False)
+            x = sum_p(x, axis=tuple(range(1, lead + 1)), keepdims=False)
+            if stack[lead + 1:] == shape:
+                return x  # a bias's cotangent: nothing left to sum
         elif lead < 0:  # a smaller cotangent is spread over the shape
             return broadcast_to(_align(x, len(shape)), (n, *shape))
-    return bind(prim, x, **{**params, "shape": (n, *shape)})
+    return prim(x, **{**params, "shape": (n, *shape)})
 
 
 def _transpose(prim: Any, vals: list, batched: list, params: dict) -> Any:
@@ -183,7 +250,13 @@ def _transpose(prim: Any, vals: list, batched: list, params: dict) -> Any:
     ndim = len(shape_of(x)) - 1
     axes = params.get("axes")
     axes = range(ndim - 1, -1, -1) if axes is None else axes
-    return bind(prim, x, axes=(0, *(_shift(a, ndim, "transpose") for a in axes)))
+    axes = (0, *(_shift(a, ndim, "transpose") for a in axes))
+    if type(x) is ndarray:
+        try:
+            return x.transpose(axes)
+        except ValueError:
+            pass  # a repeated axis: the primitive names itself in the error
+    return prim(x, axes=axes)
 
 
 def _expand_dims(prim: Any, vals: list, batched: list, params: dict) -> Any:
@@ -232,7 +305,13 @@ def _getitem(prim: Any, vals: list, batched: list, params: dict) -> Any:
     index = _index_with_batch(params["index"])
     if index is None:
         return NotImplemented
-    return bind(prim, vals[0], index=index)
+    x = vals[0]
+    if type(x) is ndarray:
+        try:
+            return x[index]
+        except (IndexError, TypeError, ValueError):
+            pass  # the primitive says which operation failed
+    return prim(x, index=index)
 
 
 def _scatter_add(prim: Any, vals: list, batched: list, params: dict) -> Any:
@@ -267,7 +346,7 @@ def _gather_layout(x_ndim: int, vals: list, batched: list, template: tuple) -> t
                 or isinstance(e, (int, xp.integer))]
     shapes = [_example_shape(arrays[e.k], batched[1 + e.k]) if isinstance(e, Slot)
               else xp.shape(e) for e in (parts[i] for i in advanced)]
-    b_shape = xp.broadcast_shapes(*shapes)
+    b_shape = tuple(shapes[0]) if len(shapes) == 1 else xp.broadcast_shapes(*shapes)
     for e in parts:
         if isinstance(e, Slot) and batched[1 + e.k]:
             a = arrays[e.k]
@@ -321,7 +400,7 @@ def _scatter(prim: Any, vals: list, batched: list, params: dict) -> Any:
                                                             shape_of(a), dtype=int)
                                                    for a, b in zip(vals[1:], batched[1:])])]
     target = (n, *one.shape)  # one example's gathered shape, per example
-    g = broadcast_to(_align(g, len(one.shape)) if batched[0] else g, target)
+    g = _broadcast_to(_align(g, len(one.shape)) if batched[0] else g, target)
     k = len(b_shape)
     if pre:
         g = bind(registry["transpose"], g, axes=(0, *range(pre + 1, pre + 1 + k),
@@ -352,11 +431,24 @@ def _pad(prim: Any, vals: list, batched: list, params: dict) -> Any:
 
 def _matmul(prim: Any, vals: list, batched: list, params: dict) -> Any:
     """Vectors become a row (x) or a column (y); ranks are lined up after the batch
-    axis so NumPy broadcasts one tangent's batch dims against the other operand's."""
+    axis so NumPy broadcasts one tangent's batch dims against the other operand's.
+    A stack times one matrix is one product of all its rows (not one per tangent),
+    and a stack of outer products (the per-example weight gradient) has no sum."""
     (x, y), (bx, by) = vals, batched
     sx, sy = _example_shape(x, bx), _example_shape(y, by)
     if not sx or not sy:
         return NotImplemented  # matmul raises on scalars; the fallback says so
+    if bx and not by and len(sy) <= 2 and sx[-1] == sy[0]:
+        # every tangent times the same y: the rows of the whole stack through ONE
+        # product instead of one per tangent
+        n = shape_of(x)[0]
+        lead = sx[:-1]
+        rows = _reshape(x, (n * math.prod(lead), sx[-1])) if lead else x
+        out = prim(rows, y)
+        return _reshape(out, (n, *lead, *sy[1:])) if lead else out
+    if by and not bx and len(sy) == 1 and len(sx) <= 2 and sx[-1] == sy[0]:
+        # one x times a stack of vectors: the stack's rows times x's transpose
+        return prim(y, _swap_last(x) if len(sx) == 2 else x)
     x_vec, y_vec = len(sx) == 1, len(sy) == 1
     sx = (1, *sx) if x_vec else sx
     sy = (*sy, 1) if y_vec else sy
@@ -364,18 +456,41 @@ def _matmul(prim: Any, vals: list, batched: list, params: dict) -> Any:
     n = _batch_size(vals, batched)
 
     def lined_up(v: Any, b: bool, s: tuple) -> Any:
-        return reshape(v, ((n,) if b else ()) + (1,) * (rank - len(s)) + s)
+        want = ((n,) if b else ()) + (1,) * (rank - len(s)) + s
+        return v if shape_of(v) == want else _reshape(v, want)
 
-    if sx[-1] == 1 and not x_vec and not y_vec:
-        # an outer product (the per-example weight gradient): one product per element,
-        # no sum, so broadcasting multiply gives the same numbers, without NumPy's slow
-        # loop over a stack of tiny matrix products
-        out = bind(registry["multiply"], lined_up(x, bx, sx), lined_up(y, by, sy))
+    x, y = lined_up(x, bx, sx), lined_up(y, by, sy)
+    if sx[-1] == 1 == sy[-2] and not x_vec and not y_vec:
+        out = _outer(prim, x, y, sx[-2], sy[-1])
     else:
-        out = bind(prim, lined_up(x, bx, sx), lined_up(y, by, sy))
+        out = prim(x, y)
+    if not (x_vec or y_vec):
+        return out
     shape = shape_of(out)
-    return reshape(out, shape[:-2] + (() if x_vec else shape[-2:-1]) + (() if y_vec else
-                                                                        shape[-1:]))
+    return _reshape(out, shape[:-2] + (() if x_vec else shape[-2:-1])
+                    + (() if y_vec else shape[-1:]))
+
+
+def _outer(prim: Any, x: Any, y: Any, m: int, p: int) -> Any:
+    """``x @ y`` for x (..., m, 1) and y (..., 1, p): one product per element, no sum.
+
+    On plain arrays NumPy's einsum makes them (the values matmul gives, down to the
+    sign of a zero) with its inner loop along the longer of m and p: the result is
+    then a view of the (..., p, m) array when p is the shorter. A broadcasting
+    multiply takes 1.5 (m < p) to 4 (m > p) times as long, a stack of matrix
+    products with one column and one row six times."""
+    if type(x) is ndarray and type(y) is ndarray and x.dtype.kind in _NUMERIC \
+            and y.dtype.kind in _NUMERIC:
+        try:
+            if p >= m:
+                return xp.einsum("...ik,...kj->...ij", x, y)
+            return xp.einsum("...ik,...kj->...ji", x, y).swapaxes(-1, -2)
+        except ValueError:
+            return prim(x, y)  # batch dims that do not broadcast: matmul says so
+    return registry["multiply"](x, y)
+
+
+_NUMERIC = "biufc"
 
 
 def _tensordot(prim: Any, vals: list, batched: list, params: dict) -> Any:
