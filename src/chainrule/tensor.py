@@ -149,7 +149,7 @@ def _complex_node(prim: Any, inputs: tuple, vals: tuple, params: dict, out: Any,
         for i in needs:
             a = inputs[i]
             if a._node is None and a.data.flags.writeable:
-                a.data.flags.writeable = False
+                a.data.setflags(write=False)
     return node
 
 
@@ -207,7 +207,7 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         self._level = 0
         self._version = 0
         if requires_grad and array.dtype is _F64:  # requires_grad_, for the commonest dtype
-            array.flags.writeable = False
+            array.setflags(write=False)  # (half the cost of flags.writeable = False)
             self.requires_grad = True
         else:
             self.requires_grad = False
@@ -281,13 +281,13 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                     if src is not None:
                         a = src
                     elif a.data.flags.writeable:
-                        a.data.flags.writeable = False
+                        a.data.setflags(write=False)
                 if mask & 2 and not level:
                     src = b._node
                     if src is not None:
                         b = src
                     elif b.data.flags.writeable:
-                        b.data.flags.writeable = False
+                        b.data.setflags(write=False)
                 node._in0 = a
                 node._in1 = b
                 node._ins = 2
@@ -297,7 +297,7 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                     for i in _NEEDS[mask] if mask < 256 else needed_indices(mask):
                         a = args[i]
                         if a._node is None and a.data.flags.writeable:
-                            a.data.flags.writeable = False
+                            a.data.setflags(write=False)
             node.args = vals
             node.params = params
             node.out = out
@@ -402,13 +402,13 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                     if src is not None:
                         x = src
                     elif a.flags.writeable:
-                        a.flags.writeable = False
+                        a.setflags(write=False)
                 if mask & 2 and not level:
                     src = y._node
                     if src is not None:
                         y = src
                     elif b.flags.writeable:
-                        b.flags.writeable = False
+                        b.setflags(write=False)
                 node._in0 = x
                 node._in1 = y
                 node._ins = 2
@@ -554,7 +554,7 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                                "use detach() for a result of an operation")
         self.requires_grad = bool(requires_grad)
         if requires_grad and not self._level and type(self.data) is ndarray:
-            self.data.flags.writeable = False
+            self.data.setflags(write=False)
         if not hasattr(self, "_version"):  # made by an operation, without the slot
             self._version = 0
         return self
@@ -646,7 +646,7 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         data = self.data
         if self.requires_grad and type(data) is ndarray and data.flags.writeable:
             data = data.view()
-            data.flags.writeable = False
+            data.setflags(write=False)
         return data
 
     def item(self) -> Any:
@@ -831,7 +831,7 @@ def _open_for_change(tensor: Tensor) -> tuple[ndarray, bool]:
 def _close_change(tensor: Tensor, data: ndarray, locked: bool) -> None:
     """``changing``'s exit: read-only again (if it was, or requires grad), version bumped."""
     if locked or tensor.requires_grad:
-        data.flags.writeable = False
+        data.setflags(write=False)
     mark_changed(tensor)
 
 
@@ -858,7 +858,7 @@ def _constant_array(c: float) -> ndarray | None:
     if c == 0 or c != c or len(_CONSTANTS) >= 256:
         return None
     array = xp.array(c)
-    array.flags.writeable = False
+    array.setflags(write=False)
     _CONSTANTS[c] = array
     return array
 
@@ -912,7 +912,7 @@ def _unary(prim: Any, x: Tensor, params: dict) -> Any:
             node._in0 = x if src is None or level else src
             node._ins = 1
             node.args = (data,)
-            node.params = params
+            node.params = params or _NO_PARAMS  # not the call's empty dict, one per node
             node.out = out
             node.needs = _FIRST
             node.seq = next(node_sequence)
@@ -920,7 +920,7 @@ def _unary(prim: Any, x: Tensor, params: dict) -> Any:
             node.plain = True
             t.requires_grad = True
             if src is None and not level and data.flags.writeable:
-                data.flags.writeable = False  # a leaf's saved array: see requires_grad_
+                data.setflags(write=False)  # a leaf's saved array: see requires_grad_
         elif kind in "fc":  # a complex input or output
             t._node = node = _complex_node(prim, (x,), (data,), params, out, _FIRST, True,
                                            level)
