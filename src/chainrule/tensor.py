@@ -8,6 +8,7 @@ output. ``backward`` runs the reverse sweep from there.
 from __future__ import annotations
 
 import contextlib
+import operator
 import os
 import sys
 import warnings
@@ -32,6 +33,7 @@ from chainrule.core.escape import (
     refuse,
 )
 from chainrule.core.graph import Node, mark_changed, needed_indices, node_sequence, set_inputs
+from chainrule.core.primitive import register_unary
 from chainrule.core.trace import Traced, bind, call_impl
 from chainrule.core.wirtinger import (
     complex_twin,
@@ -110,6 +112,22 @@ _NEEDS = [needed_indices(mask) for mask in range(256)]
 _FIRST = _NEEDS[1]
 _NO_PARAMS: dict = {}  # shared by operator calls; nothing writes into a node's params
 _new = object.__new__
+_F64 = xp.dtype(xp.float64)
+_ufunc = xp.ufunc
+
+
+def _zero_d_out() -> Any:
+    """``out=...`` where NumPy has it (2.3+): a ufunc then returns a 0-d array for
+    0-d operands instead of a NumPy scalar (which costs as much again to turn back
+    into an array); None where it does not."""
+    try:
+        probe = xp.negative(xp.array(1.0), out=...)
+    except TypeError:
+        return None
+    return ... if type(probe) is ndarray else None
+
+
+_ZERO_D_OUT = _zero_d_out()
 
 
 def _complex_needed(vals: tuple, mask: int) -> bool:
@@ -131,7 +149,7 @@ def _complex_node(prim: Any, inputs: tuple, vals: tuple, params: dict, out: Any,
         for i in needs:
             a = inputs[i]
             if a._node is None and a.data.flags.writeable:
-                a.data.flags.writeable = False
+                a.data.setflags(write=False)
     return node
 
 
@@ -174,20 +192,27 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
     __array_priority__ = 1000.0
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        if isinstance(data, Tensor):
-            if data._level and data.requires_grad:  # inside a transform: would drop it
-                refuse(data, TENSOR)
-            data = data.data
-        array = xp.array(data, dtype=dtype)
-        if array.dtype.kind not in _NUMERIC_KINDS:
-            raise TypeError(_not_numeric(data, array.dtype))
+        if type(data) is float and dtype is None:  # the commonest: a float64 scalar
+            array = xp.array(data)
+        else:
+            if isinstance(data, Tensor):
+                if data._level and data.requires_grad:  # inside a transform: would drop it
+                    refuse(data, TENSOR)
+                data = data.data
+            array = xp.array(data) if dtype is None else xp.array(data, dtype=dtype)
+            if array.dtype.kind not in _NUMERIC_KINDS:
+                raise TypeError(_not_numeric(data, array.dtype))
         self.data = array
         self._node: Node | None = None
         self._level = 0
         self._version = 0
-        self.requires_grad = False
-        if requires_grad:
-            self.requires_grad_(True)
+        if requires_grad and array.dtype is _F64:  # requires_grad_, for the commonest dtype
+            array.setflags(write=False)  # (half the cost of flags.writeable = False)
+            self.requires_grad = True
+        else:
+            self.requires_grad = False
+            if requires_grad:
+                self.requires_grad_(True)
 
     @classmethod
     def _wrap(cls, data: Any, node: Node | None, level: int = 0) -> Tensor:
@@ -207,69 +232,28 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         return t
 
     def _process(self, prim: Any, args: tuple, params: dict) -> Any:
-        # The hot path of the library. A unary operation on a plain array,
-        # the commonest case by far, is handled here whole; ``_binary`` does
-        # the same for operators. The rest finds the arrays to compute with
-        # and the inputs needing a gradient (bit i of the mask for argument i).
-        data = self.data
-        if len(args) == 1 and type(data) is ndarray and args[0] is self:
-            try:
-                out = prim.impl(data, **params) if params else prim.impl(data)
-            except Exception:
-                out = call_impl(prim, (data,), params)  # re-raises with a clear message
-            if type(out) is not ndarray:
-                out = xp.asarray(out)
-            level = self._level
-            t = _new(Tensor)
-            t.data = out
-            t._level = level
-            if self.requires_grad and prim.vjps is not None and (level or state.grad_enabled) \
-                    and out.dtype.kind == "f" and data.dtype.kind == "f":
-                # Node(...) without the call of __init__: this runs once per operation
-                t._node = node = _new(Node)
-                node.prim = prim
-                # Node.inputs is (self,), kept without a tuple, and as self's node when
-                # there is one: no tensor kept alive for the sweep (core.graph)
-                src = self._node
-                node._in0 = self if src is None or level else src
-                node._ins = 1
-                node.args = (data,)
-                node.params = params
-                node.out = out
-                node.needs = _FIRST
-                node.seq = next(node_sequence)
-                node.where = None
-                node.plain = True
-                t.requires_grad = True
-                if src is None and not level and data.flags.writeable:
-                    data.flags.writeable = False  # a leaf's saved array: see requires_grad_
-            elif self.requires_grad and prim.vjps is not None and (level or state.grad_enabled) \
-                    and out.dtype.kind in "fc":  # a complex input or output
-                t._node = node = _complex_node(prim, args, (data,), params, out, _FIRST, True,
-                                               level)
-                t.requires_grad = True
-            else:
-                t._node = node = None
-                t.requires_grad = False
-                if self.requires_grad and prim.vjps is None and prim in varies_for_complex \
-                        and out.dtype.kind == "c":
-                    refuse_complex(prim, (data,), out)
-            if state.anomaly:
-                _watch(prim, out, node)
-            return t
+        # The hot path of the library: a unary operation on a plain array, the
+        # commonest case by far, goes to ``_unary`` (as ``Primitive.__call__`` does
+        # directly); ``_binary`` does the same for operators. The rest finds the
+        # arrays to compute with and the inputs needing a gradient (bit i of the
+        # mask for argument i).
+        if len(args) == 1 and args[0] is self and type(self.data) is ndarray:
+            return _unary(prim, self, params)
         vals, mask, traced_inside = _unpack(args, self._level)
         return self._record(prim, args, vals, params, mask, traced_inside, True)
 
     def _record(self, prim: Any, args: tuple, vals: tuple, params: dict, mask: int,
-                traced_inside: bool = False, any_dtype: bool = False) -> Tensor:
-        """Evaluate ``prim`` on ``vals`` and wrap the result, recording a node
-        when an argument needs a gradient.
+                traced_inside: bool = False, any_dtype: bool = False, out: Any = None) -> Tensor:
+        """Evaluate ``prim`` on ``vals`` (unless ``out`` is its result already) and
+        wrap the result, recording a node when an argument needs a gradient.
 
         ``any_dtype`` says an input needing a gradient may be complex although
         the output is real (``abs``); operators (``_binary``) pass False: a
         built-in binary primitive gives a complex result for a complex input."""
         level = self._level
-        if traced_inside:  # values of an enclosing transform: let it record too
+        if out is not None:
+            pass
+        elif traced_inside:  # values of an enclosing transform: let it record too
             out = bind(prim, *vals, **params)
         else:
             try:
@@ -297,13 +281,13 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                     if src is not None:
                         a = src
                     elif a.data.flags.writeable:
-                        a.data.flags.writeable = False
+                        a.data.setflags(write=False)
                 if mask & 2 and not level:
                     src = b._node
                     if src is not None:
                         b = src
                     elif b.data.flags.writeable:
-                        b.data.flags.writeable = False
+                        b.data.setflags(write=False)
                 node._in0 = a
                 node._in1 = b
                 node._ins = 2
@@ -313,7 +297,7 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                     for i in _NEEDS[mask] if mask < 256 else needed_indices(mask):
                         a = args[i]
                         if a._node is None and a.data.flags.writeable:
-                            a.data.flags.writeable = False
+                            a.data.setflags(write=False)
             node.args = vals
             node.params = params
             node.out = out
@@ -338,25 +322,120 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         return t
 
     def _binary(self, prim: Any, x: Any, y: Any) -> Any:
-        """Operators: skip ``bind``'s search unless a higher level is involved."""
+        """Operators: skip ``bind``'s search unless a higher level is involved.
+
+        Two tensors of one level over plain arrays, or a tensor and a constant,
+        are handled here whole (``_record``'s work for two arguments, inlined:
+        this runs once per operator)."""
         other = y if x is self else x
         data = self.data
+        level = self._level
+        out = None
         if type(other) is Tensor:
-            if other._level == self._level and type(data) is ndarray \
-                    and type(other.data) is ndarray:
-                # two tensors of one level over plain arrays: unpacked here
-                mask = x.requires_grad | (y.requires_grad << 1)
-                return self._record(prim, (x, y), (x.data, y.data), _NO_PARAMS, mask)
-            if other._level > self._level:
-                return bind(prim, x, y)
+            if other._level != level or type(data) is not ndarray \
+                    or type(other.data) is not ndarray:
+                if other._level > level:
+                    return bind(prim, x, y)
+                return self._process(prim, (x, y), {})
+            a = x.data
+            b = y.data
+            mask = x.requires_grad | (y.requires_grad << 1)
+            if not a.ndim and not b.ndim and a.dtype is _F64 and b.dtype is _F64:
+                f = _FLOAT_OPS.get(prim)
+                if f is not None:
+                    out = _float_result(f, a.item(), b.item())
         elif isinstance(other, Traced):
-            if other._level > self._level:
+            if other._level > level:
                 return bind(prim, x, y)
-        elif type(data) is ndarray:  # a tensor and a constant
+            return self._process(prim, (x, y), {})
+        elif type(data) is not ndarray:
+            return self._process(prim, (x, y), {})
+        else:  # a tensor and a constant
             if x is self:
-                return self._record(prim, (x, y), (data, y), _NO_PARAMS, self.requires_grad)
-            return self._record(prim, (x, y), (x, data), _NO_PARAMS, self.requires_grad << 1)
-        return self._process(prim, (x, y), {})
+                a = data
+                b = y
+                mask = self.requires_grad
+            else:
+                a = x
+                b = data
+                mask = self.requires_grad << 1
+            if data.ndim:
+                # a Python float meeting float64: NumPy casts it to float64 (NEP 50), so
+                # a cached 0-d float64 array of it is the same operand without the cast
+                if type(other) is float and data.dtype is _F64 and prim in _FLOAT_OPS:
+                    c = _CONSTANTS.get(other)
+                    if c is None:
+                        c = _constant_array(other)
+                    if c is not None:
+                        try:
+                            out = prim.impl(data, c) if x is self else prim.impl(c, data)
+                        except Exception:
+                            out = None  # computed again below, to raise as before
+            elif data.dtype is _F64 and (type(other) is float or (
+                    type(other) is int and -_EXACT_INT <= other <= _EXACT_INT)):
+                f = _FLOAT_OPS.get(prim)
+                if f is not None:
+                    out = _float_result(f, data.item(), other) if x is self else \
+                        _float_result(f, other, data.item())
+        if out is None:
+            try:
+                out = prim.impl(a, b)
+            except Exception:
+                out = call_impl(prim, (a, b), _NO_PARAMS)  # re-raises with a clear message
+            if type(out) is not ndarray:
+                out = xp.asarray(out)
+        t = _new(Tensor)
+        t.data = out
+        t._level = level
+        if mask and prim.vjps is not None and (level or state.grad_enabled):
+            kind = out.dtype
+            kind = "f" if kind is _F64 else kind.kind
+            if kind == "f":
+                t._node = node = _new(Node)
+                node.prim = prim
+                # Node.inputs, in slots, a result as its node (core.graph); a leaf's
+                # saved array read-only (a new array may have been assigned since: see
+                # requires_grad_). Only an argument needing a gradient can be either.
+                # (inside a transform, level > 0, inputs stay as passed)
+                if mask & 1 and not level:
+                    src = x._node
+                    if src is not None:
+                        x = src
+                    elif a.flags.writeable:
+                        a.setflags(write=False)
+                if mask & 2 and not level:
+                    src = y._node
+                    if src is not None:
+                        y = src
+                    elif b.flags.writeable:
+                        b.setflags(write=False)
+                node._in0 = x
+                node._in1 = y
+                node._ins = 2
+                node.args = (a, b)
+                node.params = _NO_PARAMS
+                node.out = out
+                node.needs = _NEEDS[mask]
+                node.seq = next(node_sequence)
+                node.where = None
+                node.plain = True
+                t.requires_grad = True
+            elif kind == "c":  # a complex output (operators keep a complex input complex)
+                t._node = node = _complex_node(prim, (x, y), (a, b), _NO_PARAMS, out,
+                                               _NEEDS[mask], True, level)
+                t.requires_grad = True
+            else:
+                t._node = node = None
+                t.requires_grad = False
+        else:
+            t._node = node = None
+            t.requires_grad = False
+            if mask and prim.vjps is None and prim in varies_for_complex \
+                    and out.dtype.kind == "c":
+                refuse_complex(prim, (a, b), out)
+        if state.anomaly:
+            _watch(prim, out, node)
+        return t
 
     # ----- properties mirroring ndarray -----
     @property
@@ -475,7 +554,7 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                                "use detach() for a result of an operation")
         self.requires_grad = bool(requires_grad)
         if requires_grad and not self._level and type(self.data) is ndarray:
-            self.data.flags.writeable = False
+            self.data.setflags(write=False)
         if not hasattr(self, "_version"):  # made by an operation, without the slot
             self._version = 0
         return self
@@ -567,7 +646,7 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         data = self.data
         if self.requires_grad and type(data) is ndarray and data.flags.writeable:
             data = data.view()
-            data.flags.writeable = False
+            data.setflags(write=False)
         return data
 
     def item(self) -> Any:
@@ -662,7 +741,12 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         return self._binary(ops.matmul, other, self)
 
     def __neg__(self):
-        return self._process(ops.negative, (self,), {})
+        return _unary(ops.negative, self, _NO_PARAMS)
+
+    def __pow__(self, other):
+        if isinstance(other, (int, float)) and other == 2:
+            return _unary(ops.square, self, _NO_PARAMS)
+        return bind(ops.power, self, other)
 
     def __setitem__(self, index, value):
         if self._updatable("t[...] = v"):
@@ -747,8 +831,115 @@ def _open_for_change(tensor: Tensor) -> tuple[ndarray, bool]:
 def _close_change(tensor: Tensor, data: ndarray, locked: bool) -> None:
     """``changing``'s exit: read-only again (if it was, or requires grad), version bumped."""
     if locked or tensor.requires_grad:
-        data.flags.writeable = False
+        data.setflags(write=False)
     mark_changed(tensor)
+
+
+# Arithmetic on one element of float64 with a Python number or another such element:
+# Python's float does the same IEEE operation as NumPy's loop, bit for bit, at a
+# fraction of a ufunc call's cost on a 0-d array (which NumPy spends mostly on
+# dispatch and on turning its scalar result back into an array). Only a result
+# that cannot have raised a floating-point flag NumPy would report (a normal,
+# finite number) is taken; any other goes to NumPy, so its warnings and errstate
+# settings apply exactly as before.
+_FLOAT_OPS = {ops.add: operator.add, ops.subtract: operator.sub, ops.multiply: operator.mul,
+              ops.divide: operator.truediv}
+_TINY = float(xp.finfo(xp.float64).tiny)  # below it (or at it) NumPy may flag underflow
+_HUGE = float(xp.finfo(xp.float64).max)
+_EXACT_INT = 2 ** 53  # Python ints up to this size convert to float64 exactly
+
+
+# Python floats met by float64 arrays in operators, as read-only 0-d arrays (a few
+# hundred at most; never a zero, whose sign a lookup would not tell, nor a NaN)
+_CONSTANTS: dict[float, ndarray] = {}
+
+
+def _constant_array(c: float) -> ndarray | None:
+    if c == 0 or c != c or len(_CONSTANTS) >= 256:
+        return None
+    array = xp.array(c)
+    array.setflags(write=False)
+    _CONSTANTS[c] = array
+    return array
+
+
+def _float_result(f: Any, a: Any, b: Any) -> ndarray | None:
+    """``f(a, b)`` as a 0-d float64 array, or None where NumPy must compute it."""
+    try:
+        r = f(a, b)
+    except ZeroDivisionError:
+        return None
+    if _TINY < abs(r) <= _HUGE:  # false for NaN, infinities, zeros, subnormals
+        return xp.array(r)
+    return None
+
+
+def _unary(prim: Any, x: Tensor, params: dict) -> Any:
+    """``prim`` applied to the tensor ``x`` alone: the hot path of the library.
+
+    ``Primitive.__call__`` calls it for any tensor argument, so a tensor whose
+    data is not a plain array (inside nested transforms) goes to ``_process``.
+    """
+    data = x.data
+    if type(data) is not ndarray:
+        return x._process(prim, (x,), params)
+    impl = prim.impl
+    try:
+        if params:
+            out = impl(data, **params)
+        elif data.ndim or type(impl) is not _ufunc or _ZERO_D_OUT is None:
+            out = impl(data)
+        else:  # a 0-d array out of a ufunc, not a NumPy scalar to convert back
+            out = impl(data, out=_ZERO_D_OUT)
+    except Exception:
+        out = call_impl(prim, (data,), params)  # re-raises with a clear message
+    if type(out) is not ndarray:
+        out = xp.asarray(out)
+    level = x._level
+    t = _new(Tensor)
+    t.data = out
+    t._level = level
+    if x.requires_grad and prim.vjps is not None and (level or state.grad_enabled):
+        kind = out.dtype
+        kind = "f" if kind is _F64 else kind.kind
+        if kind == "f" and (data.dtype is _F64 or data.dtype.kind == "f"):
+            # Node(...) without the call of __init__: this runs once per operation
+            t._node = node = _new(Node)
+            node.prim = prim
+            # Node.inputs is (x,), kept without a tuple, and as x's node when
+            # there is one: no tensor kept alive for the sweep (core.graph)
+            src = x._node
+            node._in0 = x if src is None or level else src
+            node._ins = 1
+            node.args = (data,)
+            node.params = params or _NO_PARAMS  # not the call's empty dict, one per node
+            node.out = out
+            node.needs = _FIRST
+            node.seq = next(node_sequence)
+            node.where = None
+            node.plain = True
+            t.requires_grad = True
+            if src is None and not level and data.flags.writeable:
+                data.setflags(write=False)  # a leaf's saved array: see requires_grad_
+        elif kind in "fc":  # a complex input or output
+            t._node = node = _complex_node(prim, (x,), (data,), params, out, _FIRST, True,
+                                           level)
+            t.requires_grad = True
+        else:
+            t._node = node = None
+            t.requires_grad = False
+    else:
+        t._node = node = None
+        t.requires_grad = False
+        if x.requires_grad and prim.vjps is None and prim in varies_for_complex \
+                and out.dtype.kind == "c":
+            refuse_complex(prim, (data,), out)
+    if state.anomaly:
+        _watch(prim, out, node)
+    return t
+
+
+register_unary(Tensor, _unary)
 
 
 def _stand_in(node: Node, data: Any) -> Tensor:

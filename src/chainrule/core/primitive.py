@@ -27,6 +27,17 @@ Rule = Callable[..., Any]
 
 registry: dict[str, Primitive] = {}
 
+# The commonest call, a primitive on one tensor, goes straight to the tensor's
+# fast path (set by chainrule.tensor, which core cannot import): one frame fewer
+_unary_type: type | None = None
+_unary_path: Callable[..., Any] | None = None
+
+
+def register_unary(cls: type, path: Callable[..., Any]) -> None:
+    """``path(prim, x, params)`` applies ``prim`` to an ``x`` of exactly type ``cls``."""
+    global _unary_type, _unary_path
+    _unary_type, _unary_path = cls, path
+
 
 class Primitive:
     """One operation with its implementation and its derivative rules.
@@ -90,6 +101,8 @@ class Primitive:
         # sweep, and users call them on tensors, so both paths must be short
         if len(args) == 1:
             a = args[0]
+            if type(a) is _unary_type:
+                return _unary_path(self, a, params)  # type: ignore[misc]
             if isinstance(a, Traced):  # the only traced value is the top one
                 return a._process(self, args, params)
             try:
