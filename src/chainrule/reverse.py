@@ -500,13 +500,17 @@ _dot = xp.dot
 
 def _has_nan(found: dict[int, tuple[Any, Any]]) -> bool:
     for _, g in found.values():
-        if type(g) is not ndarray and unknown_values(g):
-            return True  # a traced program: the masked sweep, whose masks wait for values
-        if isinstance(g, xp.inexact):  # a NumPy scalar: a comparison, not a ufunc call
+        if type(g) is ndarray:
+            arrays: Any = (g,)
+        elif isinstance(g, xp.inexact):  # a NumPy scalar: a comparison, not a ufunc call
             if g != g:
                 return True
             continue
-        for a in arrays_inside(g) if isinstance(g, Traced) else (g,):
+        elif unknown_values(g):
+            return True  # a traced program: the masked sweep, whose masks wait for values
+        else:
+            arrays = arrays_inside(g) if isinstance(g, Traced) else (g,)
+        for a in arrays:
             kind = getattr(getattr(a, "dtype", None), "kind", "")
             if kind == "f":  # r . r is NaN exactly when r holds a NaN; one BLAS call
                 if a.flags.c_contiguous:  # (xp.dot, not @: a third of the cost on small r)
