@@ -313,9 +313,9 @@ def _value_and_grad_leaf(f: Callable[..., Any], argnum: int, args: tuple, kwargs
                         grad_value = found[id(x)][1]
         if grad_value is None:
             grad_value = xp.zeros(shape_of(x), dtype=dtype_of(x))
-    if not with_value:
-        return _plain(grad_value)
-    return _unwrap(out, level), _plain(grad_value)
+    if not isinstance(grad_value, xp.generic):  # a NumPy scalar is handed back as it is
+        grad_value = _plain(grad_value)
+    return grad_value if not with_value else (_unwrap(out, level), grad_value)
 
 
 def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
