@@ -25,6 +25,7 @@ from chainrule.core.graph import Node, changes, check_rebound, check_saved, topo
 from chainrule.core.primitive import Primitive, arrays_inside, mask_zeros, unknown_values
 from chainrule.core.trace import Traced
 from chainrule.core.wirtinger import declare_complex
+from chainrule.ops.arithmetic import passes_cotangent
 from chainrule.ops.complex_numbers import to_dtype
 from chainrule.ops.shape import sum_to
 
@@ -263,17 +264,22 @@ def _sweep_plain(root: Node, seed: Any, on_node: Any = None
     """``_sweep`` for the commonest case, first order on arrays with no
     targets, masking or anomaly checks: the loop every ``backward`` runs.
 
-    A few shortcuts keep it lean. An elementwise rule is ``g * partial``, so
-    the partial is called directly, in its NumPy-only form when the node saved
-    plain arrays (``Node.plain``). Rules of one or two arguments are called
-    without ``*args``. And a newly waiting node newer than all others waiting
-    (in a chain, the common shape, the only one; in a diamond, the newer
-    branch) is visited next without passing through the heap or ``cots``.
+    A few shortcuts keep it lean. A node of one input without parameters (the
+    commonest kind) has a path of its own: it always needs its input's
+    cotangent (a node records only inputs that need one), and ``g * partial``
+    of an elementwise primitive has the shape of ``g``, so only its dtype can
+    need fitting. An elementwise rule is ``g * partial``, so the partial is
+    called directly, in its NumPy-only form when the node saved plain arrays
+    (``Node.plain``). Rules of one or two arguments are called without
+    ``*args``. And a newly waiting node newer than all others waiting (in a
+    chain, the common shape, the only one; in a diamond, the newer branch) is
+    visited next without passing through the heap or ``cots``.
     """
     cots: dict[Node, Any] = {}
     heap: list[tuple[int, Node]] = []
     found: dict[int, tuple[Any, Any]] = {}
-    swept = []
+    swept: list[Node] = []
+    visit = swept.append
     last_change = changes.last
     node, g = root, seed
     while True:
@@ -284,10 +290,93 @@ def _sweep_plain(root: Node, seed: Any, on_node: Any = None
             node.parents()  # raises
         if node.seq < last_change:  # something changed in place since: were its inputs?
             check_saved(node)
-        swept.append(node)
+        visit(node)
         prim = node.prim
-        out = node.out
         params = node.params
+        if len(args) == 1 and not params and not prim.takes_perturbed:
+            ref = args[0]
+            partials = prim.array_partials if node.plain else prim.partials
+            if partials is not None:
+                partial = partials[0]
+                gi = None if partial is None else g * partial(node.out, ref)
+                if gi is not None and gi.dtype is not ref.dtype:
+                    gi = _fit(gi, ref)
+            else:
+                try:
+                    rule = prim.vjps[0]
+                except IndexError:  # no rule at all
+                    _missing_rule(prim, 0)
+                gi = None if rule is None else rule(g, node.out, ref)
+                if gi is not None and (gi.dtype is not ref.dtype or gi.shape != ref.shape):
+                    gi = _fit(gi, ref)
+            if gi is not None:
+                x = node._in0
+                xnode = x if type(x) is Node else x._node  # a result is kept as its node
+                if xnode is None:
+                    prev = found.get(id(x))
+                    found[id(x)] = (x, gi) if prev is None else (x, prev[1] + gi)
+                elif not heap or xnode.seq > -heap[0][0]:  # newer than all waiting: next
+                    node, g = xnode, gi
+                    continue
+                elif xnode in cots:
+                    cots[xnode] = cots[xnode] + gi
+                else:
+                    cots[xnode] = gi
+                    heappush(heap, (-xnode.seq, xnode))
+            if not heap:
+                break
+            node = heappop(heap)[1]
+            g = cots.pop(node)
+            continue
+        out = node.out
+        if len(args) == 2 and not params and not prim.takes_perturbed:
+            # two inputs without parameters (operators): the loop below, spelled out
+            a0, a1 = args
+            partials = prim.array_partials if node.plain else prim.partials
+            single = single_g = None
+            for i in node.needs:
+                ref = a1 if i else a0
+                if partials is not None:
+                    partial = partials[i]
+                    if partial is None:
+                        continue
+                    gi = g * partial(out, a0, a1)
+                else:
+                    try:
+                        rule = prim.vjps[i]
+                    except IndexError:
+                        _missing_rule(prim, i)
+                    if rule is None:
+                        continue
+                    gi = g if rule is passes_cotangent else rule(g, out, a0, a1)
+                    if gi is None:
+                        continue
+                if gi.dtype is not ref.dtype or gi.shape != ref.shape:
+                    gi = _fit(gi, ref)  # _fit compares properly
+                x = node._in1 if i else node._in0
+                xnode = x if type(x) is Node else x._node  # a result is kept as its node
+                if xnode is None:
+                    prev = found.get(id(x))
+                    found[id(x)] = (x, gi) if prev is None else (x, prev[1] + gi)
+                elif xnode is single:
+                    single_g = single_g + gi
+                elif single is None and (not heap or xnode.seq > -heap[0][0]):
+                    single, single_g = xnode, gi  # (newer than all waiting: not in cots)
+                elif xnode in cots:
+                    cots[xnode] = cots[xnode] + gi
+                else:
+                    if single is not None and xnode.seq > single.seq:  # the newer stays out
+                        single, single_g, xnode, gi = xnode, gi, single, single_g
+                    cots[xnode] = gi
+                    heappush(heap, (-xnode.seq, xnode))
+            if single is not None:
+                node, g = single, single_g
+            elif heap:
+                node = heappop(heap)[1]
+                g = cots.pop(node)
+            else:
+                break
+            continue
         if prim.takes_perturbed:
             params = {**params, "perturbed": node.needs}
         partials = None if params else prim.array_partials if node.plain else prim.partials
@@ -406,20 +495,27 @@ def _missing_rule(prim: Any, i: int) -> None:
                     f"per positional argument (None for no derivative)") from None
 
 
+_dot = xp.dot
+
+
 def _has_nan(found: dict[int, tuple[Any, Any]]) -> bool:
     for _, g in found.values():
-        if type(g) is not ndarray and unknown_values(g):
-            return True  # a traced program: the masked sweep, whose masks wait for values
-        if isinstance(g, xp.inexact):  # a NumPy scalar: a comparison, not a ufunc call
+        if type(g) is ndarray:
+            arrays: Any = (g,)
+        elif isinstance(g, xp.inexact):  # a NumPy scalar: a comparison, not a ufunc call
             if g != g:
                 return True
             continue
-        for a in arrays_inside(g) if isinstance(g, Traced) else (g,):
+        elif unknown_values(g):
+            return True  # a traced program: the masked sweep, whose masks wait for values
+        else:
+            arrays = arrays_inside(g) if isinstance(g, Traced) else (g,)
+        for a in arrays:
             kind = getattr(getattr(a, "dtype", None), "kind", "")
-            if kind == "f":  # r @ r is NaN exactly when r holds a NaN; one BLAS call
-                if a.flags.c_contiguous:
+            if kind == "f":  # r . r is NaN exactly when r holds a NaN; one BLAS call
+                if a.flags.c_contiguous:  # (xp.dot, not @: a third of the cost on small r)
                     r = a.ravel()
-                    v = r @ r
+                    v = _dot(r, r)
                 else:  # ravel would copy: a sum is NaN when a holds one (or +inf and -inf,
                     v = a.sum()  # then the masked sweep runs for nothing, still correct)
                 if v != v:

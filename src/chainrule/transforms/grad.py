@@ -25,7 +25,14 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from chainrule.backend import dtype_of, is_differentiable_dtype, is_float_dtype, shape_of, xp
+from chainrule.backend import (
+    dtype_of,
+    is_differentiable_dtype,
+    is_float_dtype,
+    ndarray,
+    shape_of,
+    xp,
+)
 from chainrule.core.config import transform_scope
 from chainrule.core.escape import register_transform
 from chainrule.core.graph import Node
@@ -265,28 +272,50 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
 _CONTAINERS = (tuple, list, dict)
 
 
-def _value_and_grad_leaf(f: Callable[..., Any], argnum: int, args: tuple,
-                         kwargs: dict) -> tuple[Any, Any]:
+def _value_and_grad_leaf(f: Callable[..., Any], argnum: int, args: tuple, kwargs: dict,
+                         with_value: bool = True) -> Any:
     """``value_and_grad`` for the common case of one array argument: no pytree
-    flattening, one target (the seed example's whole call is a few microseconds)."""
+    flattening, one target (the seed example's whole call is a few microseconds).
+    Without ``with_value`` it returns the gradient alone (``grad``).
+
+    A Python float argument (the commonest) needs none of ``_lift``'s checks, and a
+    scalar output none of ``_check_scalar``'s; its gradient, a NumPy scalar when the
+    sweep made one, is immutable and so already the caller's own."""
     with transform_scope() as level:
-        x = _lift(args[argnum], argnum, "grad", level)
-        out = f(*args[:argnum], x, *args[argnum + 1:], **kwargs)
-        _check_scalar(out)
+        a = args[argnum]
+        if type(a) is float:
+            x = Tensor._wrap(xp.asarray(a), None, level)
+            x.requires_grad = True
+        else:
+            x = _lift(a, argnum, "grad", level)
+        if len(args) == 1:
+            out = f(x, **kwargs) if kwargs else f(x)
+        else:
+            out = f(*args[:argnum], x, *args[argnum + 1:], **kwargs)
+        data = out.data if type(out) is Tensor else None
+        if type(data) is not ndarray or data.size != 1 or data.dtype.kind != "f":
+            _check_scalar(out)  # raises unless a scalar of another kind (a traced one)
         grad_value = None
         if type(out) is Tensor and out._level == level and out.requires_grad:
-            seed = xp.ones(out.data.shape, dtype=out.data.dtype)
+            if type(data) is ndarray and not data.ndim:
+                seed = data.dtype.type(1)  # NumPy computes on a scalar faster than a 0-d array
+            else:
+                seed = xp.ones(data.shape, dtype=data.dtype)
             if out._node is None:
                 grad_value = seed
             else:
                 found = backward_pass(out._node, seed)
-                own_cotangents(found)  # the caller's to keep and write into
                 hit = found.get(id(x))
                 if hit is not None:
                     grad_value = hit[1]
+                    if not isinstance(grad_value, xp.generic):  # a scalar: the caller's own
+                        own_cotangents(found)  # the caller's to keep and write into
+                        grad_value = found[id(x)][1]
         if grad_value is None:
             grad_value = xp.zeros(shape_of(x), dtype=dtype_of(x))
-    return _unwrap(out, level), _plain(grad_value)
+    if not isinstance(grad_value, xp.generic):  # a NumPy scalar is handed back as it is
+        grad_value = _plain(grad_value)
+    return grad_value if not with_value else (_unwrap(out, level), grad_value)
 
 
 def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
@@ -305,8 +334,11 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     """
     check_callable(f, "grad")
     vg = value_and_grad(f, argnums, has_aux)
+    one = type(argnums) is int and argnums >= 0 and not has_aux
 
     def grad_f(*args: Any, **kwargs: Any) -> Any:
+        if one and argnums < len(args) and type(args[argnums]) not in _CONTAINERS:
+            return _value_and_grad_leaf(f, argnums, args, kwargs, with_value=False)
         value, g = vg(*args, **kwargs)
         if has_aux:
             return g, value[1]
