@@ -133,3 +133,22 @@ def test_module_forward_hooks():
         child.register_forward_hook(lambda m, a, o: names.append(type(m).__name__))
     seq(x)
     assert names == ["Linear", "Tanh"]
+
+
+def test_hooks_on_zero_d_tensors_see_tensors_over_arrays():
+    # a first-order sweep may carry a 0-d cotangent as a NumPy scalar (the seed of a 0-d
+    # root, a sum's cotangent): a hook is still handed a tensor whose data is an array
+    x = cr.tensor([3.0, 1.0], requires_grad=True)
+    s = (x * x).sum()
+    loss = s * 2.0
+    kinds = []
+
+    def double(g):
+        kinds.append(type(g.data))
+        return g * 2
+
+    loss.register_hook(double)
+    s.register_hook(double)
+    loss.backward()
+    assert kinds == [np.ndarray, np.ndarray]
+    np.testing.assert_array_equal(x.grad.numpy(), [48.0, 16.0])  # 4x, 2x twice

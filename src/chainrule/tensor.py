@@ -508,8 +508,10 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             raise TypeError(f"register_hook: expected a function of the cotangent, got "
                             f"{type(fn).__name__}")
 
-        def hook(g: Any) -> Any:
-            return fn(g if isinstance(g, Tensor) else Tensor._wrap(g, None))
+        def hook(g: Any) -> Any:  # a 0-d cotangent may be a NumPy scalar: hand over an array
+            if isinstance(g, Tensor):
+                return fn(g)
+            return fn(Tensor._wrap(g if type(g) is ndarray else xp.asarray(g), None))
         hook.__name__ = getattr(fn, "__name__", "hook")
         if self._node is None:
             return add_hook(leaf_hooks, self, hook)
