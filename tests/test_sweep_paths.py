@@ -217,3 +217,23 @@ def test_grad_of_one_float_argument_refuses_non_scalar_and_complex_outputs():
         cr.grad(lambda x: x * 1j)(1.0)
     with pytest.raises(TypeError, match="argument 0 has dtype"):
         cr.grad(lambda x: x * 2)(3)
+
+
+@pytest.mark.parametrize("layout", ["c", "transposed", "strided", "permuted"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_nan_check_finds_a_nan_in_any_memory_layout(layout, dtype):
+    # the check decides whether the masked second sweep runs: a NaN it misses would
+    # leave 0 * inf = NaN in a gradient that should be 0
+    from chainrule.reverse import _has_nan
+
+    base = np.arange(2 * 3 * 4, dtype=dtype).reshape(2, 3, 4)
+    views = {"c": lambda a: a, "transposed": lambda a: a.T,
+             "strided": lambda a: a[:, ::2], "permuted": lambda a: a.transpose(1, 0, 2)}
+    clean = views[layout](base.copy())
+    assert not _has_nan({0: (None, clean)})
+    spoiled = base.copy()
+    spoiled[1, 2, 3] = np.nan
+    assert _has_nan({0: (None, views[layout](spoiled))})
+    infinite = base.copy()
+    infinite[0, 0, 0], infinite[1, 2, 3] = np.inf, -np.inf  # infinities alone are no NaN
+    assert not _has_nan({0: (None, views[layout](infinite))})

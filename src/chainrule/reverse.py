@@ -513,11 +513,11 @@ def _has_nan(found: dict[int, tuple[Any, Any]]) -> bool:
         for a in arrays:
             kind = getattr(getattr(a, "dtype", None), "kind", "")
             if kind == "f":  # r . r is NaN exactly when r holds a NaN; one BLAS call
-                if a.flags.c_contiguous:  # (xp.dot, not @: a third of the cost on small r)
-                    r = a.ravel()
-                    v = _dot(r, r)
-                else:  # ravel would copy: a sum is NaN when a holds one (or +inf and -inf,
-                    v = a.sum()  # then the masked sweep runs for nothing, still correct)
+                # (xp.dot, not @: a third of the cost on small r); ravel in memory order
+                # is a view when a is contiguous in any axis order (a transposed weight
+                # gradient), else a copy, which keeps every NaN
+                r = a.ravel() if a.flags.c_contiguous else a.ravel("K")
+                v = _dot(r, r)
                 if v != v:
                     return True
             elif kind == "c" and xp.isnan(a).any():
