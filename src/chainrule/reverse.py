@@ -163,8 +163,9 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
         for observer in observers or ():
             observer.end(found)
     finally:
-        for cache in sweep_caches:
-            cache.clear()
+        for cache in sweep_caches:  # (an empty cache, the usual one, is left as it is)
+            if cache:
+                cache.clear()
     if not retain_graph:
         for node in swept:  # Node.free, inlined: it runs once per node of every sweep
             node._in0 = node._in1 = node._ins = node.args = node.out = None

@@ -853,6 +853,7 @@ def _close_change(tensor: Tensor, data: ndarray, locked: bool) -> None:
 # settings apply exactly as before.
 _FLOAT_OPS = {ops.add: operator.add, ops.subtract: operator.sub, ops.multiply: operator.mul,
               ops.divide: operator.truediv}
+_SQUARE = ops.square
 _TINY = float(xp.finfo(xp.float64).tiny)  # below it (or at it) NumPy may flag underflow
 _HUGE = float(xp.finfo(xp.float64).max)
 _EXACT_INT = 2 ** 53  # Python ints up to this size convert to float64 exactly
@@ -898,6 +899,10 @@ def _unary(prim: Any, x: Tensor, params: dict) -> Any:
             out = impl(data, **params)
         elif data.ndim or type(impl) is not _ufunc or _ZERO_D_OUT is None:
             out = impl(data)
+        elif prim is _SQUARE and data.dtype is _F64:  # x**2 of a float64 scalar: as the
+            v = data.item()  # operators, a Python float where it is NumPy's bits, no flags
+            v = v * v
+            out = xp.array(v) if _TINY < v <= _HUGE else impl(data, out=_ZERO_D_OUT)
         else:  # a 0-d array out of a ufunc, not a NumPy scalar to convert back
             out = impl(data, out=_ZERO_D_OUT)
     except Exception:
