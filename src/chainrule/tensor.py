@@ -113,6 +113,7 @@ _FIRST = _NEEDS[1]
 _NO_PARAMS: dict = {}  # shared by operator calls; nothing writes into a node's params
 _new = object.__new__
 _F64 = xp.dtype(xp.float64)
+_ONE_F64 = xp.float64(1.0)
 _ufunc = xp.ufunc
 
 
@@ -342,8 +343,13 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             mask = x.requires_grad | (y.requires_grad << 1)
             if not a.ndim and not b.ndim and a.dtype is _F64 and b.dtype is _F64:
                 f = _FLOAT_OPS.get(prim)
-                if f is not None:
-                    out = _float_result(f, a.item(), b.item())
+                if f is not None:  # a normal, finite result only (see _FLOAT_OPS)
+                    try:
+                        r = f(a.item(), b.item())
+                    except ZeroDivisionError:
+                        r = 0.0  # to NumPy
+                    if _TINY < abs(r) <= _HUGE:
+                        out = xp.array(r)
         elif isinstance(other, Traced):
             if other._level > level:
                 return bind(prim, x, y)
@@ -375,8 +381,12 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                     type(other) is int and -_EXACT_INT <= other <= _EXACT_INT)):
                 f = _FLOAT_OPS.get(prim)
                 if f is not None:
-                    out = _float_result(f, data.item(), other) if x is self else \
-                        _float_result(f, other, data.item())
+                    try:
+                        r = f(data.item(), other) if x is self else f(other, data.item())
+                    except ZeroDivisionError:
+                        r = 0.0  # to NumPy
+                    if _TINY < abs(r) <= _HUGE:  # false for NaN, infinities, zeros,
+                        out = xp.array(r)  # subnormals: NumPy computes those (its flags)
         if out is None:
             try:
                 out = prim.impl(a, b)
@@ -588,7 +598,9 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                 "computation had requires_grad=True, or it ran under no_grad)")
         data = self.data
         if gradient is None and not data.ndim and data.dtype.kind == "f":
-            seed = data.dtype.type(1)  # _seed's commonest answer, without the call
+            # _seed's commonest answer, without the call (NumPy scalars are immutable,
+            # so float64's can be one shared 1.0)
+            seed = _ONE_F64 if data.dtype is _F64 else data.dtype.type(1)
         else:
             seed = self._seed(gradient)
         if create_graph:
@@ -604,7 +616,14 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             found = backward_pass(self._node, seed, retain_graph=retain_graph)
         own_cotangents(found)  # each leaf its own writable, C-contiguous array
         for leaf, g in found.values():
-            if not isinstance(g, Tensor):
+            if type(g) is ndarray:  # (own_cotangents gave every scalar an array) a
+                t = _new(Tensor)  # constant over it: Tensor._wrap(g, None), inlined
+                t.data = g
+                t._node = None
+                t._level = t._version = 0
+                t.requires_grad = False
+                g = t
+            elif not isinstance(g, Tensor):
                 g = Tensor._wrap(g, None)
             prev = getattr(leaf, "_grad", None)  # the grad property, for a leaf, in C
             leaf._grad = g if prev is None else prev + g
@@ -871,17 +890,6 @@ def _constant_array(c: float) -> ndarray | None:
     array.setflags(write=False)
     _CONSTANTS[c] = array
     return array
-
-
-def _float_result(f: Any, a: Any, b: Any) -> ndarray | None:
-    """``f(a, b)`` as a 0-d float64 array, or None where NumPy must compute it."""
-    try:
-        r = f(a, b)
-    except ZeroDivisionError:
-        return None
-    if _TINY < abs(r) <= _HUGE:  # false for NaN, infinities, zeros, subnormals
-        return xp.array(r)
-    return None
 
 
 def _unary(prim: Any, x: Tensor, params: dict) -> Any:
