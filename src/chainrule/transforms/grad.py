@@ -270,6 +270,10 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
 
 
 _CONTAINERS = (tuple, list, dict)
+_new = object.__new__
+_F64 = xp.dtype(xp.float64)
+_F64_SCALAR = xp.float64
+_ONE_F64 = xp.float64(1.0)
 
 
 def _value_and_grad_leaf(f: Callable[..., Any], argnum: int, args: tuple, kwargs: dict,
@@ -283,8 +287,12 @@ def _value_and_grad_leaf(f: Callable[..., Any], argnum: int, args: tuple, kwargs
     sweep made one, is immutable and so already the caller's own."""
     with transform_scope() as level:
         a = args[argnum]
-        if type(a) is float:
-            x = Tensor._wrap(xp.asarray(a), None, level)
+        if type(a) is float:  # Tensor._wrap(xp.asarray(a), None, level), inlined
+            x = _new(Tensor)
+            x.data = xp.array(a)
+            x._node = None
+            x._level = level
+            x._version = 0
             x.requires_grad = True
         else:
             x = _lift(a, argnum, "grad", level)
@@ -298,7 +306,9 @@ def _value_and_grad_leaf(f: Callable[..., Any], argnum: int, args: tuple, kwargs
         grad_value = None
         if type(out) is Tensor and out._level == level and out.requires_grad:
             if type(data) is ndarray and not data.ndim:
-                seed = data.dtype.type(1)  # NumPy computes on a scalar faster than a 0-d array
+                # NumPy computes on a scalar faster than a 0-d array; scalars are
+                # immutable, so float64's can be one shared 1.0
+                seed = _ONE_F64 if data.dtype is _F64 else data.dtype.type(1)
             else:
                 seed = xp.ones(data.shape, dtype=data.dtype)
             if out._node is None:
@@ -308,12 +318,14 @@ def _value_and_grad_leaf(f: Callable[..., Any], argnum: int, args: tuple, kwargs
                 hit = found.get(id(x))
                 if hit is not None:
                     grad_value = hit[1]
-                    if not isinstance(grad_value, xp.generic):  # a scalar: the caller's own
+                    if type(grad_value) is not _F64_SCALAR \
+                            and not isinstance(grad_value, xp.generic):  # a scalar: the caller's
                         own_cotangents(found)  # the caller's to keep and write into
                         grad_value = found[id(x)][1]
         if grad_value is None:
             grad_value = xp.zeros(shape_of(x), dtype=dtype_of(x))
-    if not isinstance(grad_value, xp.generic):  # a NumPy scalar is handed back as it is
+    if type(grad_value) is not _F64_SCALAR and not isinstance(grad_value, xp.generic):
+        # (a NumPy scalar is handed back as it is)
         grad_value = _plain(grad_value)
     return grad_value if not with_value else (_unwrap(out, level), grad_value)
 
