@@ -114,6 +114,7 @@ _NO_PARAMS: dict = {}  # shared by operator calls; nothing writes into a node's 
 _new = object.__new__
 _F64 = xp.dtype(xp.float64)
 _ONE_F64 = xp.float64(1.0)
+_F64_SCALAR = xp.float64
 _ufunc = xp.ufunc
 
 
@@ -597,24 +598,36 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                 "backward: this tensor does not require grad (no input of the "
                 "computation had requires_grad=True, or it ran under no_grad)")
         data = self.data
-        if gradient is None and not data.ndim and data.dtype.kind == "f":
+        dtype = data.dtype
+        if gradient is None and not data.ndim and (dtype is _F64 or dtype.kind == "f"):
             # _seed's commonest answer, without the call (NumPy scalars are immutable,
             # so float64's can be one shared 1.0)
-            seed = _ONE_F64 if data.dtype is _F64 else data.dtype.type(1)
+            seed = _ONE_F64 if dtype is _F64 else dtype.type(1)
+            if create_graph:
+                seed = Tensor._wrap(xp.asarray(seed), None)
         else:
             seed = self._seed(gradient)
-        if create_graph:
-            seed = seed if isinstance(seed, Tensor) else Tensor._wrap(xp.asarray(seed), None)
-        elif isinstance(seed, Tensor):
-            seed = seed.data
-        if self._node is None:
+            if create_graph:
+                seed = seed if isinstance(seed, Tensor) else Tensor._wrap(xp.asarray(seed),
+                                                                          None)
+            elif isinstance(seed, Tensor):
+                seed = seed.data
+        node = self._node
+        if node is None:
             found = {id(self): (self, seed)}
         elif create_graph:
             with set_grad_enabled(True):
-                found = backward_pass(self._node, seed, create_graph=True, retain_graph=True)
+                found = backward_pass(node, seed, create_graph=True, retain_graph=True)
         else:
-            found = backward_pass(self._node, seed, retain_graph=retain_graph)
-        own_cotangents(found)  # each leaf its own writable, C-contiguous array
+            found = backward_pass(node, seed, retain_graph=retain_graph)
+        if len(found) == 1:
+            [(key, (leaf, g))] = found.items()
+            if type(g) is _F64_SCALAR:  # own_cotangents's answer for it, inline
+                found[key] = (leaf, xp.array(g))
+            else:
+                own_cotangents(found)
+        else:
+            own_cotangents(found)  # each leaf its own writable, C-contiguous array
         for leaf, g in found.values():
             if type(g) is ndarray:  # (own_cotangents gave every scalar an array) a
                 t = _new(Tensor)  # constant over it: Tensor._wrap(g, None), inlined
