@@ -351,7 +351,8 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                         r = 0.0  # to NumPy
                     if _TINY < abs(r) <= _HUGE:
                         out = xp.array(r)
-        elif isinstance(other, Traced):
+        elif type(other) is not int and type(other) is not float \
+                and isinstance(other, Traced):  # (a Python number, the commonest, is not)
             if other._level > level:
                 return bind(prim, x, y)
             return self._process(prim, (x, y), {})
@@ -785,7 +786,7 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         return _unary(ops.negative, self, _NO_PARAMS)
 
     def __pow__(self, other):
-        if isinstance(other, (int, float)) and other == 2:
+        if (type(other) is int or isinstance(other, (int, float))) and other == 2:
             return _unary(ops.square, self, _NO_PARAMS)
         return bind(ops.power, self, other)
 
