@@ -141,6 +141,27 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
     check per result) makes a second, masked sweep; saved values are freed
     after that decision.
     """
+    if targets is None and not (sweep_observers or create_graph or state.anomaly
+                                or node_hooks or leaf_hooks):
+        # the commonest sweep (a plain loss.backward()): what follows, without the
+        # tests that cannot hold here
+        try:
+            found, swept = _sweep_plain(root, seed)
+            if len(found) == 1:  # one leaf: a float64 scalar's test inline
+                [(_, g)] = found.values()
+                nan = g != g if type(g) is _F64_SCALAR else _has_nan(found)
+            else:
+                nan = _has_nan(found)
+            if nan:
+                found, swept = _sweep(root, seed, None, None, False, False, True)
+        finally:
+            for cache in sweep_caches:  # (an empty cache, the usual one, is left as it is)
+                if cache:
+                    cache.clear()
+        if not retain_graph:
+            for node in swept:  # Node.free, inlined: it runs once per node of every sweep
+                node._in0 = node._in1 = node._ins = node.args = node.out = None
+        return found
     keep = None if targets is None else set(topological_order(root, targets))
     observers = on_node = None
     if sweep_observers and targets is None:
@@ -163,8 +184,9 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
         for observer in observers or ():
             observer.end(found)
     finally:
-        for cache in sweep_caches:
-            cache.clear()
+        for cache in sweep_caches:  # (an empty cache, the usual one, is left as it is)
+            if cache:
+                cache.clear()
     if not retain_graph:
         for node in swept:  # Node.free, inlined: it runs once per node of every sweep
             node._in0 = node._in1 = node._ins = node.args = node.out = None
@@ -496,13 +518,15 @@ def _missing_rule(prim: Any, i: int) -> None:
 
 
 _dot = xp.dot
+_F64_SCALAR = xp.float64
 
 
 def _has_nan(found: dict[int, tuple[Any, Any]]) -> bool:
     for _, g in found.values():
         if type(g) is ndarray:
             arrays: Any = (g,)
-        elif isinstance(g, xp.inexact):  # a NumPy scalar: a comparison, not a ufunc call
+        elif type(g) is _F64_SCALAR or isinstance(g, xp.inexact):
+            # a NumPy scalar: a comparison, not a ufunc call
             if g != g:
                 return True
             continue

@@ -113,6 +113,8 @@ _FIRST = _NEEDS[1]
 _NO_PARAMS: dict = {}  # shared by operator calls; nothing writes into a node's params
 _new = object.__new__
 _F64 = xp.dtype(xp.float64)
+_ONE_F64 = xp.float64(1.0)
+_F64_SCALAR = xp.float64
 _ufunc = xp.ufunc
 
 
@@ -342,9 +344,15 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
             mask = x.requires_grad | (y.requires_grad << 1)
             if not a.ndim and not b.ndim and a.dtype is _F64 and b.dtype is _F64:
                 f = _FLOAT_OPS.get(prim)
-                if f is not None:
-                    out = _float_result(f, a.item(), b.item())
-        elif isinstance(other, Traced):
+                if f is not None:  # a normal, finite result only (see _FLOAT_OPS)
+                    try:
+                        r = f(a.item(), b.item())
+                    except ZeroDivisionError:
+                        r = 0.0  # to NumPy
+                    if _TINY < abs(r) <= _HUGE:
+                        out = xp.array(r)
+        elif type(other) is not int and type(other) is not float \
+                and isinstance(other, Traced):  # (a Python number, the commonest, is not)
             if other._level > level:
                 return bind(prim, x, y)
             return self._process(prim, (x, y), {})
@@ -375,8 +383,12 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                     type(other) is int and -_EXACT_INT <= other <= _EXACT_INT)):
                 f = _FLOAT_OPS.get(prim)
                 if f is not None:
-                    out = _float_result(f, data.item(), other) if x is self else \
-                        _float_result(f, other, data.item())
+                    try:
+                        r = f(data.item(), other) if x is self else f(other, data.item())
+                    except ZeroDivisionError:
+                        r = 0.0  # to NumPy
+                    if _TINY < abs(r) <= _HUGE:  # false for NaN, infinities, zeros,
+                        out = xp.array(r)  # subnormals: NumPy computes those (its flags)
         if out is None:
             try:
                 out = prim.impl(a, b)
@@ -587,24 +599,45 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
                 "backward: this tensor does not require grad (no input of the "
                 "computation had requires_grad=True, or it ran under no_grad)")
         data = self.data
-        if gradient is None and not data.ndim and data.dtype.kind == "f":
-            seed = data.dtype.type(1)  # _seed's commonest answer, without the call
+        dtype = data.dtype
+        if gradient is None and not data.ndim and (dtype is _F64 or dtype.kind == "f"):
+            # _seed's commonest answer, without the call (NumPy scalars are immutable,
+            # so float64's can be one shared 1.0)
+            seed = _ONE_F64 if dtype is _F64 else dtype.type(1)
+            if create_graph:
+                seed = Tensor._wrap(xp.asarray(seed), None)
         else:
             seed = self._seed(gradient)
-        if create_graph:
-            seed = seed if isinstance(seed, Tensor) else Tensor._wrap(xp.asarray(seed), None)
-        elif isinstance(seed, Tensor):
-            seed = seed.data
-        if self._node is None:
+            if create_graph:
+                seed = seed if isinstance(seed, Tensor) else Tensor._wrap(xp.asarray(seed),
+                                                                          None)
+            elif isinstance(seed, Tensor):
+                seed = seed.data
+        node = self._node
+        if node is None:
             found = {id(self): (self, seed)}
         elif create_graph:
             with set_grad_enabled(True):
-                found = backward_pass(self._node, seed, create_graph=True, retain_graph=True)
+                found = backward_pass(node, seed, create_graph=True, retain_graph=True)
         else:
-            found = backward_pass(self._node, seed, retain_graph=retain_graph)
-        own_cotangents(found)  # each leaf its own writable, C-contiguous array
+            found = backward_pass(node, seed, retain_graph=retain_graph)
+        if len(found) == 1:
+            [(key, (leaf, g))] = found.items()
+            if type(g) is _F64_SCALAR:  # own_cotangents's answer for it, inline
+                found[key] = (leaf, xp.array(g))
+            else:
+                own_cotangents(found)
+        else:
+            own_cotangents(found)  # each leaf its own writable, C-contiguous array
         for leaf, g in found.values():
-            if not isinstance(g, Tensor):
+            if type(g) is ndarray:  # (own_cotangents gave every scalar an array) a
+                t = _new(Tensor)  # constant over it: Tensor._wrap(g, None), inlined
+                t.data = g
+                t._node = None
+                t._level = t._version = 0
+                t.requires_grad = False
+                g = t
+            elif not isinstance(g, Tensor):
                 g = Tensor._wrap(g, None)
             prev = getattr(leaf, "_grad", None)  # the grad property, for a leaf, in C
             leaf._grad = g if prev is None else prev + g
@@ -753,7 +786,7 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         return _unary(ops.negative, self, _NO_PARAMS)
 
     def __pow__(self, other):
-        if isinstance(other, (int, float)) and other == 2:
+        if (type(other) is int or isinstance(other, (int, float))) and other == 2:
             return _unary(ops.square, self, _NO_PARAMS)
         return bind(ops.power, self, other)
 
@@ -853,6 +886,7 @@ def _close_change(tensor: Tensor, data: ndarray, locked: bool) -> None:
 # settings apply exactly as before.
 _FLOAT_OPS = {ops.add: operator.add, ops.subtract: operator.sub, ops.multiply: operator.mul,
               ops.divide: operator.truediv}
+_SQUARE = ops.square
 _TINY = float(xp.finfo(xp.float64).tiny)  # below it (or at it) NumPy may flag underflow
 _HUGE = float(xp.finfo(xp.float64).max)
 _EXACT_INT = 2 ** 53  # Python ints up to this size convert to float64 exactly
@@ -872,17 +906,6 @@ def _constant_array(c: float) -> ndarray | None:
     return array
 
 
-def _float_result(f: Any, a: Any, b: Any) -> ndarray | None:
-    """``f(a, b)`` as a 0-d float64 array, or None where NumPy must compute it."""
-    try:
-        r = f(a, b)
-    except ZeroDivisionError:
-        return None
-    if _TINY < abs(r) <= _HUGE:  # false for NaN, infinities, zeros, subnormals
-        return xp.array(r)
-    return None
-
-
 def _unary(prim: Any, x: Tensor, params: dict) -> Any:
     """``prim`` applied to the tensor ``x`` alone: the hot path of the library.
 
@@ -898,6 +921,10 @@ def _unary(prim: Any, x: Tensor, params: dict) -> Any:
             out = impl(data, **params)
         elif data.ndim or type(impl) is not _ufunc or _ZERO_D_OUT is None:
             out = impl(data)
+        elif prim is _SQUARE and data.dtype is _F64:  # x**2 of a float64 scalar: as the
+            v = data.item()  # operators, a Python float where it is NumPy's bits, no flags
+            v = v * v
+            out = xp.array(v) if _TINY < v <= _HUGE else impl(data, out=_ZERO_D_OUT)
         else:  # a 0-d array out of a ufunc, not a NumPy scalar to convert back
             out = impl(data, out=_ZERO_D_OUT)
     except Exception:

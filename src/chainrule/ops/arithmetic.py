@@ -93,7 +93,15 @@ square = Primitive("square", xp.square)
 # on arrays x + x: the same number as 2 * x (doubling is exact; the array partials
 # meet real values only, complex ones go to square's twin), without the conversion of
 # a Python 2 that NumPy makes (twice the cost on small arrays)
-defpartials(square, lambda out, x: 2 * x, arrays=(lambda out, x: x + x,))
+
+
+def _square_partial_array(out, x):
+    # 2x exactly (a doubling); on a NumPy scalar, not a 0-d array, which costs
+    # a ufunc call several times the scalar's
+    return x + x if x.ndim else 2 * x[()]
+
+
+defpartials(square, lambda out, x: 2 * x, arrays=(_square_partial_array,))
 
 
 # ----- Taylor series rules (run by chainrule.transforms.taylor; chainrule.ops.series) -----

@@ -39,7 +39,7 @@ def step_products(d, hs, h0):
     return tensordot_p(d, h_prev, axes=((0, 2), (0, 2)))
 
 
-class LastSweep:
+class LastSweep(dict):
     """A primitive's reverse rules share one sweep back through time; the engine asks for
     them one after another with the same cotangent and output, so the last sweep is
     kept, keyed by weak references to those two: once the engine drops the cotangent,
@@ -48,19 +48,23 @@ class LastSweep:
 
     Each thread has its own entry (by thread id), stored as one tuple so it is replaced
     in one step: a thread never sees another's sweep, and the end of one thread's
-    backward clears its own entry only. A lost entry only costs a recomputation."""
+    backward clears its own entry only. A lost entry only costs a recomputation.
 
-    __slots__ = ("entries",)
+    The entries are the dict itself (thread id -> (ref to g, ref to out, result)), so
+    the engine, which clears every cache in ``sweep_caches`` after each sweep, tells
+    an empty one by its truth value without a call."""
+
+    __slots__ = ()
 
     def __init__(self) -> None:
-        self.entries: dict[int, tuple] = {}  # thread id -> (ref to g, ref to out, result)
+        super().__init__()
         sweep_caches.append(self)
 
-    def clear(self) -> None:
-        self.entries.pop(get_ident(), None)
+    def clear(self) -> None:  # this thread's entry only
+        _pop(self, get_ident(), None)
 
-    def get(self, g, out):
-        entry = self.entries.get(get_ident())
+    def get(self, g, out):  # (dict's get and pop are reached as _get and _pop)
+        entry = _get(self, get_ident())
         if entry is not None and entry[0]() is g and entry[1]() is out:
             return entry[2]
         return None
@@ -72,12 +76,16 @@ class LastSweep:
         except TypeError:  # a traced value without weak references: recompute instead
             return
         thread = get_ident()
-        self.entries[thread] = entry
+        self[thread] = entry
         # the finalizer holds the weak reference only: with create_graph the result's
         # graph holds g, so holding the result would keep g alive
         weakref.finalize(g, self._forget, thread, g_ref)
 
     def _forget(self, thread, g_ref) -> None:  # may run in any thread (the collector's)
-        entry = self.entries.get(thread)
+        entry = _get(self, thread)
         if entry is not None and entry[0] is g_ref:
-            self.entries.pop(thread, None)
+            _pop(self, thread, None)
+
+
+_get = dict.get
+_pop = dict.pop

@@ -33,7 +33,7 @@ from chainrule.backend import (
     shape_of,
     xp,
 )
-from chainrule.core.config import transform_scope
+from chainrule.core.config import _levels, transform_scope
 from chainrule.core.escape import register_transform
 from chainrule.core.graph import Node
 from chainrule.core.primitive import Primitive
@@ -270,6 +270,10 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
 
 
 _CONTAINERS = (tuple, list, dict)
+_new = object.__new__
+_F64 = xp.dtype(xp.float64)
+_F64_SCALAR = xp.float64
+_ONE_F64 = xp.float64(1.0)
 
 
 def _value_and_grad_leaf(f: Callable[..., Any], argnum: int, args: tuple, kwargs: dict,
@@ -281,39 +285,48 @@ def _value_and_grad_leaf(f: Callable[..., Any], argnum: int, args: tuple, kwargs
     A Python float argument (the commonest) needs none of ``_lift``'s checks, and a
     scalar output none of ``_check_scalar``'s; its gradient, a NumPy scalar when the
     sweep made one, is immutable and so already the caller's own."""
-    with transform_scope() as level:
-        a = args[argnum]
-        if type(a) is float:
-            x = Tensor._wrap(xp.asarray(a), None, level)
-            x.requires_grad = True
+    # transform_scope's work, inlined: its __exit__ does nothing, so a fresh level is all
+    level = next(_levels)
+    a = args[argnum]
+    if type(a) is float:  # Tensor._wrap(xp.asarray(a), None, level), inlined
+        x = _new(Tensor)
+        x.data = xp.array(a)
+        x._node = None
+        x._level = level
+        x._version = 0
+        x.requires_grad = True
+    else:
+        x = _lift(a, argnum, "grad", level)
+    if len(args) == 1:
+        out = f(x, **kwargs) if kwargs else f(x)
+    else:
+        out = f(*args[:argnum], x, *args[argnum + 1:], **kwargs)
+    data = out.data if type(out) is Tensor else None
+    if type(data) is not ndarray or data.size != 1 or data.dtype.kind != "f":
+        _check_scalar(out)  # raises unless a scalar of another kind (a traced one)
+    grad_value = None
+    if type(out) is Tensor and out._level == level and out.requires_grad:
+        if type(data) is ndarray and not data.ndim:
+            # NumPy computes on a scalar faster than a 0-d array; scalars are
+            # immutable, so float64's can be one shared 1.0
+            seed = _ONE_F64 if data.dtype is _F64 else data.dtype.type(1)
         else:
-            x = _lift(a, argnum, "grad", level)
-        if len(args) == 1:
-            out = f(x, **kwargs) if kwargs else f(x)
+            seed = xp.ones(data.shape, dtype=data.dtype)
+        if out._node is None:
+            grad_value = seed
         else:
-            out = f(*args[:argnum], x, *args[argnum + 1:], **kwargs)
-        data = out.data if type(out) is Tensor else None
-        if type(data) is not ndarray or data.size != 1 or data.dtype.kind != "f":
-            _check_scalar(out)  # raises unless a scalar of another kind (a traced one)
-        grad_value = None
-        if type(out) is Tensor and out._level == level and out.requires_grad:
-            if type(data) is ndarray and not data.ndim:
-                seed = data.dtype.type(1)  # NumPy computes on a scalar faster than a 0-d array
-            else:
-                seed = xp.ones(data.shape, dtype=data.dtype)
-            if out._node is None:
-                grad_value = seed
-            else:
-                found = backward_pass(out._node, seed)
-                hit = found.get(id(x))
-                if hit is not None:
-                    grad_value = hit[1]
-                    if not isinstance(grad_value, xp.generic):  # a scalar: the caller's own
-                        own_cotangents(found)  # the caller's to keep and write into
-                        grad_value = found[id(x)][1]
-        if grad_value is None:
-            grad_value = xp.zeros(shape_of(x), dtype=dtype_of(x))
-    if not isinstance(grad_value, xp.generic):  # a NumPy scalar is handed back as it is
+            found = backward_pass(out._node, seed)
+            hit = found.get(id(x))
+            if hit is not None:
+                grad_value = hit[1]
+                if type(grad_value) is not _F64_SCALAR \
+                        and not isinstance(grad_value, xp.generic):  # a scalar: the caller's
+                    own_cotangents(found)  # the caller's to keep and write into
+                    grad_value = found[id(x)][1]
+    if grad_value is None:
+        grad_value = xp.zeros(shape_of(x), dtype=dtype_of(x))
+    if type(grad_value) is not _F64_SCALAR and not isinstance(grad_value, xp.generic):
+        # (a NumPy scalar is handed back as it is)
         grad_value = _plain(grad_value)
     return grad_value if not with_value else (_unwrap(out, level), grad_value)
 
