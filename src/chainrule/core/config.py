@@ -89,6 +89,7 @@ def _switched(name: str, value: bool) -> Iterator[None]:
 # handed out before (``next`` of a count is one step under the GIL), so a level
 # is unique and a thread's nested transforms always get increasing ones.
 _levels = itertools.count(1)
+new_level = _levels.__next__  # a fresh level without a with-block (the hottest transform calls)
 
 # Caches that a primitive's rules share within one backward sweep (the recurrence
 # primitives' sweep back through time): the sweep clears them when it ends, so a
@@ -148,7 +149,7 @@ class transform_scope:  # noqa: N801 - used like the context-manager functions a
     __slots__ = ()
 
     def __enter__(self) -> int:
-        return next(_levels)
+        return new_level()
 
     def __exit__(self, *exc: object) -> None:
         return None

@@ -33,7 +33,7 @@ from chainrule.backend import (
     shape_of,
     xp,
 )
-from chainrule.core.config import _levels, transform_scope
+from chainrule.core.config import new_level, transform_scope
 from chainrule.core.escape import register_transform
 from chainrule.core.graph import Node
 from chainrule.core.primitive import Primitive
@@ -285,8 +285,7 @@ def _value_and_grad_leaf(f: Callable[..., Any], argnum: int, args: tuple, kwargs
     A Python float argument (the commonest) needs none of ``_lift``'s checks, and a
     scalar output none of ``_check_scalar``'s; its gradient, a NumPy scalar when the
     sweep made one, is immutable and so already the caller's own."""
-    # transform_scope's work, inlined: its __exit__ does nothing, so a fresh level is all
-    level = next(_levels)
+    level = new_level()  # transform_scope without its with-block (it only hands out a level)
     a = args[argnum]
     if type(a) is float:  # Tensor._wrap(xp.asarray(a), None, level), inlined
         x = _new(Tensor)
