@@ -141,11 +141,11 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
     check per result) makes a second, masked sweep; saved values are freed
     after that decision.
     """
-    if targets is None and not (sweep_observers or create_graph or state.anomaly
-                                or node_hooks or leaf_hooks):
-        # the commonest sweep (a plain loss.backward()): what follows, without the
-        # tests that cannot hold here
-        try:
+    # the commonest sweep (a plain loss.backward()) skips the tests that cannot hold
+    plain = targets is None and not (sweep_observers or create_graph or state.anomaly
+                                     or node_hooks or leaf_hooks)
+    try:
+        if plain:
             found, swept = _sweep_plain(root, seed)
             if len(found) == 1:  # one leaf: a float64 scalar's test inline
                 [(_, g)] = found.values()
@@ -154,35 +154,8 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
                 nan = _has_nan(found)
             if nan:
                 found, swept = _sweep(root, seed, None, None, False, False, True)
-        finally:
-            for cache in sweep_caches:  # (an empty cache, the usual one, is left as it is)
-                if cache:
-                    cache.clear()
-        if not retain_graph:
-            for node in swept:  # Node.free, inlined: it runs once per node of every sweep
-                node._in0 = node._in1 = node._ins = node.args = node.out = None
-        return found
-    keep = None if targets is None else set(topological_order(root, targets))
-    observers = on_node = None
-    if sweep_observers and targets is None:
-        observers = [o for o in sweep_observers if o.begin(root, create_graph)]
-        hooks = [o.on_node for o in observers if o.on_node is not None]
-        on_node = hooks[0] if len(hooks) == 1 else _each(hooks) if hooks else None
-    hooked = bool(node_hooks or leaf_hooks)
-    try:
-        if keep is None and not (create_graph or state.anomaly or hooked):
-            found, swept = _sweep_plain(root, seed, on_node)
         else:
-            found, swept = _sweep(root, seed, targets, keep, create_graph, hooked,
-                                  state.anomaly)
-        if not state.anomaly and _has_nan(found):
-            found, swept = _sweep(root, seed, targets, keep, create_graph, hooked, True)
-        if leaf_hooks:
-            for key, (x, g) in found.items():
-                if key in leaf_hooks:
-                    found[key] = (x, _run_hooks(leaf_hooks, x, g))
-        for observer in observers or ():
-            observer.end(found)
+            found, swept = _sweep_general(root, seed, targets, create_graph)
     finally:
         for cache in sweep_caches:  # (an empty cache, the usual one, is left as it is)
             if cache:
@@ -191,6 +164,32 @@ def backward_pass(root: Node, seed: Any, *, targets: set[int] | None = None,
         for node in swept:  # Node.free, inlined: it runs once per node of every sweep
             node._in0 = node._in1 = node._ins = node.args = node.out = None
     return found
+
+
+def _sweep_general(root: Node, seed: Any, targets: set[int] | None, create_graph: bool
+                   ) -> tuple[dict[int, tuple[Any, Any]], list[Node]]:
+    """``backward_pass``'s sweep with targets, observers, hooks, anomaly mode or
+    ``create_graph``: the plain or the recorded sweep, masked again on a NaN."""
+    keep = None if targets is None else set(topological_order(root, targets))
+    observers = on_node = None
+    if sweep_observers and targets is None:
+        observers = [o for o in sweep_observers if o.begin(root, create_graph)]
+        hooks = [o.on_node for o in observers if o.on_node is not None]
+        on_node = hooks[0] if len(hooks) == 1 else _each(hooks) if hooks else None
+    hooked = bool(node_hooks or leaf_hooks)
+    if keep is None and not (create_graph or state.anomaly or hooked):
+        found, swept = _sweep_plain(root, seed, on_node)
+    else:
+        found, swept = _sweep(root, seed, targets, keep, create_graph, hooked, state.anomaly)
+    if not state.anomaly and _has_nan(found):
+        found, swept = _sweep(root, seed, targets, keep, create_graph, hooked, True)
+    if leaf_hooks:
+        for key, (x, g) in found.items():
+            if key in leaf_hooks:
+                found[key] = (x, _run_hooks(leaf_hooks, x, g))
+    for observer in observers or ():
+        observer.end(found)
+    return found, swept
 
 
 def _sweep(root: Node, seed: Any, targets: set[int] | None, keep: set[Node] | None,

@@ -242,20 +242,18 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         if len(args) == 1 and args[0] is self and type(self.data) is ndarray:
             return _unary(prim, self, params)
         vals, mask, traced_inside = _unpack(args, self._level)
-        return self._record(prim, args, vals, params, mask, traced_inside, True)
+        return self._record(prim, args, vals, params, mask, traced_inside)
 
     def _record(self, prim: Any, args: tuple, vals: tuple, params: dict, mask: int,
-                traced_inside: bool = False, any_dtype: bool = False, out: Any = None) -> Tensor:
-        """Evaluate ``prim`` on ``vals`` (unless ``out`` is its result already) and
-        wrap the result, recording a node when an argument needs a gradient.
+                traced_inside: bool = False) -> Tensor:
+        """Evaluate ``prim`` on ``vals`` and wrap the result, recording a node when
+        an argument needs a gradient.
 
-        ``any_dtype`` says an input needing a gradient may be complex although
-        the output is real (``abs``); operators (``_binary``) pass False: a
-        built-in binary primitive gives a complex result for a complex input."""
+        An input needing a gradient may be complex although the output is real
+        (``abs``): the complex twin is recorded then, unless the primitive keeps
+        complex inputs as they are."""
         level = self._level
-        if out is not None:
-            pass
-        elif traced_inside:  # values of an enclosing transform: let it record too
+        if traced_inside:  # values of an enclosing transform: let it record too
             out = bind(prim, *vals, **params)
         else:
             try:
@@ -268,7 +266,7 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         t.data = out
         t._level = level
         if mask and prim.vjps is not None and (level or state.grad_enabled) \
-                and out.dtype.kind == "f" and not (any_dtype and prim not in keeps_complex
+                and out.dtype.kind == "f" and not (prim not in keeps_complex
                                                    and _complex_needed(vals, mask)):
             t._node = node = _new(Node)
             node.prim = prim
