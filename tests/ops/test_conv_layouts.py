@@ -90,6 +90,21 @@ def _against_torch(x_shape, w_shape, stride, padding, dilation, groups, dtype, s
         np.testing.assert_allclose(got.numpy(), want.detach().numpy(), **tol)
 
 
+def _without_bias_against_torch(ours, theirs, x, w, rng, **options):
+    """``ours(x, w, **options)`` (float64), its value and input and weight gradients
+    for a random cotangent, against PyTorch's ``theirs``."""
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    want = theirs(tx, tw, **options)
+    cx, cw = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
+    out = ours(cx, cw, **options)
+    g = rng.standard_normal(tuple(want.shape))
+    want.backward(torch.tensor(g))
+    out.backward(g)
+    np.testing.assert_allclose(out.numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-11)
+    np.testing.assert_allclose(cx.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-11)
+    np.testing.assert_allclose(cw.grad.numpy(), tw.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("kind", LAYOUTS)
 @pytest.mark.parametrize("case", CASES + MORE, ids=str)
@@ -134,16 +149,8 @@ def test_flat_layout_sequences_of_geometries(calls):
         rng = np.random.default_rng(seed)
         x = rng.standard_normal((n, 2 * groups, 5, width))
         w = rng.standard_normal((groups, 2, k, k))
-        tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-        want = F.conv2d(tx, tw, padding=pad, dilation=dil, groups=groups)
-        cx, cw = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
-        out = cr.conv2d(cx, cw, padding=pad, dilation=dil, groups=groups)
-        g = rng.standard_normal(tuple(want.shape))
-        want.backward(torch.tensor(g))
-        out.backward(g)
-        np.testing.assert_allclose(out.numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-11)
-        np.testing.assert_allclose(cx.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-11)
-        np.testing.assert_allclose(cw.grad.numpy(), tw.grad.numpy(), rtol=1e-10, atol=1e-10)
+        _without_bias_against_torch(cr.conv2d, F.conv2d, x, w, rng, padding=pad, dilation=dil,
+                                    groups=groups)
 
 
 def test_flat_layout_under_threads():
@@ -168,16 +175,8 @@ def test_transposed_conv_with_output_padding_in_each_layout(kind, monkeypatch):
     _force(monkeypatch, kind)
     rng = np.random.default_rng(4)
     x, w = rng.standard_normal((2, 4, 6, 17)), rng.standard_normal((4, 3, 3, 3))
-    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-    want = F.conv_transpose2d(tx, tw, dilation=2, output_padding=1, padding=1)
-    cx, cw = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
-    out = cr.conv_transpose2d(cx, cw, dilation=2, output_padding=1, padding=1)
-    g = rng.standard_normal(tuple(want.shape))
-    want.backward(torch.tensor(g))
-    out.backward(g)
-    np.testing.assert_allclose(out.numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-11)
-    np.testing.assert_allclose(cx.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-11)
-    np.testing.assert_allclose(cw.grad.numpy(), tw.grad.numpy(), rtol=1e-10, atol=1e-10)
+    _without_bias_against_torch(cr.conv_transpose2d, F.conv_transpose2d, x, w, rng, dilation=2,
+                                output_padding=1, padding=1)
 
 
 @pytest.mark.parametrize("kind", ["batch_first", "flat"])
