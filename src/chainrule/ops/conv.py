@@ -17,7 +17,7 @@ loop over pixels or channels.
 
 from __future__ import annotations
 
-from chainrule.backend import dtype_of, is_float_dtype, ndarray, shape_of, xp
+from chainrule.backend import dtype_of, is_float_dtype, shape_of, xp
 from chainrule.core.primitive import Primitive
 from chainrule.ops import reductions
 from chainrule.ops.conv_kernels import (
@@ -27,7 +27,7 @@ from chainrule.ops.conv_kernels import (
     out_size,
     pad,
 )
-from chainrule.ops.shape import _ones, broadcast_to, expand_dims, reshape, squeeze
+from chainrule.ops.shape import broadcast_to, expand_dims, reshape, squeeze
 
 __all__ = [
     "conv1d",
@@ -37,7 +37,6 @@ __all__ = [
 ]
 
 _as_strided = xp.lib.stride_tricks.as_strided
-_dot = xp.dot
 _out_size, _padded = out_size, pad  # the names pooling imports
 
 
@@ -67,15 +66,7 @@ def _conv_filter_impl(x, g, shape, stride, padding, dilation, groups):
 
 
 def _bias_sum(g, out, x, w, b, **p):
-    """The bias's cotangent: g summed over the images and their positions.
-
-    On a plain float array (a first-order sweep) as two matrix-vector products with
-    ones, over the positions and then over the images: a third of the time of NumPy's
-    reduction over axes (0, 2, 3) (32 x 16 x 28 x 28 float32: 0.023 ms, not 0.073)."""
-    if type(g) is ndarray and g.dtype.char in "fd" and g.flags.c_contiguous and g.size:
-        n, o = g.shape[:2]
-        per_image = _dot(g.reshape(n * o, -1), _ones(g.size // (n * o), g.dtype))
-        return _dot(_ones(n, g.dtype), per_image.reshape(n, o))
+    """The bias's cotangent: g summed over the images and their positions."""
     return reductions.sum(g, axis=(0, *range(2, len(shape_of(g)))))
 
 
