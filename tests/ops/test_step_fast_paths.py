@@ -189,3 +189,16 @@ def test_an_in_place_update_changes_the_parameter_as_numpy_would(op, other):
     np.testing.assert_array_equal(p.numpy(), want)
     assert p.dtype == np.float32 and p._version != before
     assert not p.data.flags.writeable  # a parameter's array is read-only again
+
+
+@pytest.mark.parametrize("shape", [(64, 10), (20, 40), (2, 9, 10)])
+def test_log_softmax_gradient_on_arrays_has_the_recorded_formulas_bits(shape):
+    # eager rules on arrays and a jitted (traced) sweep must agree to the bit, as
+    # `chainrule train --jit` does against the eager run
+    rng = np.random.default_rng(6)
+    x, w = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
+
+    def f(y):
+        return cr.sum(cr.log_softmax(y) * w)
+
+    np.testing.assert_array_equal(cr.grad(f)(x), cr.jit(cr.grad(f))(x))
