@@ -35,20 +35,8 @@ __all__ = [
 
 # ----- matmul -----
 
-_dot = xp.dot
-
-
-def _matrices(x, y):
-    """Whether x and y are float32/float64 matrices of one dtype (plain arrays): then
-    ``xp.dot`` is their product, the same BLAS call as matmul with less to decide."""
-    return type(x) is ndarray and type(y) is ndarray and x.ndim == 2 == y.ndim \
-        and x.dtype is y.dtype and x.dtype.char in "fd"
-
-
 def _matmul_impl(x, y):
     try:
-        if _matrices(x, y):
-            return _dot(x, y)
         return xp.matmul(x, y)
     except ValueError:  # explain NumPy's gufunc-signature message in plain words
         raise ValueError(_matmul_mismatch(xp.shape(x), xp.shape(y))) from None
@@ -66,9 +54,7 @@ def _matmul_mismatch(xs, ys):
 
 def _matmul_vjp_x(g, out, x, y):
     if type(g) is ndarray and type(y) is ndarray and y.ndim > 1 and ndim_of(x) > 1:
-        if _matrices(g, y):  # a first-order sweep: NumPy directly
-            return _dot(g, y.T)
-        return xp.matmul(g, y.swapaxes(-1, -2))
+        return xp.matmul(g, y.swapaxes(-1, -2))  # a first-order sweep: NumPy directly
     if ndim_of(x) == 1 and ndim_of(y) == 1:
         return g * y
     if ndim_of(y) == 1:  # out (..., n): outer product of g with y
@@ -80,9 +66,7 @@ def _matmul_vjp_x(g, out, x, y):
 
 def _matmul_vjp_y(g, out, x, y):
     if type(g) is ndarray and type(x) is ndarray and x.ndim > 1 and ndim_of(y) > 1:
-        if _matrices(x, g):  # a first-order sweep: NumPy directly
-            return _dot(x.T, g)
-        return xp.matmul(x.swapaxes(-1, -2), g)
+        return xp.matmul(x.swapaxes(-1, -2), g)  # a first-order sweep: NumPy directly
     if ndim_of(x) == 1 and ndim_of(y) == 1:
         return g * x
     if ndim_of(x) == 1:  # out (..., m): outer product of x with g
