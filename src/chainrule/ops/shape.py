@@ -130,8 +130,15 @@ astype_p.defjvp(lambda dx, out, x, dtype: astype(dx, dtype=dtype))
 
 def _normalize_index(index):
     # tensors used as indices become their arrays; they carry no derivative
+    if type(index) is tuple:
+        for i in index:
+            if type(i) is not ndarray and type(i) is not int and type(i) is not slice:
+                return tuple(_normalize_index(i) for i in index)
+        return index  # arrays, ints and slices (the commonest): nothing to change
     if isinstance(index, tuple):
         return tuple(_normalize_index(i) for i in index)
+    if type(index) is ndarray:  # (its .data, a memoryview, is not a tensor's array)
+        return index
     data = getattr(index, "data", None)
     if data is not None and not isinstance(index, (xp.ndarray, builtins.slice)):
         if getattr(index, "stacked", False):
@@ -142,14 +149,16 @@ def _normalize_index(index):
 
 def _is_basic(index):
     """Whether ``index`` is basic indexing (ints, slices, None, ...): no element twice."""
-    items = index if isinstance(index, tuple) else (index,)
-    return all(i is None or i is Ellipsis or isinstance(i, builtins.slice)
-               or (isinstance(i, (int, xp.integer)) and not isinstance(i, bool))
-               for i in items)
+    for i in index if isinstance(index, tuple) else (index,):
+        if type(i) is ndarray or not (
+                i is None or i is Ellipsis or isinstance(i, builtins.slice)
+                or (isinstance(i, (int, xp.integer)) and not isinstance(i, bool))):
+            return False
+    return True
 
 
 def _scatter_add_impl(g, shape, index):
-    out = xp.zeros(shape, dtype=dtype_of(g))
+    out = xp.zeros(shape, dtype=g.dtype if type(g) is ndarray else dtype_of(g))
     if _is_basic(index):
         out[index] = g  # each element at most once: 20x faster than add.at for a slice
     else:
