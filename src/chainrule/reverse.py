@@ -522,23 +522,29 @@ _F64_SCALAR = xp.float64
 
 def _has_nan(found: dict[int, tuple[Any, Any]]) -> bool:
     for _, g in found.values():
-        if type(g) is ndarray:
-            arrays: Any = (g,)
-        elif type(g) is _F64_SCALAR or isinstance(g, xp.inexact):
+        if type(g) is ndarray:  # the commonest: one array per leaf, in a first-order sweep
+            kind = g.dtype.kind
+            if kind == "f":  # r . r is NaN exactly when r holds a NaN; one BLAS call
+                # (xp.dot, not @: a third of the cost on small r); ravel in memory order
+                # is a view when g is contiguous in any axis order (a transposed weight
+                # gradient), else a copy, which keeps every NaN; a vector is used as is
+                r = g if g.ndim == 1 else g.ravel() if g.flags.c_contiguous else g.ravel("K")
+                v = _dot(r, r)
+                if v != v:
+                    return True
+            elif kind == "c" and xp.isnan(g).any():
+                return True
+            continue
+        if type(g) is _F64_SCALAR or isinstance(g, xp.inexact):
             # a NumPy scalar: a comparison, not a ufunc call
             if g != g:
                 return True
             continue
-        elif unknown_values(g):
+        if unknown_values(g):
             return True  # a traced program: the masked sweep, whose masks wait for values
-        else:
-            arrays = arrays_inside(g) if isinstance(g, Traced) else (g,)
-        for a in arrays:
+        for a in arrays_inside(g) if isinstance(g, Traced) else (g,):
             kind = getattr(getattr(a, "dtype", None), "kind", "")
-            if kind == "f":  # r . r is NaN exactly when r holds a NaN; one BLAS call
-                # (xp.dot, not @: a third of the cost on small r); ravel in memory order
-                # is a view when a is contiguous in any axis order (a transposed weight
-                # gradient), else a copy, which keeps every NaN
+            if kind == "f":
                 r = a.ravel() if a.flags.c_contiguous else a.ravel("K")
                 v = _dot(r, r)
                 if v != v:

@@ -813,9 +813,17 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
     def _inplace(self, ufunc: Any, other: Any, spelled: str, prim: Any) -> Tensor:
         if not self._updatable(spelled):
             return self._binary(prim, self, other)  # a new tensor, bound to the name
+        value = other.data if isinstance(other, Tensor) else other
         data, locked = _open_for_change(self)  # changing(self), without a generator's cost
         try:
-            ufunc(data, other.data if isinstance(other, Tensor) else other, out=data)
+            # an array or a float (an optimizer step's p -= lr * g): ndarray's own in-place
+            # operator, the same ufunc with out=data, at half the cost of that call
+            if ufunc is xp.subtract and (type(value) is ndarray or type(value) is float):
+                data -= value
+            elif ufunc is xp.add and (type(value) is ndarray or type(value) is float):
+                data += value
+            else:
+                ufunc(data, value, out=data)
         finally:
             _close_change(self, data, locked)
         return self
@@ -860,11 +868,12 @@ def _open_for_change(tensor: Tensor) -> tuple[ndarray, bool]:
     if tensor._node is not None or type(data) is not ndarray:
         raise RuntimeError("changing: only a leaf tensor over an array can be changed in "
                            "place; this one is the result of an operation")
-    locked = not data.flags.writeable
+    flags = data.flags  # (one flags object, read and written)
+    locked = not flags.writeable
     if shared or data.base is not None:  # memory someone else can see: copy on write
         tensor.data = data = data.copy()
     elif locked:
-        data.flags.writeable = True
+        flags.writeable = True
     return data, locked
 
 

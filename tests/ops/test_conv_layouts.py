@@ -116,6 +116,25 @@ def test_each_layout_matches_torch(case, kind, dtype, monkeypatch):
     _against_torch(*case, dtype)
 
 
+FLAT_CASES = [case for case in CASES + MORE if case[2] == 1] + [
+    ((3, 8, 7, 9), (5, 8, 3, 3), 1, 1, 1, 1),  # 8 channels: the filter gradient by taps
+    ((2, 10, 6, 18), (4, 5, 3, 2), 1, (2, 0), (1, 2), 2),  # 5 per group, dilated
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("few", [1, 10 ** 9], ids=["taps", "columns"])
+@pytest.mark.parametrize("case", FLAT_CASES, ids=str)
+def test_flat_filter_gradient_by_taps_and_by_columns(case, few, dtype, monkeypatch):
+    """Both ways to the flat layout's filter gradient on every stride-1 case: products
+    of g with each tap's shifted images, or with the columns (fewer channels)."""
+    _force(monkeypatch, "flat")
+    monkeypatch.setattr(conv_flat, "_FEW_CHANNELS", few)
+    _against_torch(*case, dtype)
+    monkeypatch.setattr(conv_flat, "_CHUNK_BYTES", 1)  # one image per chunk
+    _against_torch(*case, dtype, seed=1)
+
+
 def test_flat_layout_in_batch_chunks(monkeypatch):
     """Batch chunks of 2 of 7 images (the last one short): each chunk reuses the
     scratch arrays of the one before, which must not leak into its result."""

@@ -175,33 +175,58 @@ def _im2col_into(cols, flat, geo, groups):
         cols[:, :, k] = fg[..., off:off + geo.length]
 
 
+_FEW_CHANNELS = 4  # fewer input channels per group: the filter gradient goes via columns
+
+
 def flat_filter_grad(x, g, shape, padding, dilation, groups):
-    """The adjoint in w at stride 1: per batch chunk, the columns of x (as the forward
-    makes them) times g, one BLAS call per sample, summed over the chunk."""
+    """The adjoint in w at stride 1, summed over each batch chunk's samples.
+
+    With at least ``_FEW_CHANNELS`` input channels per group there are no columns:
+    for each kernel tap, g times the flat images shifted by the tap's offset (a
+    strided view BLAS reads as it is), one batched product per tap and chunk. The
+    columns would be a copy of every tap's rows, read once by one product (28x28,
+    8 -> 16 channels: 0.88 ms for 32 images instead of 1.1). With fewer channels
+    each tap's product is too thin (a matrix-vector product for one channel), and
+    the columns, as the forward makes them, are multiplied once instead.
+    """
     n, c = x.shape[:2]
     o, cg = shape[:2]
     og = o // groups
     geo = _Geometry(x.shape[2:], shape[2:], padding, dilation)
     dtype = xp.result_type(x, g)
     kt, length, pitch = geo.kernel_taps, geo.length, geo.pitch
-    nb = _chunk(n, (kt * c * length + c * pitch + o * length) * dtype.itemsize)
+    by_taps = cg >= _FEW_CHANNELS
+    cols_bytes = 0 if by_taps else kt * c * length
+    nb = _chunk(n, (cols_bytes + c * pitch + o * length) * dtype.itemsize)
     tag = (geo.key, c, o, g.shape[2:])
     flat = _scratch(("x", geo.key, c), (nb, c, pitch), dtype, zero=True)
     wide = _scratch(("dw", "g") + tag, (nb, o, length), dtype, zero=True)
-    cols = _scratch("cols", (nb, groups, kt, cg, length), dtype)
-    part = _scratch("dw-part", (nb, groups, og, kt * cg), dtype)
-    dw = xp.zeros((groups, og, kt * cg), dtype)
+    if by_taps:
+        part = _scratch("dw-taps", (kt, nb, groups, og, cg), dtype)
+    else:
+        cols = _scratch("cols", (nb, groups, kt, cg, length), dtype)
+        part = _scratch("dw-part", (nb, groups, og, kt, cg), dtype)
+    dw = xp.zeros((kt, groups, og, cg) if by_taps else (groups, og, kt, cg), dtype)
     for start in range(0, n, nb):
         m = min(nb, n - start)
-        f, wd, cl, pt = flat[:m], wide[:m], cols[:m], part[:m]
+        f, wd = flat[:m], wide[:m]
         _pad_into(f, x[start:start + m], geo, (m, c))
         _widen_into(wd, g[start:start + m], geo, (m, o))
-        _im2col_into(cl, f, geo, groups)
-        xp.matmul(wd.reshape(m, groups, og, length),
-                  cl.reshape(m, groups, kt * cg, length).swapaxes(-1, -2), out=pt)
-        dw += pt.sum(axis=0)
-    # (G, O/G, K * C/G), columns in (tap, channel) order -> (O, C/G, *kernel)
-    return dw.reshape(groups, og, kt, cg).transpose(0, 1, 3, 2).reshape(shape)
+        gm = wd.reshape(m, groups, og, length)
+        if by_taps:
+            pt = part[:, :m]
+            fg = f.reshape(m, groups, cg, pitch)
+            for k, off in enumerate(geo.offsets):
+                xp.matmul(gm, fg[..., off:off + length].swapaxes(-1, -2), out=pt[k])
+            dw += pt.sum(axis=1)
+        else:
+            cl, pt = cols[:m], part[:m]
+            _im2col_into(cl, f, geo, groups)
+            xp.matmul(gm, cl.reshape(m, groups, kt * cg, length).swapaxes(-1, -2),
+                      out=pt.reshape(m, groups, og, kt * cg))
+            dw += pt.sum(axis=0)
+    # (K, G, O/G, C/G) or (G, O/G, K, C/G) -> (O, C/G, *kernel)
+    return dw.transpose((1, 2, 3, 0) if by_taps else (0, 1, 3, 2)).reshape(shape)
 
 
 def flat_input_grad(g, w, shape, padding, dilation, groups):

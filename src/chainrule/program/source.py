@@ -202,8 +202,9 @@ def _direct(eqn: Any, args: list[str]) -> str | None:
         return f"np.add.reduce({', '.join(args)})"
     if name == "sum_to" and len(ins) == 1 and xp.dtype(ins[0].dtype).kind == "f":
         shape, target = tuple(ins[0].shape), tuple(eqn.params["shape"])
-        if len(shape) < len(target) or shape == target:
-            return None
+        if len(shape) < len(target) or shape == target \
+                or shape[len(shape) - len(target):] == target:
+            return None  # (leading axes only: the implementation's matrix-vector product)
         axes, lead = sum_axes(shape, target)
         if not axes or (len(axes) > 1 and math.prod(shape) > 4096):
             return None  # the implementation's one-axis-at-a-time path: call it
