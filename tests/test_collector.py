@@ -53,6 +53,7 @@ def _run(body: str) -> str:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "Exception ignored" not in done.stderr, done.stderr  # (in a callback, at exit)
     return done.stdout
 
 

@@ -31,6 +31,7 @@ CPython (the C calls go through ctypes).
 
 from __future__ import annotations
 
+import atexit
 import gc
 import itertools
 import operator
@@ -97,6 +98,12 @@ def watch(tensor_type: type) -> None:
     state.tensor = tensor_type
     if state.on and _on_collection not in gc.callbacks:
         gc.callbacks.append(_on_collection)
+        atexit.register(_forget)  # before the interpreter takes modules apart
+
+
+def _forget() -> None:
+    if _on_collection in gc.callbacks:
+        gc.callbacks.remove(_on_collection)
 
 
 def active() -> bool:
