@@ -20,6 +20,7 @@ from heapq import heappop, heappush
 from typing import Any
 
 from chainrule.backend import ndarray, xp
+from chainrule.core import collector
 from chainrule.core.config import state, sweep_caches
 from chainrule.core.graph import Node, changes, check_rebound, check_saved, topological_order
 from chainrule.core.primitive import Primitive, arrays_inside, mask_zeros, unknown_values
@@ -71,6 +72,7 @@ class RemovableHandle:
 
 def add_hook(table: dict, owner: Any, fn: Any) -> RemovableHandle:
     """Attach ``fn`` to ``owner`` (a node or a leaf tensor) and note it in ``table``."""
+    collector.stop("a hook was registered")  # its function may close a cycle through a node
     key = id(owner)
     ref = table.get(key)
     if ref is None or ref() is not owner:

@@ -18,7 +18,7 @@ from typing import Any
 
 from chainrule import ops
 from chainrule.backend import is_differentiable_dtype, ndarray, xp
-from chainrule.core import graph
+from chainrule.core import collector, graph
 from chainrule.core.config import set_grad_enabled, state
 from chainrule.core.escape import (
     ARRAY,
@@ -495,6 +495,10 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
 
     @grad.setter
     def grad(self, value: Tensor | None) -> None:
+        if value is not None and collector.state.on and not (
+                type(value) is Tensor and value._node is None and not value._level
+                or type(value) is ndarray):
+            collector.stop("a gradient that carries a graph was stored in .grad")
         self._grad = value
 
     # ----- autograd -----
@@ -615,6 +619,8 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         if node is None:
             found = {id(self): (self, seed)}
         elif create_graph:
+            # the leaves' .grad will carry graphs that refer back to them: cycles
+            collector.stop("backward(create_graph=True) stored gradients with a graph")
             with set_grad_enabled(True):
                 found = backward_pass(node, seed, create_graph=True, retain_graph=True)
         else:
@@ -983,6 +989,7 @@ def _unary(prim: Any, x: Tensor, params: dict) -> Any:
 
 
 register_unary(Tensor, _unary)
+collector.watch(Tensor)
 
 
 def _stand_in(node: Node, data: Any) -> Tensor:
