@@ -31,6 +31,7 @@ registry: dict[str, Primitive] = {}
 # fast path (set by chainrule.tensor, which core cannot import): one frame fewer
 _unary_type: type | None = None
 _unary_path: Callable[..., Any] | None = None
+_NONE: Any = object()  # no argument given (a primitive called with keywords alone)
 
 
 def register_unary(cls: type, path: Callable[..., Any]) -> None:
@@ -96,22 +97,28 @@ class Primitive:
     def differentiable(self) -> bool:
         return self.vjps is not None
 
-    def __call__(self, *args: Any, **params: Any) -> Any:
+    def __call__(self, x: Any = _NONE, /, *args: Any, **params: Any) -> Any:
         # bind, inlined: rules call primitives on arrays in every first-order
-        # sweep, and users call them on tensors, so both paths must be short
-        if len(args) == 1:
-            a = args[0]
-            if type(a) is _unary_type:
-                return _unary_path(self, a, params)  # type: ignore[misc]
-            if isinstance(a, Traced):  # the only traced value is the top one
-                return a._process(self, args, params)
-            try:
-                return self.impl(a, **params) if params else self.impl(a)
-            except Exception:
-                return call_impl(self, args, params)
-        for a in args:
-            if isinstance(a, Traced):
-                return bind(self, *args, **params)
+        # sweep, and users call them on tensors, so both paths must be short. The
+        # first argument is a parameter of its own: a call on one value (the
+        # commonest) then makes no tuple of its arguments
+        if not args:
+            if type(x) is _unary_type:
+                return _unary_path(self, x, params)  # type: ignore[misc]
+            if isinstance(x, Traced):  # the only traced value is the top one
+                return x._process(self, (x,), params)
+            if x is _NONE:  # no positional argument at all
+                args = ()
+            else:
+                try:
+                    return self.impl(x, **params) if params else self.impl(x)
+                except Exception:
+                    return call_impl(self, (x,), params)
+        else:
+            args = (x, *args)
+            for a in args:
+                if isinstance(a, Traced):
+                    return bind(self, *args, **params)
         try:
             return self.impl(*args, **params)
         except Exception:
