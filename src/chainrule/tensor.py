@@ -33,7 +33,7 @@ from chainrule.core.escape import (
     refuse,
 )
 from chainrule.core.graph import Node, mark_changed, needed_indices, node_sequence, set_inputs
-from chainrule.core.primitive import NO_ARGUMENT, call_primitive, install_call
+from chainrule.core.primitive import NO_ARGUMENT, install_call
 from chainrule.core.trace import Traced, bind, call_impl
 from chainrule.core.wirtinger import (
     complex_twin,
@@ -910,12 +910,36 @@ def _constant_array(c: float) -> ndarray | None:
 def _unary(prim: Any, x: Any = NO_ARGUMENT, /, *args: Any, **params: Any) -> Any:
     """``prim`` applied to the tensor ``x`` alone: the hot path of the library.
 
-    It is every primitive's call (``core.primitive.install_call``); any call but
-    one on a tensor goes on to ``call_primitive``, and a tensor whose data is
-    not a plain array (inside nested transforms) to ``_process``.
+    It is every primitive's call (``core.primitive.install_call``). Any call but
+    one on a tensor does what ``call_primitive`` does, written out here rather
+    than passed on: rules call primitives on arrays in every first-order sweep,
+    and a second frame would tax each such call. A tensor whose data is not a
+    plain array (inside nested transforms) goes to ``_process``.
     """
-    if args or type(x) is not Tensor:
-        return call_primitive(prim, x, *args, **params)
+    if args or type(x) is not Tensor:  # core.primitive.call_primitive, inlined
+        if args:
+            if isinstance(x, Traced):
+                return bind(prim, x, *args, **params)
+            for a in args:
+                if isinstance(a, Traced):
+                    return bind(prim, x, *args, **params)
+            if not params and len(args) == 1:  # two arrays: (x, *args) would cost a
+                try:  # list and a tuple
+                    return prim.impl(x, args[0])
+                except Exception:
+                    return call_impl(prim, (x, args[0]), params)
+            args = (x, *args)
+        elif isinstance(x, Traced):
+            return x._process(prim, (x,), params)
+        elif x is not NO_ARGUMENT:
+            try:
+                return prim.impl(x, **params) if params else prim.impl(x)
+            except Exception:
+                return call_impl(prim, (x,), params)
+        try:
+            return prim.impl(*args, **params)
+        except Exception:
+            return call_impl(prim, args, params)  # re-raises, naming the operation
     data = x.data
     if type(data) is not ndarray:
         return x._process(prim, (x,), params)
