@@ -4,6 +4,7 @@ NaN masking and higher order must behave as with the rules alone."""
 
 import numpy as np
 import pytest
+import torch
 
 import chainrule as cr
 from chainrule.core.primitive import registry
@@ -17,7 +18,8 @@ FAST_BINARY = [name for name in FAST if len(registry[name].partials) == 2]
 
 
 def test_some_primitives_have_array_partials():
-    assert {"sin", "cos", "sinh", "cosh", "arcsinh", "erf", "softplus", "reciprocal"} <= set(FAST)
+    assert {"sin", "cos", "sinh", "cosh", "arcsinh", "erf", "softplus", "reciprocal",
+            "tan", "tanh", "sigmoid"} <= set(FAST)
     assert {"power", "remainder"} <= set(FAST_BINARY)
     assert set(FAST) == set(FAST_UNARY) | set(FAST_BINARY)
 
@@ -123,3 +125,23 @@ def test_array_partials_report_the_kinks_the_rules_report(name, monkeypatch):
     assert fast[0] == slow[0]
     for a, b in zip(fast[1], slow[1]):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["tan", "tanh", "sigmoid"])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_output_partials_keep_dtype_and_bits_at_zero_d(name, dtype):
+    # these add 1 as a cached float64 0-d array for float64 outputs only: any other
+    # dtype must keep its own (a 0-d float64 array is no weak scalar under NEP 50),
+    # a 0-d output included, and the gradient must be PyTorch's
+    prim = registry[name]
+    for x in (np.array(0.7, dtype=dtype), np.linspace(-2, 2, 9).astype(dtype)):
+        out = prim.impl(x)
+        want, got = np.asarray(prim.partials[0](out, x)), np.asarray(prim.array_partials[0](out, x))
+        assert got.dtype == want.dtype == dtype
+        assert np.array_equal(got, want, equal_nan=True)
+    x = np.linspace(-2, 2, 9)
+    t = cr.tensor(x, requires_grad=True)
+    getattr(cr, name)(t).sum().backward()
+    xt = torch.tensor(x, requires_grad=True)
+    getattr(torch, name)(xt).sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), xt.grad.numpy(), rtol=1e-13, atol=0)

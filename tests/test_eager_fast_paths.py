@@ -208,3 +208,32 @@ def test_vector_constants_after_many_and_signed_zeros():
     with np.errstate(divide="raise", invalid="ignore"):
         with pytest.raises(FloatingPointError):
             1.5 / v
+
+
+def test_every_primitive_call_goes_through_the_tensor_fast_path_or_the_general_one():
+    # chainrule.tensor installs its one-tensor path as every primitive's call; any
+    # other call (arrays, several arguments, keywords alone, no argument) must still
+    # reach the implementation, and operators (one function each) must still record
+    from chainrule.core.primitive import Primitive, call_primitive
+    from chainrule.tensor import _unary
+
+    assert Primitive.__call__ is _unary
+    x = np.linspace(-1, 1, 5)
+    assert np.array_equal(cr.sin(x), np.sin(x))
+    assert np.array_equal(cr.add(x, 2.0), x + 2.0)
+    assert np.array_equal(call_primitive(cr.ops.sin, x), np.sin(x))
+    keywords = cr.primitive(lambda *, v=None: np.asarray(v) * 2, name="keywords_only_test")
+    assert np.array_equal(keywords(v=x), 2 * x)
+    t = cr.tensor(x, requires_grad=True)
+    y = cr.sum(cr.tanh(cr.sin(t) * 1.5 + t) / (2.0 - t) - 3.0 * t @ t)
+    y.backward()
+    xt = torch.tensor(x, requires_grad=True)
+    yt = torch.sum(torch.tanh(torch.sin(xt) * 1.5 + xt) / (2.0 - xt) - 3.0 * xt @ xt)
+    yt.backward()
+    assert float(y) == pytest.approx(float(yt), rel=1e-15)
+    np.testing.assert_allclose(t.grad.numpy(), xt.grad.numpy(), rtol=1e-14, atol=0)
+    for name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+                 "__truediv__", "__rtruediv__", "__matmul__", "__rmatmul__"):
+        assert getattr(cr.Tensor, name).__name__ == name
+    with pytest.raises(TypeError, match="sin"):
+        cr.sin("text")

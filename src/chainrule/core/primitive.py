@@ -27,16 +27,45 @@ Rule = Callable[..., Any]
 
 registry: dict[str, Primitive] = {}
 
-# The commonest call, a primitive on one tensor, goes straight to the tensor's
-# fast path (set by chainrule.tensor, which core cannot import): one frame fewer
-_unary_type: type | None = None
-_unary_path: Callable[..., Any] | None = None
+NO_ARGUMENT: Any = object()  # no argument given (a primitive called with keywords alone)
 
 
-def register_unary(cls: type, path: Callable[..., Any]) -> None:
-    """``path(prim, x, params)`` applies ``prim`` to an ``x`` of exactly type ``cls``."""
-    global _unary_type, _unary_path
-    _unary_type, _unary_path = cls, path
+def call_primitive(prim: Primitive, x: Any = NO_ARGUMENT, /, *args: Any, **params: Any) -> Any:
+    """Apply ``prim``: ``Primitive.__call__`` until ``install_call`` gives a faster one.
+
+    ``bind``, inlined: rules call primitives on arrays in every first-order sweep,
+    and users call them on tensors, so both paths must be short. The first
+    argument is a parameter of its own: a call on one value (the commonest)
+    then makes no tuple of its arguments."""
+    if not args:
+        if isinstance(x, Traced):  # the only traced value is the top one
+            return x._process(prim, (x,), params)
+        if x is NO_ARGUMENT:  # no positional argument at all
+            args = ()
+        else:
+            try:
+                return prim.impl(x, **params) if params else prim.impl(x)
+            except Exception:
+                return call_impl(prim, (x,), params)
+    else:
+        args = (x, *args)
+        for a in args:
+            if isinstance(a, Traced):
+                return bind(prim, *args, **params)
+    try:
+        return prim.impl(*args, **params)
+    except Exception:
+        return call_impl(prim, args, params)  # re-raises, naming the operation
+
+
+def install_call(call: Callable[..., Any]) -> None:
+    """Make ``call(prim, x, /, *args, **params)`` every primitive's call.
+
+    chainrule.tensor (which core cannot import) gives one that applies a
+    primitive to one tensor inline, the commonest call of all, one Python frame
+    fewer per operation than a call through this module, and passes every other
+    call to ``call_primitive``."""
+    Primitive.__call__ = call  # type: ignore[method-assign]
 
 
 class Primitive:
@@ -96,26 +125,7 @@ class Primitive:
     def differentiable(self) -> bool:
         return self.vjps is not None
 
-    def __call__(self, *args: Any, **params: Any) -> Any:
-        # bind, inlined: rules call primitives on arrays in every first-order
-        # sweep, and users call them on tensors, so both paths must be short
-        if len(args) == 1:
-            a = args[0]
-            if type(a) is _unary_type:
-                return _unary_path(self, a, params)  # type: ignore[misc]
-            if isinstance(a, Traced):  # the only traced value is the top one
-                return a._process(self, args, params)
-            try:
-                return self.impl(a, **params) if params else self.impl(a)
-            except Exception:
-                return call_impl(self, args, params)
-        for a in args:
-            if isinstance(a, Traced):
-                return bind(self, *args, **params)
-        try:
-            return self.impl(*args, **params)
-        except Exception:
-            return call_impl(self, args, params)  # re-raises, naming the operation
+    __call__ = call_primitive  # (chainrule.tensor installs its own: install_call)
 
     def __repr__(self) -> str:
         return f"Primitive({self.name!r})"

@@ -108,7 +108,17 @@ sin = _unary("sin", xp.sin, lambda out, x: cos(x), lambda out, x: xp.cos(x))
 """The sine (radians); its derivative is cos(x)."""
 cos = _unary("cos", xp.cos, lambda out, x: -sin(x), lambda out, x: -xp.sin(x))
 """The cosine (radians); its derivative is -sin(x)."""
-tan = _unary("tan", xp.tan, lambda out, x: 1.0 + out * out)
+# The NumPy-only partials that read the output add or subtract 1 as a read-only 0-d
+# float64 array when the output is float64: NumPy then skips converting a Python
+# float (a sixth of such a small call); the same operand, so the same numbers. A 0-d
+# array is no weak scalar (NEP 50), so any other dtype gets the Python float.
+_ONE_F64 = xp.array(1.0)
+_ONE_F64.setflags(write=False)
+_F64 = xp.dtype(xp.float64)
+
+
+tan = _unary("tan", xp.tan, lambda out, x: 1.0 + out * out,
+             lambda out, x: (_ONE_F64 if out.dtype is _F64 else 1.0) + out * out)
 """The tangent (radians); its derivative is ``1 + tan(x)**2``, read from the output."""
 arcsin = _unary("arcsin", xp.arcsin, lambda out, x: _recip(sqrt(1 - x * x)),  # inf at |x| == 1
                 lambda out, x: 1 / sqrt.impl(1 - x * x))
@@ -123,7 +133,8 @@ sinh = _unary("sinh", xp.sinh, lambda out, x: cosh(x), lambda out, x: xp.cosh(x)
 """The hyperbolic sine; its derivative is cosh(x)."""
 cosh = _unary("cosh", xp.cosh, lambda out, x: sinh(x), lambda out, x: xp.sinh(x))
 """The hyperbolic cosine; its derivative is sinh(x)."""
-tanh = _unary("tanh", xp.tanh, lambda out, x: 1.0 - out * out)
+tanh = _unary("tanh", xp.tanh, lambda out, x: 1.0 - out * out,
+              lambda out, x: (_ONE_F64 if out.dtype is _F64 else 1.0) - out * out)
 """The hyperbolic tangent; its derivative is ``1 - tanh(x)**2``, read from the output."""
 arcsinh = _unary("arcsinh", xp.arcsinh, lambda out, x: 1 / sqrt(x * x + 1),
                  lambda out, x: 1 / sqrt.impl(x * x + 1))
@@ -148,7 +159,8 @@ def _sigmoid_impl(x):
     return xp.exp(xp.minimum(x, 0)) / (1 + xp.exp(-xp.abs(x)))
 
 
-sigmoid = _unary("sigmoid", _sigmoid_impl, lambda out, x: out * (1.0 - out))
+sigmoid = _unary("sigmoid", _sigmoid_impl, lambda out, x: out * (1.0 - out),
+                 lambda out, x: out * ((_ONE_F64 if out.dtype is _F64 else 1.0) - out))
 """The logistic function ``1/(1 + e**-x)``, computed without overflow; its derivative
 is ``s * (1 - s)``, read from the output s."""
 
