@@ -237,3 +237,22 @@ def test_every_primitive_call_goes_through_the_tensor_fast_path_or_the_general_o
         assert getattr(cr.Tensor, name).__name__ == name
     with pytest.raises(TypeError, match="sin"):
         cr.sin("text")
+
+
+def test_a_subclass_of_tensor_takes_the_tensor_path():
+    # its _process sends a one-tensor call back to the installed call, which must then
+    # treat it as the tensor it is (it recursed without end, taken for any other value)
+    class Marked(cr.Tensor):
+        pass
+
+    data = np.linspace(-1.0, 1.0, 5)
+    x = Marked(data, requires_grad=True)
+    y = cr.tanh(cr.sin(x) * 2.0 + x)
+    y.sum().backward()
+    plain = cr.tensor(data, requires_grad=True)
+    cr.tanh(cr.sin(plain) * 2.0 + plain).sum().backward()
+    np.testing.assert_array_equal(y.data, cr.tanh(cr.sin(plain) * 2.0 + plain).data)
+    np.testing.assert_array_equal(x.grad.data, plain.grad.data)
+    t = torch.tensor(data, requires_grad=True)
+    torch.tanh(torch.sin(t) * 2.0 + t).sum().backward()
+    np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-12, atol=1e-15)

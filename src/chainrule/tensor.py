@@ -162,8 +162,8 @@ def _unpack(args: tuple, level: int) -> tuple[tuple, int, bool]:
     vals = []
     mask = 0
     for i, a in enumerate(args):
-        if type(a) is Tensor and a._level == level:
-            if a.requires_grad:
+        if (type(a) is Tensor or isinstance(a, Tensor)) and a._level == level:  # (a subclass
+            if a.requires_grad:  # too: taken for another level's value, it recursed)
                 mask |= 1 << i
             a = a.data
             if type(a) is not ndarray and isinstance(a, Traced):
@@ -931,7 +931,9 @@ def _unary(prim: Any, x: Any = NO_ARGUMENT, /, *args: Any, **params: Any) -> Any
     and a second frame would tax each such call. A tensor whose data is not a
     plain array (inside nested transforms) goes to ``_process``.
     """
-    if args or type(x) is not Tensor:  # core.primitive.call_primitive, inlined
+    if args or type(x) is not Tensor and (type(x) is ndarray or not isinstance(x, Tensor)):
+        # core.primitive.call_primitive, inlined (a subclass of Tensor is a tensor here:
+        # its _process would come back to this function)
         if args:
             if isinstance(x, Traced):
                 return bind(prim, x, *args, **params)
