@@ -1,8 +1,10 @@
 """Test-wide settings: hypothesis is derandomized so every run is the same."""
 
+import gc
 import os
 import tempfile
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -23,3 +25,15 @@ except ImportError:  # pragma: no cover - the test extra installs it
 # second run loads the machine code numba cached instead of compiling it again
 os.environ.setdefault("CHAINRULE_CACHE_DIR",
                       os.path.join(tempfile.gettempdir(), "chainrule-test-kernels"))
+
+
+@pytest.fixture(autouse=True)
+def _no_hooks_left_behind():
+    """A test whose tensors kept a hook (retain_grad on a tensor left in a cycle, a
+    docs example's namespace) must not send every later test's backward down the
+    general sweep: tests then exercise the paths users get, whatever ran before."""
+    yield
+    from chainrule import reverse
+
+    if reverse.node_hooks or reverse.leaf_hooks:
+        gc.collect()  # the owners are garbage: their weak references clear the tables

@@ -202,15 +202,21 @@ def run_console(block: Block) -> int:
 def run_document(path: Path) -> None:
     """Run every block of ``path`` in order, in one namespace (the current folder)."""
     namespace: dict = {"__name__": "__docs__"}
-    for block in blocks(path):
-        if block.language in RUN_PYTHON:
-            run_python(block, namespace)
-        elif block.language in RUN_CONSOLE:
-            run_console(block)
-        elif block.language not in SHOWN_ONLY:
-            raise AssertionError(
-                f"{block.where}: a code block labelled {block.language or 'nothing'!r}; label "
-                f"it python (run), console (its `$ chainrule` lines run) or text (shown)")
+    try:
+        for block in blocks(path):
+            if block.language in RUN_PYTHON:
+                run_python(block, namespace)
+            elif block.language in RUN_CONSOLE:
+                run_console(block)
+            elif block.language not in SHOWN_ONLY:
+                raise AssertionError(
+                    f"{block.where}: a code block labelled {block.language or 'nothing'!r}; "
+                    f"label it python (run), console (its `$ chainrule` lines run) or text "
+                    f"(shown)")
+    finally:
+        # the examples' functions live on in caches (cr.jit's) and keep their globals:
+        # emptied, the document's tensors (and any hook one registered) go with it
+        namespace.clear()
 
 
 @pytest.mark.parametrize("path", documents(), ids=_name)
