@@ -256,3 +256,69 @@ def test_a_subclass_of_tensor_takes_the_tensor_path():
     t = torch.tensor(data, requires_grad=True)
     torch.tanh(torch.sin(t) * 2.0 + t).sum().backward()
     np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def _chain_with_joins(lib, x):
+    # unary nodes, products with a float (the node saves the cached 0-d array), and
+    # diamonds that join through a unary node (the sweep's shortcut to the waiting node)
+    y = x
+    for k in range(6):
+        y = lib.sin(y)
+        y = y * (1.01 + k)
+        y = lib.cos(y) + y
+        y = lib.tanh(y)
+        y = 0.5 / (1.5 + y * y) - lib.exp(y) * 0.25
+    return y.sum()
+
+
+def test_chain_with_constants_and_joins_matches_torch_and_the_general_sweep():
+    data = np.linspace(-1.3, 1.1, 9)
+    x = cr.tensor(data, requires_grad=True)
+    _chain_with_joins(cr, x).backward()
+    t = torch.tensor(data, requires_grad=True)
+    _chain_with_joins(torch, t).backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-15)
+    # the general sweep (a hook, which keeps nothing, takes the backward off the plain
+    # loop) gives the same bits
+    general = cr.tensor(data, requires_grad=True)
+    general.register_hook(lambda g: None)
+    _chain_with_joins(cr, general).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), general.grad.numpy())
+
+
+def test_a_product_with_a_float_keeps_the_float_as_its_input():
+    x = cr.tensor(np.linspace(-1.0, 1.0, 4), requires_grad=True)
+    y = x * 2.5
+    assert y._node.inputs[1] == 2.5 and type(y._node.inputs[1]) is float
+    assert y._node.args[1].dtype == np.float64 and float(y._node.args[1]) == 2.5
+    z = 0.75 - x
+    assert z._node.inputs[0] == 0.75 and type(z._node.inputs[0]) is float
+    (y.sum() + z.sum()).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(4, 2.5 - 1.0))
+
+
+def test_the_sweeps_one_argument_path_follows_the_primitives_rules():
+    from chainrule.core.primitive import Primitive, defpartials
+
+    p = Primitive("triple_for_fast_path_test", lambda x: 3 * x, register=False)
+    defpartials(p, lambda out, x: 3.0 + 0 * x)
+    assert p.unary_partial is p.array_partials[0]
+    x = cr.tensor([1.0, -2.0], requires_grad=True)
+    p(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+    p.defvjp(lambda g, out, x: 5 * g)  # a rule now, no partials: the sweep must use it
+    assert p.unary_partial is None
+    x = cr.tensor([1.0, -2.0], requires_grad=True)
+    p(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [5.0, 5.0])
+    defpartials(p, lambda out, x: 7.0 + 0 * x)
+    x = cr.tensor([1.0, -2.0], requires_grad=True)
+    p(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [7.0, 7.0])
+    same = (lambda out, x: 7.0 + 0 * x,)
+    p.array_partials = same  # assigned directly (as a spy would be): followed too
+    assert p.unary_partial is same[0]
+    q = Primitive("perturbed_fast_path_test", lambda x: 3 * x, register=False,
+                  takes_perturbed=True)
+    defpartials(q, lambda out, x, perturbed=(): 3.0 + 0 * x)
+    assert q.unary_partial is None  # its rules take perturbed=: the general path

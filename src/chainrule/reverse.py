@@ -316,6 +316,35 @@ def _sweep_plain(root: Node, seed: Any, on_node: Any = None
         visit(node)
         prim = node.prim
         params = node.params
+        partial = prim.unary_partial
+        if partial is not None and node.plain and not params and len(args) == 1:
+            # the commonest node: a one-argument elementwise primitive on arrays
+            ref = args[0]
+            gi = g * partial(node.out, ref)
+            if gi.dtype is not ref.dtype:
+                gi = _fit(gi, ref)
+            x = node._in0
+            xnode = x if type(x) is Node else x._node  # a result is kept as its node
+            if xnode is None:
+                prev = found.get(id(x))
+                found[id(x)] = (x, gi) if prev is None else (x, prev[1] + gi)
+            elif not heap or xnode.seq > -heap[0][0]:  # newer than all waiting: next
+                node, g = xnode, gi
+                continue
+            elif heap[0][1] is xnode:  # the newest waiting (the join of a diamond): next
+                heappop(heap)
+                node, g = xnode, cots.pop(xnode) + gi
+                continue
+            elif xnode in cots:
+                cots[xnode] = cots[xnode] + gi
+            else:
+                cots[xnode] = gi
+                heappush(heap, (-xnode.seq, xnode))
+            if not heap:
+                break
+            node = heappop(heap)[1]
+            g = cots.pop(node)
+            continue
         if len(args) == 1 and not params and not prim.takes_perturbed:
             ref = args[0]
             partials = prim.array_partials if node.plain else prim.partials

@@ -237,6 +237,11 @@ def _operator(prim: Any, reflected: bool) -> Callable[[Tensor, Any], Any]:
                             out = prim.impl(data, c) if x is self else prim.impl(c, data)
                         except Exception:
                             out = None  # computed again below, to raise as before
+                        else:  # the node saves the operand the rules meet too (g * c:
+                            if x is self:  # no cast in the sweep either); its inputs
+                                b = c  # keep the Python float
+                            else:
+                                a = c
             elif data.dtype is _F64 and (type(other) is float or (
                     type(other) is int and -_EXACT_INT <= other <= _EXACT_INT)):
                 f = _FLOAT_OPS.get(prim)
@@ -258,9 +263,8 @@ def _operator(prim: Any, reflected: bool) -> Callable[[Tensor, Any], Any]:
         t.data = out
         t._level = level
         if mask and prim.vjps is not None and (level or state.grad_enabled):
-            kind = out.dtype
-            kind = "f" if kind is _F64 else kind.kind
-            if kind == "f":
+            dtype = out.dtype
+            if dtype is _F64 or dtype.kind == "f":
                 t._node = node = _new(Node)
                 node.prim = prim
                 # Node.inputs, in slots, a result as its node (core.graph); a leaf's
@@ -290,7 +294,7 @@ def _operator(prim: Any, reflected: bool) -> Callable[[Tensor, Any], Any]:
                 node.where = None
                 node.plain = True
                 t.requires_grad = True
-            elif kind == "c":  # a complex output (operators keep a complex input complex)
+            elif dtype.kind == "c":  # a complex output (operators keep a complex input complex)
                 t._node = node = _complex_node(prim, (x, y), (a, b), _NO_PARAMS, out,
                                                _NEEDS[mask], True, level)
                 t.requires_grad = True
@@ -352,6 +356,7 @@ class Tensor(ArrayOperators, NumpyInterface, Traced):
         self._node: Node | None = None
         self._level = 0
         self._version = 0
+        self._grad = None  # a leaf: backward reads it (an unset slot's miss costs ~150 ns)
         if requires_grad and array.dtype is _F64:  # requires_grad_, for the commonest dtype
             array.setflags(write=False)  # (half the cost of flags.writeable = False)
             self.requires_grad = True
@@ -981,9 +986,8 @@ def _unary(prim: Any, x: Any = NO_ARGUMENT, /, *args: Any, **params: Any) -> Any
     t.data = out
     t._level = level
     if x.requires_grad and prim.vjps is not None and (level or state.grad_enabled):
-        kind = out.dtype
-        kind = "f" if kind is _F64 else kind.kind
-        if kind == "f" and (data.dtype is _F64 or data.dtype.kind == "f"):
+        dtype = out.dtype
+        if dtype is _F64 and data.dtype is _F64 or dtype.kind == "f" and data.dtype.kind == "f":
             # Node(...) without the call of __init__: this runs once per operation
             t._node = node = _new(Node)
             node.prim = prim
@@ -1002,7 +1006,7 @@ def _unary(prim: Any, x: Any = NO_ARGUMENT, /, *args: Any, **params: Any) -> Any
             t.requires_grad = True
             if src is None and not level and data.flags.writeable:
                 data.setflags(write=False)  # a leaf's saved array: see requires_grad_
-        elif kind in "fc":  # a complex input or output
+        elif dtype.kind in "fc":  # a complex input or output
             t._node = node = _complex_node(prim, (x,), (data,), params, out, _FIRST, True,
                                            level)
             t.requires_grad = True

@@ -13,6 +13,7 @@ from chainrule import ops
 from chainrule.backend import xp
 from chainrule.core.trace import bind
 
+_SUM = ops.reductions.sum_p
 # ufunc -> chainrule operation (method "__call__" only)
 _UFUNCS = {
     xp.add: ops.add, xp.subtract: ops.subtract, xp.multiply: ops.multiply,
@@ -97,6 +98,8 @@ class NumpyInterface:
 
     # ----- ndarray methods -----
     def sum(self, axis=None, keepdims=False):
+        if axis is None and keepdims is False:  # a loss's sum: the primitive directly
+            return _SUM(self, axis=None, keepdims=False)
         return ops.sum(self, axis, keepdims)
 
     def mean(self, axis=None, keepdims=False):

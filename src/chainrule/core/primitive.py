@@ -79,8 +79,8 @@ class Primitive:
     6.0
     """
 
-    __slots__ = ("name", "impl", "vjps", "jvps", "partials", "array_partials", "kink",
-                 "takes_perturbed", "__weakref__")
+    __slots__ = ("name", "impl", "vjps", "jvps", "partials", "array_partials",
+                 "unary_partial", "kink", "takes_perturbed", "__weakref__")
 
     def __init__(self, name: str, impl: Callable[..., Any], *, register: bool = True,
                  kink: str | None = None, takes_perturbed: bool = False) -> None:
@@ -98,10 +98,21 @@ class Primitive:
         # engines pass its rules perturbed=(indices of the differentiated arguments):
         # a minimum-norm subgradient at a tie depends on them (chainrule.subgradients)
         self.takes_perturbed = takes_perturbed
+        # (unary_partial: array_partials[0] of a one-argument primitive whose rules take
+        # no ``perturbed``, else None; the first-order sweep's commonest node, one test
+        # away. __setattr__ keeps it in step with both.)
         if register:
             if name in registry:
                 raise ValueError(f"a primitive named {name!r} is already registered")
             registry[name] = self
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name == "array_partials" or name == "takes_perturbed":
+            arrays = getattr(self, "array_partials", None)
+            one = arrays is not None and len(arrays) == 1 \
+                and not getattr(self, "takes_perturbed", False)
+            object.__setattr__(self, "unary_partial", arrays[0] if one else None)
 
     def defvjp(self, *rules: Rule | None) -> None:
         """Set the reverse rules, one per positional argument."""
