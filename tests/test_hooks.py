@@ -152,3 +152,48 @@ def test_hooks_on_zero_d_tensors_see_tensors_over_arrays():
     loss.backward()
     assert kinds == [np.ndarray, np.ndarray]
     np.testing.assert_array_equal(x.grad.numpy(), [48.0, 16.0])  # 4x, 2x twice
+
+
+def test_hooks_run_once_when_a_nan_takes_the_masked_sweep():
+    # cosh(800) is inf and the where passes sinh a zero cotangent there: 0 * inf is the
+    # NaN that makes the sweep keep exact zeros. The hooks must still run once each, so
+    # retain_grad holds the gradient, not twice it (it did, via a second, masked pass)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        x = cr.tensor([800.0, 0.5], requires_grad=True)
+        s = cr.sinh(x)
+        s.retain_grad()
+        calls = []
+        h = cr.tanh(x)
+        h.register_hook(lambda g: calls.append(g.numpy().copy()))
+        leaf_calls = []
+        x.register_hook(lambda g: leaf_calls.append(1))
+        (cr.where(x < 10, s, 0.0) + h).sum().backward()
+    xt = torch.tensor([800.0, 0.5], dtype=torch.float64, requires_grad=True)
+    st = torch.sinh(xt)
+    st.retain_grad()
+    (torch.where(xt < 10, st, 0.0) + torch.tanh(xt)).sum().backward()
+    np.testing.assert_array_equal(s.grad.numpy(), st.grad.numpy())  # [0, 1]
+    assert len(calls) == 1 and len(leaf_calls) == 1
+    np.testing.assert_array_equal(calls[0], [1.0, 1.0])
+    assert x.grad.numpy()[0] == 0.0  # exact zero kept through the infinite partial
+    np.testing.assert_allclose(x.grad.numpy()[1], xt.grad.numpy()[1], rtol=1e-15)
+
+
+def test_a_hook_elsewhere_leaves_other_graphs_on_the_plain_sweep(monkeypatch):
+    kept = cr.tensor([1.0, 2.0], requires_grad=True) * 2.0  # a notebook keeps it
+    kept.retain_grad()
+    general = []
+    sweep = reverse._sweep
+    monkeypatch.setattr(reverse, "_sweep", lambda *a: general.append(1) or sweep(*a))
+    x = cr.tensor([0.3, -0.7], requires_grad=True)
+    (cr.sin(x) * cr.cos(x)).sum().backward()
+    assert not general  # this graph has no hooks: the plain sweep did it all
+    np.testing.assert_allclose(x.grad.numpy(), np.cos(2 * np.array([0.3, -0.7])),
+                               rtol=1e-14)
+    y = cr.sin(x) * 3.0
+    y.retain_grad()
+    (y * y).sum().backward()  # a node with hooks: the hooked (masked) sweep from it
+    assert general
+    np.testing.assert_allclose(y.grad.numpy(), 2 * y.data, rtol=1e-15)
+    assert kept.grad is None

@@ -179,11 +179,23 @@ def _sweep_general(root: Node, seed: Any, targets: set[int] | None, create_graph
         hooks = [o.on_node for o in observers if o.on_node is not None]
         on_node = hooks[0] if len(hooks) == 1 else _each(hooks) if hooks else None
     hooked = bool(node_hooks or leaf_hooks)
-    if keep is None and not (create_graph or state.anomaly or hooked):
-        found, swept = _sweep_plain(root, seed, on_node)
-    else:
-        found, swept = _sweep(root, seed, targets, keep, create_graph, hooked, state.anomaly)
-    if not state.anomaly and _has_nan(found):
+    found = None
+    masked = False
+    if keep is None and not (create_graph or state.anomaly):
+        # hooks registered somewhere (a retained tensor a notebook still holds) need not
+        # slow this graph down: the plain sweep runs until it meets a node with hooks
+        try:
+            found, swept = _sweep_plain(root, seed, _stop_at_hooks(on_node) if node_hooks
+                                        else on_node)
+        except _HooksReached:
+            found = None
+    if found is None:
+        # a node's hooks must run once: with hooks in play the sweep is masked from the
+        # start, since the masked second pass after a NaN would call them again (and
+        # retain_grad would count the gradient twice)
+        masked = state.anomaly or bool(node_hooks)
+        found, swept = _sweep(root, seed, targets, keep, create_graph, hooked, masked)
+    if not masked and _has_nan(found):
         found, swept = _sweep(root, seed, targets, keep, create_graph, hooked, True)
     if leaf_hooks:
         for key, (x, g) in found.items():
@@ -273,6 +285,22 @@ def _sweep(root: Node, seed: Any, targets: set[int] | None, keep: set[Node] | No
                 else:
                     cots[xnode] = prev + gi
     return found, swept
+
+
+class _HooksReached(Exception):
+    """The plain sweep met a node with hooks (``_sweep_general`` starts again, masked)."""
+
+
+def _stop_at_hooks(observe: Any) -> Any:
+    """``observe`` (the observers' per-node call, or None), then a stop at a node with
+    hooks, before anything has run them."""
+    def on_node(node: Node, found: dict) -> None:
+        if observe is not None:
+            observe(node, found)
+        ref = node_hooks.get(id(node))
+        if ref is not None and ref() is node:
+            raise _HooksReached
+    return on_node
 
 
 def _each(hooks: list[Any]) -> Any:
