@@ -22,7 +22,14 @@ from typing import Any
 from chainrule.backend import ndarray, xp
 from chainrule.core import collector
 from chainrule.core.config import state, sweep_caches
-from chainrule.core.graph import Node, changes, check_rebound, check_saved, topological_order
+from chainrule.core.graph import (
+    EXACT,
+    Node,
+    changes,
+    check_rebound,
+    check_saved,
+    topological_order,
+)
 from chainrule.core.primitive import Primitive, arrays_inside, mask_zeros, unknown_values
 from chainrule.core.trace import Traced
 from chainrule.core.wirtinger import declare_complex
@@ -412,7 +419,8 @@ def _sweep_plain(root: Node, seed: Any, on_node: Any = None
         if len(args) == 2 and not params and not prim.takes_perturbed:
             # two inputs without parameters (operators): the loop below, spelled out
             a0, a1 = args
-            partials = prim.array_partials if node.plain else prim.partials
+            plain = node.plain
+            partials = prim.array_partials if plain else prim.partials
             single = single_g = None
             for i in node.needs:
                 ref = a1 if i else a0
@@ -431,7 +439,7 @@ def _sweep_plain(root: Node, seed: Any, on_node: Any = None
                     gi = g if rule is passes_cotangent else rule(g, out, a0, a1)
                     if gi is None:
                         continue
-                if gi.dtype is not ref.dtype or gi.shape != ref.shape:
+                if plain is not EXACT and (gi.dtype is not ref.dtype or gi.shape != ref.shape):
                     gi = _fit(gi, ref)  # _fit compares properly
                 x = node._in1 if i else node._in0
                 xnode = x if type(x) is Node else x._node  # a result is kept as its node

@@ -32,7 +32,14 @@ from chainrule.core.escape import (
     constant,
     refuse,
 )
-from chainrule.core.graph import Node, mark_changed, needed_indices, node_sequence, set_inputs
+from chainrule.core.graph import (
+    EXACT,
+    Node,
+    mark_changed,
+    needed_indices,
+    node_sequence,
+    set_inputs,
+)
 from chainrule.core.primitive import NO_ARGUMENT, install_call
 from chainrule.core.trace import Traced, bind, call_impl
 from chainrule.core.wirtinger import (
@@ -191,6 +198,7 @@ def _operator(prim: Any, reflected: bool) -> Callable[[Tensor, Any], Any]:
         data = self.data
         level = self._level
         out = None
+        exact = True  # Node.plain; EXACT where the rules' results need no fitting
         if type(other) is Tensor:
             if other._level != level or type(data) is not ndarray \
                     or type(other.data) is not ndarray:
@@ -203,12 +211,15 @@ def _operator(prim: Any, reflected: bool) -> Callable[[Tensor, Any], Any]:
             if not a.ndim and not b.ndim and a.dtype is _F64 and b.dtype is _F64:
                 f = _FLOAT_OPS.get(prim)
                 if f is not None:  # a normal, finite result only (see _FLOAT_OPS)
+                    exact = EXACT
                     try:
                         r = f(a.item(), b.item())
                     except ZeroDivisionError:
                         r = 0.0  # to NumPy
                     if _TINY < abs(r) <= _HUGE:
                         out = xp.array(r)
+            elif prim in _FLOAT_OPS and a.dtype is b.dtype and a.shape == b.shape:
+                exact = EXACT  # +-*/ of one shape and dtype: every rule's result has it
         elif type(other) is not int and type(other) is not float \
                 and isinstance(other, Traced):  # (a Python number, the commonest, is not)
             if other._level > level:
@@ -238,14 +249,16 @@ def _operator(prim: Any, reflected: bool) -> Callable[[Tensor, Any], Any]:
                         except Exception:
                             out = None  # computed again below, to raise as before
                         else:  # the node saves the operand the rules meet too (g * c:
-                            if x is self:  # no cast in the sweep either); its inputs
-                                b = c  # keep the Python float
+                            exact = EXACT  # no cast in the sweep either; its inputs keep
+                            if x is self:  # the Python float), and every rule's result
+                                b = c  # has the shape and dtype of the array
                             else:
                                 a = c
             elif data.dtype is _F64 and (type(other) is float or (
                     type(other) is int and -_EXACT_INT <= other <= _EXACT_INT)):
                 f = _FLOAT_OPS.get(prim)
                 if f is not None:
+                    exact = EXACT  # float64 scalars: the rules' results are too
                     try:
                         r = f(data.item(), other) if x is self else f(other, data.item())
                     except ZeroDivisionError:
@@ -292,7 +305,7 @@ def _operator(prim: Any, reflected: bool) -> Callable[[Tensor, Any], Any]:
                 node.needs = _NEEDS[mask]
                 node.seq = next(node_sequence)
                 node.where = None
-                node.plain = True
+                node.plain = exact
                 t.requires_grad = True
             elif dtype.kind == "c":  # a complex output (operators keep a complex input complex)
                 t._node = node = _complex_node(prim, (x, y), (a, b), _NO_PARAMS, out,

@@ -42,7 +42,7 @@ from functools import partial
 from typing import Any
 
 from chainrule.backend import ndarray, xp
-from chainrule.core.graph import Node, node_sequence
+from chainrule.core.graph import EXACT, Node, node_sequence
 from chainrule.core.primitive import registry
 
 _untrack: Any = None  # CPython's own calls (ctypes), made by every C extension type
@@ -202,7 +202,9 @@ def _acyclic(node: Node) -> bool:
     """Whether ``node`` can never be on a reference cycle (see the module's docstring).
 
     No hook is looked for: the first one stops all this (``stop``) before it is set."""
-    if node.plain is not True or node.where is not None and type(node.where) is not str:
+    plain = node.plain
+    if plain is not True and plain is not EXACT \
+            or node.where is not None and type(node.where) is not str:
         return False
     prim = node.prim
     if registry.get(prim.name) is not prim:  # a primitive made on the fly holds anything

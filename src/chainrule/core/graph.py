@@ -53,6 +53,12 @@ def mark_changed(tensor: Any) -> None:
     changes.last = stamp
 
 
+# ``Node.plain`` of a plain node whose rules are known to give each argument a cotangent
+# of its shape and dtype already (the operators record it when they can tell: a float64
+# array with a float, or two arrays of one shape and dtype): the sweep fits nothing
+EXACT = "exact"
+
+
 def _no_stand_in(node: Node, data: Any) -> Any:
     raise RuntimeError("chainrule.tensor is not imported: no tensor can show a node's input")
 
@@ -152,7 +158,7 @@ class Node:
                  "where", "plain", "_hooks", "__weakref__")
 
     def __init__(self, prim: Any, inputs: tuple, args: Any, params: dict, out: Any,
-                 needs: Any, plain: bool = False) -> None:
+                 needs: Any, plain: bool | str = False) -> None:
         self.prim = prim
         set_inputs(self, inputs)
         self.args = args  # the raw arrays the implementation saw
@@ -162,7 +168,8 @@ class Node:
         self.seq = next(node_sequence)  # creation order, which is a topological order
         self.where: str | None = None  # "file:line" of the user's code, in anomaly mode
         # args and out hold no value of an enclosing transform, only arrays and
-        # constants: the first-order sweep may use NumPy-only partials
+        # constants: the first-order sweep may use NumPy-only partials (EXACT, which is
+        # true too: and needs to fit no cotangent)
         self.plain = plain
 
     @property
