@@ -13,10 +13,12 @@ sample's product is its own BLAS call: the batch folded into one product
 (PyTorch's layout) measured slower here, as OpenBLAS runs these skinny
 shapes (16 x 72 x N) at half speed once a call exceeds ~1e6 multiply-adds
 (28x28 images stay just below). Larger images are not split further yet.
-Scratch arrays come from a small per-thread workspace (see ``_scratch``):
-reusing them spares the allocator from returning those pages to the system
-and faulting them in again on every call. Results are always fresh arrays;
-nothing in the workspace is ever handed out.
+Scratch arrays come from a small per-thread workspace: zero-bordered ones
+kept per geometry (``_scratch``), and the rest as views of a few blocks that
+every kernel shares (``_work``). Reusing them spares the allocator from
+returning those pages to the system and faulting them in again on every call,
+and sharing keeps a network's scratch small enough to stay in cache. Results
+are always fresh arrays; nothing in the workspace is ever handed out.
 """
 
 from __future__ import annotations
@@ -37,14 +39,14 @@ _CACHE_TOTAL = 1 << 26  # and their bytes in all
 _local = threading.local()
 
 
-def _scratch(key, shape, dtype, zero=False, init=None):
-    """A work array of ``shape`` from this thread's workspace, kept for the next call.
+def _scratch(key, shape, dtype):
+    """A zeroed work array of ``shape`` from this thread's workspace, kept for the next
+    call with the same ``key``.
 
-    ``zero`` buffers are zero when first made and their users only ever write the
-    positions that the geometry in ``key`` fixes, so whatever they hold outside
-    those positions is still zero on the next call with the same key (``init``, if
-    given, sets such fixed contents instead). Arrays too big for the workspace are
-    made afresh. Per thread, so threads never share one. The workspace keeps the
+    Its users only ever write the positions that the geometry in ``key`` fixes, so
+    whatever it holds outside them (a padding border, the garbage columns) is still
+    zero on the next call: no clearing per call. Arrays too big for the workspace
+    are made afresh. Per thread, so threads never share one. The workspace keeps the
     most recently used arrays, at most ``_CACHE_SLOTS`` of them and ``_CACHE_TOTAL``
     bytes in all: a few per convolution layer of a network.
     """
@@ -53,12 +55,10 @@ def _scratch(key, shape, dtype, zero=False, init=None):
     cache = getattr(_local, "cache", None)
     if cache is None:
         cache = _local.cache = {}
-    key = (key, tuple(shape), dtype, zero, init)
+    key = (key, tuple(shape), dtype)
     buf = cache.pop(key, None)
     if buf is None:
-        buf = xp.zeros(shape, dtype) if zero else xp.empty(shape, dtype)
-        if init is not None:
-            init(buf)
+        buf = xp.zeros(shape, dtype)
         if nbytes > min(_CACHE_BYTES, _CACHE_TOTAL):
             return buf
         total = nbytes + builtins.sum(b.nbytes for b in cache.values())
@@ -68,14 +68,34 @@ def _scratch(key, shape, dtype, zero=False, init=None):
     return buf
 
 
-def _ones_last_row(cols):
-    """The row of ones that multiplies the bias column of the weights."""
-    cols[..., -1, :] = 1
+def _work(role, shape, dtype):
+    """A work array of ``shape`` whose contents live only during one kernel call.
+
+    Every kernel's array of one ``role`` ("cols", "prod") is a view of the same
+    block of this thread's memory, grown to the largest request (up to
+    ``_CACHE_BYTES``; larger ones are made afresh). So the columns of one layer
+    and the next, forward and backward, share their cache lines: a network's
+    step keeps a few MB of scratch warm instead of one block per array shape.
+    One kernel uses distinct roles for arrays alive at the same time; nothing
+    read from a work array outlives the call (results are copied out of it).
+    """
+    dtype = xp.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    arenas = getattr(_local, "arenas", None)
+    if arenas is None:
+        arenas = _local.arenas = {}
+    block = arenas.get(role)
+    if block is None or block.nbytes < nbytes:
+        block = xp.empty(max(nbytes, 1), xp.uint8)
+        if nbytes <= _CACHE_BYTES:
+            arenas[role] = block
+    return block[:nbytes].view(dtype).reshape(shape)
 
 
 def clear_workspace() -> None:
     """Drop this thread's convolution scratch arrays (they are remade when needed)."""
     _local.cache = {}
+    _local.arenas = {}
 
 
 class _Geometry:
@@ -142,17 +162,16 @@ def flat_forward(x, w, padding, dilation, groups, bias=None):
     # with a bias, one more column holding it, against a row of ones below the columns:
     # the product adds the bias (no pass over the output of its own)
     wm = w.reshape(groups, og, cg, kt).transpose(0, 1, 3, 2).reshape(groups, og, rows)
+    nb = _chunk(n, rows * length * dtype.itemsize)
     if bias is None:
         wm = wm.astype(dtype, copy=False)
-        cols = _scratch("cols", (_chunk(n, rows * length * dtype.itemsize), groups, rows,
-                                 length), dtype)
+        cols = _work("cols", (nb, groups, rows, length), dtype)
     else:
         wm = xp.concatenate([wm, bias.reshape(groups, og, 1)], axis=2).astype(dtype, copy=False)
-        cols = _scratch("cols+1", (_chunk(n, rows * length * dtype.itemsize), groups,
-                                   rows + 1, length), dtype, init=_ones_last_row)
-    nb = cols.shape[0]
-    flat = _scratch(("x", geo.key, c), (nb, c, pitch), dtype, zero=True)
-    wide = _scratch("wide", (nb, groups, og, length), dtype)
+        cols = _work("cols", (nb, groups, rows + 1, length), dtype)
+        cols[:, :, -1] = 1  # the row of ones that multiplies the bias column
+    flat = _scratch(("x", geo.key, c), (nb, c, pitch), dtype)
+    wide = _work("prod", (nb, groups, og, length), dtype)
     out = xp.empty((n, o, *geo.out), dtype)
     for start in range(0, n, nb):
         m = min(nb, n - start)
@@ -199,13 +218,13 @@ def flat_filter_grad(x, g, shape, padding, dilation, groups):
     cols_bytes = 0 if by_taps else kt * c * length
     nb = _chunk(n, (cols_bytes + c * pitch + o * length) * dtype.itemsize)
     tag = (geo.key, c, o, g.shape[2:])
-    flat = _scratch(("x", geo.key, c), (nb, c, pitch), dtype, zero=True)
-    wide = _scratch(("dw", "g") + tag, (nb, o, length), dtype, zero=True)
+    flat = _scratch(("x", geo.key, c), (nb, c, pitch), dtype)
+    wide = _scratch(("dw", "g") + tag, (nb, o, length), dtype)
     if by_taps:
-        part = _scratch("dw-taps", (kt, nb, groups, og, cg), dtype)
+        part = _work("prod", (kt, nb, groups, og, cg), dtype)
     else:
-        cols = _scratch("cols", (nb, groups, kt, cg, length), dtype)
-        part = _scratch("dw-part", (nb, groups, og, kt, cg), dtype)
+        cols = _work("cols", (nb, groups, kt, cg, length), dtype)
+        part = _work("prod", (nb, groups, og, kt, cg), dtype)
     dw = xp.zeros((kt, groups, og, cg) if by_taps else (groups, og, kt, cg), dtype)
     for start in range(0, n, nb):
         m = min(nb, n - start)
@@ -242,16 +261,18 @@ def flat_input_grad(g, w, shape, padding, dilation, groups):
     # (G, K * C/G, O/G): the transposed weights, rows in (tap, channel) order
     wt = w.reshape(groups, og, cg, kt).transpose(0, 3, 2, 1).reshape(
         groups, kt * cg, og).astype(dtype, copy=False)
-    # The products go into rows of ``pitch`` whose tail past ``length`` is never
-    # written (so stays zero): each tap's add is then one run over C/G whole rows.
+    # The products go into rows of ``pitch`` whose tail past ``length`` is zero:
+    # each tap's add is then one run over C/G whole rows.
     nb = _chunk(n, kt * c * pitch * dtype.itemsize)
     tag = (geo.key, c, o, g.shape[2:])
-    wide = _scratch(("dx", "g") + tag, (nb, o, length), dtype, zero=True)
-    cols = _scratch(("dx", "cols") + tag, (nb, groups, kt, cg, pitch), dtype, zero=True)
+    wide = _scratch(("dx", "g") + tag, (nb, o, length), dtype)
+    cols = _work("cols", (nb, groups, kt, cg, pitch), dtype)
+    # the products fill the first ``length`` numbers of each row; the adds below run
+    # over whole rows, so the rest must be zero (the block is shared: zero it here)
+    cols.reshape(nb, groups * kt * cg, pitch)[..., length:] = 0
     span = cg * pitch
     # past ``span``, only the zeros of the garbage columns ever land: zero for good
-    image = _scratch(("dx", "image") + tag, (nb, groups, span + geo.offsets[-1]), dtype,
-                     zero=True)
+    image = _scratch(("dx", "image") + tag, (nb, groups, span + geo.offsets[-1]), dtype)
     out = xp.empty((n, c, *geo.size), dtype)
     for start in range(0, n, nb):
         m = min(nb, n - start)

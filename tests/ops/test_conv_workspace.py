@@ -1,0 +1,165 @@
+"""The flat convolution kernels' shared work blocks (``conv_flat._work``): whatever an
+earlier call left in them changes no result, and no array a kernel returns (a result,
+a gradient, a value the graph saves) is ever a view of them or of the zeroed
+workspace."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import chainrule as cr
+from chainrule.ops import conv, conv_flat, conv_kernels
+
+torch.set_num_threads(1)
+
+# (x shape, w shape, padding, dilation, groups, bias): stride 1, so all run flat
+CASES = [
+    ((3, 8, 9, 10), (6, 8, 3, 3), 1, 1, 1, True),  # 8 channels: filter gradient by taps
+    ((4, 1, 12, 12), (5, 1, 3, 3), 1, 1, 1, True),  # 1 channel: by columns
+    ((2, 6, 7, 11), (6, 2, 3, 2), (2, 0), (1, 2), 3, False),  # groups, dilation
+    ((2, 3, 5, 20), (4, 3, 1, 4), (0, 3), (1, 3), 1, True),  # asymmetric, wide kernel
+]
+
+
+def _poison():
+    """Fill this thread's work blocks with NaN bytes (as any earlier call might have
+    left other numbers), making them first if needed."""
+    arenas = getattr(conv_flat._local, "arenas", None)
+    if arenas is None:
+        arenas = conv_flat._local.arenas = {}
+    for role in ("cols", "prod"):
+        block = arenas.get(role)
+        if block is None or block.nbytes < 1 << 20:
+            arenas[role] = block = np.empty(1 << 20, np.uint8)
+        block[...] = 0xFF  # NaN in every float width
+
+
+def _poisoning(monkeypatch):
+    """Each flat kernel called on poisoned work blocks."""
+    for name in ("flat_forward", "flat_input_grad", "flat_filter_grad"):
+        kernel = getattr(conv_flat, name)
+
+        def poisoned(*args, _kernel=kernel, **kwargs):
+            _poison()
+            return _kernel(*args, **kwargs)
+        monkeypatch.setattr(conv_kernels, name, poisoned)
+    monkeypatch.setattr(conv_kernels, "layout", lambda stride, out: "flat")
+
+
+def _check(case, dtype, seed=0):
+    x_shape, w_shape, padding, dilation, groups, with_bias = case
+    rng = np.random.default_rng(seed)
+    x, w, b = (rng.standard_normal(s).astype(dtype) for s in (x_shape, w_shape, w_shape[:1]))
+    tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
+    cx, cw, cb = (cr.tensor(v, requires_grad=True) for v in (x, w, b))
+    p = {"padding": padding, "dilation": dilation, "groups": groups}
+    want = F.conv2d(tx, tw, tb if with_bias else None, **p)
+    got = cr.conv2d(cx, cw, cb if with_bias else None, **p)
+    g = rng.standard_normal(tuple(want.shape)).astype(dtype)
+    want.backward(torch.tensor(g))
+    got.backward(g)
+    tol = {"rtol": 1e-10, "atol": 1e-11} if dtype == np.float64 else {"rtol": 1e-4,
+                                                                       "atol": 1e-4}
+    pairs = [(got, want), (cx.grad, tx.grad), (cw.grad, tw.grad)]
+    if with_bias:
+        pairs.append((cb.grad, tb.grad))
+    for ours, theirs in pairs:
+        assert ours.dtype == dtype
+        np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_poisoned_work_blocks_change_no_result(case, dtype, monkeypatch):
+    """The bias's row of ones, the zero tails of the input gradient's rows: every
+    number a kernel reads from a work block it wrote in the same call."""
+    _poisoning(monkeypatch)
+    _check(case, dtype)
+    monkeypatch.setattr(conv_flat, "_CHUNK_BYTES", 1)  # one image per chunk
+    _check(case, dtype, seed=1)
+
+
+def test_one_dimensional_and_second_order_on_poisoned_blocks(monkeypatch):
+    """conv1d, and a second derivative (whose rules are convolutions again)."""
+    _poisoning(monkeypatch)
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((2, 3, 17)), rng.standard_normal((4, 3, 3))
+
+    def ours(w):
+        return cr.sum(cr.conv1d(x, w, padding=1) ** 2)
+
+    def theirs(w):
+        return (F.conv1d(torch.tensor(x), w, padding=1) ** 2).sum()
+
+    v = rng.standard_normal(w.shape)
+    got = cr.jvp(cr.grad(ours), (w,), (v,))[1]
+    tw = torch.tensor(w, requires_grad=True)
+    (grad,) = torch.autograd.grad(theirs(tw), tw, create_graph=True)
+    (want,) = torch.autograd.grad(grad, tw, torch.tensor(v))
+    np.testing.assert_allclose(got, want.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def _workspace_arrays():
+    local = conv_flat._local
+    return [*getattr(local, "cache", {}).values(), *getattr(local, "arenas", {}).values()]
+
+
+def test_no_returned_or_saved_array_shares_the_workspace(monkeypatch):
+    """Every array the three convolution primitives return in a two-layer network's
+    step (outputs the graph saves, gradients handed to the user) is its own memory,
+    and keeps its numbers through later steps that reuse the workspace."""
+    returned = []
+    for prim in (conv.conv_p, conv.conv_transpose_p, conv.conv_filter_p):
+        def recording(*args, _impl=prim.impl, **params):
+            out = _impl(*args, **params)
+            returned.append(out)
+            return out
+        monkeypatch.setattr(prim, "impl", recording)
+    rng = np.random.default_rng(3)
+    ws = [cr.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
+          for s in ((8, 1, 3, 3), (8,), (16, 8, 3, 3), (16,))]
+
+    def step(seed):
+        x = cr.tensor(np.random.default_rng(seed).standard_normal((6, 1, 20, 20))
+                      .astype(np.float32), requires_grad=True)
+        h = cr.relu(cr.conv2d(x, ws[0], ws[1], padding=1))
+        h = cr.relu(cr.conv2d(h, ws[2], ws[3], padding=1))
+        (h * h).mean().backward()
+
+    step(0)
+    assert len(returned) == 6  # per layer an output, an input and a filter gradient
+    first = list(returned)
+    kept = [a.copy() for a in first]
+    for seed in (1, 2):
+        step(seed)
+    for a, copy in zip(first, kept):
+        np.testing.assert_array_equal(a, copy)
+    workspace = _workspace_arrays()
+    assert workspace
+    for i, a in enumerate(returned):
+        assert not any(np.shares_memory(a, buf) for buf in workspace)
+        assert not any(np.shares_memory(a, b) for b in returned[i + 1:])
+
+
+def test_work_blocks_are_shared_and_bounded(monkeypatch):
+    """Two layers, forward and backward, use one block per role, grown to the largest
+    request and then kept; a request above ``_CACHE_BYTES`` that does not fit gets an
+    array of its own, not kept."""
+    conv_flat.clear_workspace()
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((8, 3, 16, 16))
+    w1, w2 = rng.standard_normal((6, 3, 3, 3)), rng.standard_normal((4, 6, 5, 5))
+    step = cr.grad(lambda w1, w2: cr.sum(cr.conv2d(cr.conv2d(x, w1, padding=1), w2,
+                                                   padding=2)), argnums=(0, 1))
+    step(w1, w2)
+    arenas = conv_flat._local.arenas
+    assert set(arenas) == {"cols", "prod"}
+    blocks = dict(arenas)
+    step(w1, w2)
+    assert all(arenas[role] is block for role, block in blocks.items())
+    monkeypatch.setattr(conv_flat, "_CACHE_BYTES", 1 << 10)
+    size = blocks["cols"].nbytes // 8 + 1
+    big = conv_flat._work("cols", (size,), np.float64)
+    assert big.shape == (size,) and not np.shares_memory(big, blocks["cols"])
+    assert arenas["cols"] is blocks["cols"]
