@@ -24,6 +24,7 @@ are always fresh arrays; nothing in the workspace is ever handed out.
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 import threading
 
@@ -133,6 +134,17 @@ class _Geometry:
         return full[(Ellipsis, *(slice(0, n) for n in (out or self.out)))]
 
 
+@functools.lru_cache(maxsize=128)
+def _cached_geometry(size, kernel, padding, dilation):
+    return _Geometry(size, kernel, padding, dilation)
+
+
+def _geometry(size, kernel, padding, dilation):
+    """The (read-only) ``_Geometry``, made once per layer shape instead of per call."""
+    return _cached_geometry(tuple(size), tuple(kernel), tuple(map(tuple, padding)),
+                            tuple(dilation))
+
+
 def _chunk(n, per_sample_bytes):
     """Samples per chunk: as many as fit in ``_CHUNK_BYTES``, the chunks made even."""
     most = max(1, min(n, _CHUNK_BYTES // max(per_sample_bytes, 1)))
@@ -154,7 +166,7 @@ def flat_forward(x, w, padding, dilation, groups, bias=None):
     BLAS call per sample, which also adds the bias (no pass over the output of its own)."""
     n, c = x.shape[:2]
     o, cg = w.shape[:2]
-    geo = _Geometry(x.shape[2:], w.shape[2:], padding, dilation)
+    geo = _geometry(x.shape[2:], w.shape[2:], padding, dilation)
     dtype = xp.result_type(x, w) if bias is None else xp.result_type(x, w, bias)
     kt, length, pitch = geo.kernel_taps, geo.length, geo.pitch
     og, rows = o // groups, kt * cg
@@ -211,7 +223,7 @@ def flat_filter_grad(x, g, shape, padding, dilation, groups):
     n, c = x.shape[:2]
     o, cg = shape[:2]
     og = o // groups
-    geo = _Geometry(x.shape[2:], shape[2:], padding, dilation)
+    geo = _geometry(x.shape[2:], shape[2:], padding, dilation)
     dtype = xp.result_type(x, g)
     kt, length, pitch = geo.kernel_taps, geo.length, geo.pitch
     by_taps = cg >= _FEW_CHANNELS
@@ -255,7 +267,7 @@ def flat_input_grad(g, w, shape, padding, dilation, groups):
     c = shape[1]
     cg = w.shape[1]
     og = o // groups
-    geo = _Geometry(shape[2:], w.shape[2:], padding, dilation)
+    geo = _geometry(shape[2:], w.shape[2:], padding, dilation)
     dtype = xp.result_type(g, w)
     kt, length, pitch = geo.kernel_taps, geo.length, geo.pitch
     # (G, K * C/G, O/G): the transposed weights, rows in (tap, channel) order
