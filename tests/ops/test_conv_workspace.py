@@ -163,3 +163,49 @@ def test_work_blocks_are_shared_and_bounded(monkeypatch):
     big = conv_flat._work("cols", (size,), np.float64)
     assert big.shape == (size,) and not np.shares_memory(big, blocks["cols"])
     assert arenas["cols"] is blocks["cols"]
+
+
+@pytest.mark.parametrize("source", ["contiguous", "strided", "transposed", "float32 into 64"])
+def test_row_copies_from_every_kind_of_source(source, monkeypatch):
+    """Padding, widening and cutting out copy image rows as byte records when they can
+    (same dtype, contiguous rows) and as numbers otherwise: an input sliced with a step,
+    one stored transposed, one of a narrower dtype than the weights, and a broadcast
+    (stride 0) cotangent, all against PyTorch in the flat layout."""
+    monkeypatch.setattr(conv_kernels, "layout", lambda stride, out: "flat")
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 4, 9, 22))
+    if source == "strided":
+        x = x[..., ::2]  # rows of 11 numbers, 2 apart
+    elif source == "transposed":
+        x = np.ascontiguousarray(x.transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2)
+    elif source == "float32 into 64":
+        x = x.astype(np.float32)
+    w = rng.standard_normal((5, 4, 3, 3))
+    tx = torch.tensor(x.astype(np.float64), requires_grad=True)
+    tw = torch.tensor(w, requires_grad=True)
+    cx, cw = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
+    want = F.conv2d(tx, tw, padding=(1, 2))
+    got = cr.conv2d(cx, cw, padding=(1, 2))
+    want.sum().backward()  # the cotangent of a sum: a broadcast array of ones
+    cr.sum(got).backward()
+    tol = {"rtol": 1e-6, "atol": 1e-6} if source == "float32 into 64" else {"rtol": 1e-10,
+                                                                            "atol": 1e-11}
+    assert got.dtype == np.float64
+    for ours, theirs in ((got, want), (cx.grad, tx.grad), (cw.grad, tw.grad)):
+        np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), **tol)
+
+
+def test_row_copy_is_the_assignment_it_replaces():
+    """``_assign`` against ``dst[...] = src`` on views of every kind it meets, including
+    rows of one number and empty arrays."""
+    rng = np.random.default_rng(6)
+    base = rng.standard_normal((2, 3, 7, 9))
+    sources = [base[..., 1:6], base[..., :1], base[:, :, :0, :5], base[..., ::2],
+               base.astype(np.float32)[..., :5], np.broadcast_to(np.float64(2.0), (2, 3, 7, 5))]
+    for src in sources:
+        want = np.zeros_like(base)
+        got = np.zeros_like(base)
+        region = (Ellipsis, slice(2, 2 + src.shape[-1]))
+        want[:, :, :src.shape[2]][region] = src
+        conv_flat._assign(got[:, :, :src.shape[2]][region], src)
+        np.testing.assert_array_equal(got, want)

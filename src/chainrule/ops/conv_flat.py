@@ -151,14 +151,30 @@ def _chunk(n, per_sample_bytes):
     return -(-n // -(-n // most)) if n else 1
 
 
+def _assign(dst, src):
+    """``dst[...] = src``; each run along the last axis copied as one opaque record when
+    both arrays have the same dtype and shape and a contiguous last axis.
+
+    The cut-outs and paddings here copy short image rows (28 numbers for 28x28),
+    which NumPy copies as numbers at ~2x the time it takes to copy them as records
+    of bytes (a 1.6 MB float32 cut-out: 86 us against 38). Anything else (another
+    dtype to convert to, a broadcast stride-0 source) is an ordinary assignment."""
+    if (dst.dtype == src.dtype and dst.shape == src.shape and dst.size
+            and dst.strides[-1] == src.strides[-1] == dst.itemsize):
+        record = xp.dtype((xp.void, dst.shape[-1] * dst.itemsize))
+        xp.copyto(dst.view(record), src.view(record))
+    else:
+        dst[...] = src
+
+
 def _pad_into(flat, x, geo, key_lead):
     """Write x (nb, C, *size) into the inside of the zero-bordered flat rows."""
-    geo.grid(flat, key_lead)[(slice(None), slice(None), *geo.inside)] = x
+    _assign(geo.grid(flat, key_lead)[(slice(None), slice(None), *geo.inside)], x)
 
 
 def _widen_into(wide, g, geo, lead):
     """Write g (nb, O, *out) at the real positions of the rows of ``length``."""
-    geo.valid(wide, lead, g.shape[2:])[...] = g
+    _assign(geo.valid(wide, lead, g.shape[2:]), g)
 
 
 def flat_forward(x, w, padding, dilation, groups, bias=None):
@@ -194,7 +210,7 @@ def flat_forward(x, w, padding, dilation, groups, bias=None):
             xp.matmul(wm[0], cl[:, 0], out=wd[:, 0])
         else:
             xp.matmul(wm, cl, out=wd)
-        out[start:start + m] = geo.valid(wd, (m, o))
+        _assign(out[start:start + m], geo.valid(wd, (m, o)))
     return out
 
 
@@ -304,5 +320,5 @@ def flat_input_grad(g, w, shape, padding, dilation, groups):
             xp.add(dst, rows[:, :, k], out=dst)
         grid = geo.grid(im[..., :span].reshape(m, groups, cg, pitch), (m, groups, cg))
         dst = out[start:start + m].reshape(m, groups, cg, *geo.size)
-        dst[...] = grid[(slice(None),) * 3 + geo.inside]
+        _assign(dst, grid[(slice(None),) * 3 + geo.inside])
     return out
