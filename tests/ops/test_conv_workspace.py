@@ -142,10 +142,11 @@ def test_no_returned_or_saved_array_shares_the_workspace(monkeypatch):
         assert not any(np.shares_memory(a, b) for b in returned[i + 1:])
 
 
-def test_work_blocks_are_shared_and_bounded(monkeypatch):
-    """Two layers, forward and backward, use one block per role, grown to the largest
-    request and then kept; a request above ``_CACHE_BYTES`` that does not fit gets an
-    array of its own, not kept."""
+def test_work_blocks_are_shared_made_once_and_bounded(monkeypatch):
+    """Two layers, forward and backward, use one block per role, made at its full size
+    at once (growing it would free the smaller one, which moves glibc's thresholds for
+    the whole process) and then kept; a request above ``_CACHE_BYTES`` gets an array of
+    its own, not kept."""
     conv_flat.clear_workspace()
     rng = np.random.default_rng(4)
     x = rng.standard_normal((8, 3, 16, 16))
@@ -155,13 +156,14 @@ def test_work_blocks_are_shared_and_bounded(monkeypatch):
     step(w1, w2)
     arenas = conv_flat._local.arenas
     assert set(arenas) == {"cols", "prod"}
+    assert all(block.nbytes == conv_flat._CACHE_BYTES for block in arenas.values())
     blocks = dict(arenas)
     step(w1, w2)
+    cr.conv2d(rng.standard_normal((16, 6, 30, 30)), w2)  # larger columns, still below the cap
     assert all(arenas[role] is block for role, block in blocks.items())
     monkeypatch.setattr(conv_flat, "_CACHE_BYTES", 1 << 10)
-    size = blocks["cols"].nbytes // 8 + 1
-    big = conv_flat._work("cols", (size,), np.float64)
-    assert big.shape == (size,) and not np.shares_memory(big, blocks["cols"])
+    big = conv_flat._work("cols", (1 << 8,), np.float64)
+    assert big.shape == (1 << 8,) and not np.shares_memory(big, blocks["cols"])
     assert arenas["cols"] is blocks["cols"]
 
 
