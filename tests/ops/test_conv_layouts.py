@@ -265,9 +265,9 @@ def test_bias_of_the_wrong_shape_is_refused():
 
 
 def test_workspace_holds_a_two_layer_network_and_stays_bounded(monkeypatch):
-    """After one step, a step of a two-layer network makes no scratch array anew (the
-    workspace held too few at first, so every step made them all again); and the
-    workspace never holds more than its bounds."""
+    """After one step, a step of a two-layer network makes no scratch array or work
+    block anew (the workspace held too few at first, so every step made them all
+    again); and the workspace never holds more than its bounds."""
     rng = np.random.default_rng(10)
     x = rng.standard_normal((32, 1, 28, 28)).astype(np.float32)
     ws = [cr.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
@@ -280,10 +280,10 @@ def test_workspace_holds_a_two_layer_network_and_stays_bounded(monkeypatch):
 
     conv_flat.clear_workspace()
     step()
-    cache = conv_flat._local.cache
-    held = {key: id(buf) for key, buf in cache.items()}
+    cache, arenas = conv_flat._local.cache, conv_flat._local.arenas
+    held = {key: id(buf) for key, buf in [*cache.items(), *arenas.items()]}
     step()
-    assert {key: id(buf) for key, buf in cache.items()} == held
+    assert {key: id(buf) for key, buf in [*cache.items(), *arenas.items()]} == held
     assert len(cache) <= conv_flat._CACHE_SLOTS
     assert sum(b.nbytes for b in cache.values()) <= conv_flat._CACHE_TOTAL
     monkeypatch.setattr(conv_flat, "_CACHE_TOTAL", 3 << 20)

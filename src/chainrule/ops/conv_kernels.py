@@ -156,15 +156,15 @@ def conv_filter_grad(x, g, shape, stride, padding, dilation, groups):
 def conv_input_grad(g, w, shape, stride, padding, dilation, groups):
     """The adjoint in x (col2im): each tap's products added back where they were read."""
     n, o, *out = g.shape
+    kind = layout(stride, out)
+    if kind == "flat":
+        return flat_input_grad(g, w, shape, padding, dilation, groups)
     cg, kernel = w.shape[1], w.shape[2:]
     size = shape[2:]
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(size, padding))
     taps = _taps(kernel, stride, dilation, out)
     weights = _taps_last(w, groups).transpose(0, 2, 1)  # (G, K * C/G, O/G)
     dtype = xp.result_type(g, w)
-    kind = layout(stride, out)
-    if kind == "flat":
-        return flat_input_grad(g, w, shape, padding, dilation, groups)
     if kind == "batch_first":
         cols = _matmul(weights, g.reshape(n, groups, o // groups, -1), groups)
         cols = cols.reshape(n, groups, len(taps), cg, *out)
