@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "chainrule.backend": 0,  # the array namespace
     "chainrule.numerical": 0,  # the independent oracle: NumPy only
     "chainrule.pytree": 0,  # nested containers; standard library only
+    "chainrule.memory": 0,  # opt-in malloc settings; standard library only
     "chainrule.core": 1,  # primitives, tracing, graph nodes, switches
     "chainrule.ops": 2,  # the primitive table
     "chainrule.subgradients": 2,
