@@ -352,50 +352,28 @@ def _sweep_plain(root: Node, seed: Any, on_node: Any = None
         prim = node.prim
         params = node.params
         partial = prim.unary_partial
-        if partial is not None and node.plain and not params and len(args) == 1:
-            # the commonest node: a one-argument elementwise primitive on arrays
+        if len(args) == 1 and not params and (partial is not None or not prim.takes_perturbed):
             ref = args[0]
-            gi = g * partial(node.out, ref)
-            if gi.dtype is not ref.dtype:
-                gi = _fit(gi, ref)
-            x = node._in0
-            xnode = x if type(x) is Node else x._node  # a result is kept as its node
-            if xnode is None:
-                prev = found.get(id(x))
-                found[id(x)] = (x, gi) if prev is None else (x, prev[1] + gi)
-            elif not heap or xnode.seq > -heap[0][0]:  # newer than all waiting: next
-                node, g = xnode, gi
-                continue
-            elif heap[0][1] is xnode:  # the newest waiting (the join of a diamond): next
-                heappop(heap)
-                node, g = xnode, cots.pop(xnode) + gi
-                continue
-            elif xnode in cots:
-                cots[xnode] = cots[xnode] + gi
-            else:
-                cots[xnode] = gi
-                heappush(heap, (-xnode.seq, xnode))
-            if not heap:
-                break
-            node = heappop(heap)[1]
-            g = cots.pop(node)
-            continue
-        if len(args) == 1 and not params and not prim.takes_perturbed:
-            ref = args[0]
-            partials = prim.array_partials if node.plain else prim.partials
-            if partials is not None:
-                partial = partials[0]
-                gi = None if partial is None else g * partial(node.out, ref)
-                if gi is not None and gi.dtype is not ref.dtype:
+            if partial is not None and node.plain:
+                # the commonest node: a one-argument elementwise primitive on arrays
+                gi = g * partial(node.out, ref)
+                if gi.dtype is not ref.dtype:
                     gi = _fit(gi, ref)
             else:
-                try:
-                    rule = prim.vjps[0]
-                except IndexError:  # no rule at all
-                    _missing_rule(prim, 0)
-                gi = None if rule is None else rule(g, node.out, ref)
-                if gi is not None and (gi.dtype is not ref.dtype or gi.shape != ref.shape):
-                    gi = _fit(gi, ref)
+                partials = prim.array_partials if node.plain else prim.partials
+                if partials is not None:
+                    partial = partials[0]
+                    gi = None if partial is None else g * partial(node.out, ref)
+                    if gi is not None and gi.dtype is not ref.dtype:
+                        gi = _fit(gi, ref)
+                else:
+                    try:
+                        rule = prim.vjps[0]
+                    except IndexError:  # no rule at all
+                        _missing_rule(prim, 0)
+                    gi = None if rule is None else rule(g, node.out, ref)
+                    if gi is not None and (gi.dtype is not ref.dtype or gi.shape != ref.shape):
+                        gi = _fit(gi, ref)
             if gi is not None:
                 x = node._in0
                 xnode = x if type(x) is Node else x._node  # a result is kept as its node
@@ -404,6 +382,10 @@ def _sweep_plain(root: Node, seed: Any, on_node: Any = None
                     found[id(x)] = (x, gi) if prev is None else (x, prev[1] + gi)
                 elif not heap or xnode.seq > -heap[0][0]:  # newer than all waiting: next
                     node, g = xnode, gi
+                    continue
+                elif heap[0][1] is xnode:  # the newest waiting (a diamond's join): next
+                    heappop(heap)
+                    node, g = xnode, cots.pop(xnode) + gi
                     continue
                 elif xnode in cots:
                     cots[xnode] = cots[xnode] + gi
