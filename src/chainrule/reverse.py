@@ -110,6 +110,8 @@ def _run_hooks(table: dict, owner: Any, g: Any) -> Any:
             raise ValueError(f"hook {getattr(fn, '__name__', fn)!r}: returned a cotangent of "
                              f"shape {tuple(data.shape)}, expected {tuple(g.shape)} (the "
                              f"tensor's shape); return None to keep the cotangent")
+        if data.dtype != g.dtype:  # the sweep's rules expect the tensor's dtype (the
+            data = to_dtype(data, g.dtype)  # operators' EXACT nodes fit nothing after)
         g = data
     return g
 
@@ -184,26 +186,28 @@ def _sweep_general(root: Node, seed: Any, targets: set[int] | None, create_graph
     if sweep_observers and targets is None:
         observers = [o for o in sweep_observers if o.begin(root, create_graph)]
         hooks = [o.on_node for o in observers if o.on_node is not None]
-        on_node = hooks[0] if len(hooks) == 1 else _each(hooks) if hooks else None
+        on_node = _each(hooks) if hooks else None
     hooked = bool(node_hooks or leaf_hooks)
-    found = None
+    found = done = None
     masked = False
     if keep is None and not (create_graph or state.anomaly):
-        # hooks registered somewhere (a retained tensor a notebook still holds) need not
-        # slow this graph down: the plain sweep runs until it meets a node with hooks
+        # The plain sweep, hooks run as it goes (one registered elsewhere, on a tensor a
+        # notebook still holds, costs this graph one lookup a node). A hook runs once:
+        # its result is kept, and the masked pass a NaN calls for reuses it, which is
+        # exact because a hook runs only on a cotangent without NaN (the masked pass
+        # changes nothing else); a hook's node that meets a NaN starts that pass at once.
+        done = {} if node_hooks else None
         try:
-            found, swept = _sweep_plain(root, seed, _stop_at_hooks(on_node) if node_hooks
-                                        else on_node)
-        except _HooksReached:
-            found = None
+            found, swept = _sweep_plain(root, seed, on_node if done is None
+                                        else _run_hooks_once(on_node, done))
+        except _NaNAtHooks:
+            masked = True
     if found is None:
-        # a node's hooks must run once: with hooks in play the sweep is masked from the
-        # start, since the masked second pass after a NaN would call them again (and
-        # retain_grad would count the gradient twice)
-        masked = state.anomaly or bool(node_hooks)
-        found, swept = _sweep(root, seed, targets, keep, create_graph, hooked, masked)
+        # (elsewhere a hook's node is swept masked from the start: run once, as it must)
+        masked = masked or state.anomaly or bool(node_hooks)
+        found, swept = _sweep(root, seed, targets, keep, create_graph, hooked, masked, done)
     if not masked and _has_nan(found):
-        found, swept = _sweep(root, seed, targets, keep, create_graph, hooked, True)
+        found, swept = _sweep(root, seed, targets, keep, create_graph, hooked, True, done)
     if leaf_hooks:
         for key, (x, g) in found.items():
             if key in leaf_hooks:
@@ -214,7 +218,7 @@ def _sweep_general(root: Node, seed: Any, targets: set[int] | None, create_graph
 
 
 def _sweep(root: Node, seed: Any, targets: set[int] | None, keep: set[Node] | None,
-           create_graph: bool, hooked: bool, masked: bool
+           create_graph: bool, hooked: bool, masked: bool, done: dict | None = None
            ) -> tuple[dict[int, tuple[Any, Any]], list[Node]]:
     """One pass from ``root``; ``masked`` keeps zero cotangents zero in elementwise rules.
 
@@ -237,7 +241,8 @@ def _sweep(root: Node, seed: Any, targets: set[int] | None, keep: set[Node] | No
         node = heappop(heap)[1]
         g = cots.pop(node)
         if hooked and id(node) in node_hooks:  # the cotangent of the node's tensor is whole
-            g = _run_hooks(node_hooks, node, g)
+            # (``done``: what its hooks made of this same cotangent in a first pass)
+            g = done[node] if done and node in done else _run_hooks(node_hooks, node, g)
         if targets is not None and id(node) in targets:
             found[id(node)] = (node, g)
             continue
@@ -294,26 +299,32 @@ def _sweep(root: Node, seed: Any, targets: set[int] | None, keep: set[Node] | No
     return found, swept
 
 
-class _HooksReached(Exception):
-    """The plain sweep met a node with hooks (``_sweep_general`` starts again, masked)."""
+class _NaNAtHooks(Exception):
+    """A node with hooks got a cotangent holding a NaN in the plain sweep."""
 
 
-def _stop_at_hooks(observe: Any) -> Any:
-    """``observe`` (the observers' per-node call, or None), then a stop at a node with
-    hooks, before anything has run them."""
-    def on_node(node: Node, found: dict) -> None:
+def _run_hooks_once(observe: Any, done: dict) -> Any:
+    """The plain sweep's per-node call when nodes have hooks: ``observe`` (the
+    observers' call, or None), then the node's hooks on its whole cotangent, their
+    result kept in ``done``; a NaN in that cotangent stops the sweep before them."""
+    def on_node(node: Node, g: Any, found: dict) -> Any:
         if observe is not None:
-            observe(node, found)
+            observe(node, g, found)
         ref = node_hooks.get(id(node))
         if ref is not None and ref() is node:
-            raise _HooksReached
+            if _has_nan({0: (node, g)}):
+                raise _NaNAtHooks
+            g = done[node] = _run_hooks(node_hooks, node, g)
+        return g
     return on_node
 
 
 def _each(hooks: list[Any]) -> Any:
-    def on_node(node: Node, found: dict) -> None:
+    """The observers' per-node calls as the plain sweep's one ``on_node``."""
+    def on_node(node: Node, g: Any, found: dict) -> Any:
         for hook in hooks:
             hook(node, found)
+        return g
     return on_node
 
 
@@ -321,6 +332,8 @@ def _sweep_plain(root: Node, seed: Any, on_node: Any = None
                  ) -> tuple[dict[int, tuple[Any, Any]], list[Node]]:
     """``_sweep`` for the commonest case, first order on arrays with no
     targets, masking or anomaly checks: the loop every ``backward`` runs.
+    ``on_node(node, g, found)``, if given, is called with each node and its whole
+    cotangent before the node is swept, and returns the cotangent to sweep it with.
 
     A few shortcuts keep it lean. A node of one input without parameters (the
     commonest kind) has a path of its own: it always needs its input's
@@ -341,8 +354,8 @@ def _sweep_plain(root: Node, seed: Any, on_node: Any = None
     last_change = changes.last
     node, g = root, seed
     while True:
-        if on_node is not None:  # see sweep_observers
-            on_node(node, found)
+        if on_node is not None:  # observers and hooks (_sweep_general): g made whole
+            g = on_node(node, g, found)
         args = node.args
         if args is None:  # freed (with its inputs) by an earlier backward
             node.parents()  # raises

@@ -204,11 +204,12 @@ def _sweep_freeing(again: Any, g: Any, level: int) -> Any:
         return None
     previous: list[Any] = []
 
-    def free_previous(node: Any, found: dict) -> None:
+    def free_previous(node: Any, g: Any, found: dict) -> Any:
         if previous:  # the node visited before is done: nothing reads it again
             done = previous.pop()
             done.inputs = done.args = done.out = None
         previous.append(node)
+        return g  # (the plain sweep's per-node call may replace the cotangent)
 
     try:
         found, swept = _sweep_plain(again._node, g, free_previous)
