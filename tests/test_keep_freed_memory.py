@@ -62,7 +62,7 @@ def test_freed_memory_is_kept_between_steps():
     assert kept["faults"] < default["faults"] / 10, (kept, default)
 
 
-@pytest.mark.parametrize("limit", [0, -1, 1.5, "256M", True])
+@pytest.mark.parametrize("limit", [0, -1, 1.5, "256M", True, 2**31])
 def test_a_limit_must_be_a_positive_int(limit):
     with pytest.raises(ValueError, match="keep_freed_memory: limit must be a positive"):
         keep_freed_memory(limit)

@@ -23,6 +23,7 @@ _M_MMAP_THRESHOLD = -3
 # the largest block glibc lets its heap serve instead of a mapping of its own (32 MiB
 # on 64-bit systems; a larger value is refused): a step's activations are smaller
 _MMAP_MAX = 32 << 20
+_LIMIT_MAX = 2**31 - 1  # mallopt's value is a C int
 
 
 def keep_freed_memory(limit: int = 256 << 20) -> bool:
@@ -34,9 +35,10 @@ def keep_freed_memory(limit: int = 256 << 20) -> bool:
     Windows), where nothing is changed. The process's resident memory then stays near
     its peak instead of shrinking between steps: that is the price.
     """
-    if type(limit) is not int or limit <= 0:
+    if type(limit) is not int or not 0 < limit <= _LIMIT_MAX:
         raise ValueError(f"keep_freed_memory: limit must be a positive number of bytes "
-                         f"(an int), got {limit!r}")
+                         f"(an int) of at most {_LIMIT_MAX} (mallopt takes a C int), "
+                         f"got {limit!r}")
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     try:
@@ -45,6 +47,5 @@ def keep_freed_memory(limit: int = 256 << 20) -> bool:
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
-    limit = min(limit, 2**31 - 1)  # mallopt takes an int
     return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_MAX)) and bool(
         mallopt(_M_TRIM_THRESHOLD, limit))
